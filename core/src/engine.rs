@@ -1,0 +1,1390 @@
+//! The engine: typed commands in, journal events out.
+//!
+//! One writer thread owns the write connection. Callers send commands over a channel and wait for
+//! the result; the writer drains what is queued and applies it as one group: one SQLite
+//! transaction, a savepoint per command (a refused command changes nothing), one durable commit
+//! (WAL, synchronous=FULL) for the whole group. A command is acknowledged only after its group's
+//! commit; then its journal records are broadcast.
+
+use crate::allocation::{Allocator, SpotState};
+use crate::config::{LaneKind, LotConfig};
+use crate::domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::Event;
+use crate::journal::{Head, JournalRecord};
+use crate::stays::{
+    LotContext, StayQuote, StayRef, StayRow, find_inside, quote_stay, stay_of_ticket,
+};
+use crate::store::{self, ts};
+use crate::ticket::ticket_number;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use tokio::sync::{broadcast, oneshot};
+
+/// A change to the lot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A vehicle enters: a stay starts, a spot is allocated and a ticket issued.
+    Entry {
+        plate: Option<Plate>,
+        class: VehicleClass,
+        /// Entry lane id; the first entry lane when absent.
+        lane: Option<String>,
+        ev: bool,
+        accessible: bool,
+        /// A ticket presented at entry (checked for anti-passback and reuse).
+        presented_ticket: Option<String>,
+        /// Supervisor override: this spot instead of the allocated one.
+        spot: Option<String>,
+    },
+    /// The vehicle leaves; refused while anything is owed.
+    Exit { stay: StayRef, lane: Option<String> },
+    /// A payment towards a stay. For cash, `amount` is what was handed over; change is returned.
+    Pay {
+        stay: StayRef,
+        method: PaymentMethod,
+        amount: Decimal,
+        /// Idempotency key: a retry with the same key never charges twice.
+        key: Option<String>,
+    },
+    /// Money back to the driver (supervisors only).
+    Refund {
+        stay: StayRef,
+        method: PaymentMethod,
+        amount: Decimal,
+        reason: String,
+        key: Option<String>,
+    },
+    /// The driver lost the ticket: find the stay by plate, else charge the flat fee.
+    LostTicket {
+        plate: Option<Plate>,
+        class: VehicleClass,
+    },
+    /// Supervisor: move a stay to a named spot.
+    OverrideSpot {
+        stay: StayRef,
+        spot: String,
+        reason: String,
+    },
+    /// Supervisor: take a spot out of service or back.
+    SetSpotService {
+        spot: String,
+        in_service: bool,
+        reason: String,
+    },
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Entry { .. } => "entry",
+            Command::Exit { .. } => "exit",
+            Command::Pay { .. } => "pay",
+            Command::Refund { .. } => "refund",
+            Command::LostTicket { .. } => "lost-ticket",
+            Command::OverrideSpot { .. } => "override",
+            Command::SetSpotService { .. } => "spot service change",
+        }
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Entered(Entered),
+    Exited(Exited),
+    Paid(Paid),
+    Refunded(Refunded),
+    LostTicket(LostTicketOutcome),
+    SpotOverridden(SpotOverridden),
+    SpotService(SpotService),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entered {
+    pub stay: i64,
+    pub ticket: String,
+    pub qr: String,
+    pub plate: Option<String>,
+    pub class: VehicleClass,
+    pub lane: String,
+    pub spot: String,
+    pub level: String,
+    pub zone: String,
+    pub reason: String,
+    pub entry_at: DateTime<Utc>,
+    pub alerts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exited {
+    pub stay: i64,
+    pub ticket: String,
+    pub plate: Option<String>,
+    pub spot: Option<String>,
+    pub lane: String,
+    pub exit_at: DateTime<Utc>,
+    pub minutes: i64,
+    pub fee: String,
+    pub paid: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paid {
+    pub payment: i64,
+    pub stay: i64,
+    pub ticket: String,
+    pub method: PaymentMethod,
+    /// What was applied to the stay.
+    pub amount: String,
+    pub tendered: String,
+    pub change: String,
+    /// Still owed after this payment.
+    pub due: String,
+    pub currency: String,
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<DateTime<Utc>>,
+    /// True when this was a retry of an already recorded payment: nothing was charged again.
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refunded {
+    pub payment: i64,
+    pub stay: i64,
+    pub ticket: String,
+    pub method: PaymentMethod,
+    pub amount: String,
+    pub paid: String,
+    pub currency: String,
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LostTicketOutcome {
+    /// Whether the stay was found by plate (else the flat fee applies).
+    pub found: bool,
+    pub stay: i64,
+    pub ticket: String,
+    pub qr: String,
+    pub quote: StayQuote,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpotOverridden {
+    pub stay: i64,
+    pub ticket: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpotService {
+    pub spot: String,
+    pub in_service: bool,
+    pub occupied: bool,
+}
+
+/// How the writer commits.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// The most commands committed together; 1 means one commit per command.
+    pub max_group: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { max_group: 1024 }
+    }
+}
+
+struct Job {
+    actor: Actor,
+    at: DateTime<Utc>,
+    command: Command,
+    reply: oneshot::Sender<Result<Outcome>>,
+}
+
+/// A handle to a running engine. Dropping it stops the writer after the queued commands.
+pub struct Engine {
+    tx: Option<mpsc::Sender<Job>>,
+    events: broadcast::Sender<Arc<JournalRecord>>,
+    ctx: Arc<LotContext>,
+    path: PathBuf,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;
+    Ok(b)
+}
+
+impl Engine {
+    /// Creates a lot database from a validated config. Refuses an existing file; on failure
+    /// nothing is left behind.
+    pub fn init(path: &Path, config: &LotConfig, at: DateTime<Utc>, actor: &Actor) -> Result<()> {
+        let conn = store::create(path)?;
+        let result = Self::init_tables(&conn, config, at, actor);
+        drop(conn);
+        if result.is_err() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        }
+        result
+    }
+
+    fn init_tables(
+        conn: &Connection,
+        config: &LotConfig,
+        at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<()> {
+        let secret: [u8; 32] = random_bytes()?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let r = (|| -> Result<()> {
+            store::set_meta(conn, "lot_id", &config.lot.id)?;
+            store::set_meta(conn, "config", &config.source)?;
+            store::set_meta(conn, "ticket_secret", &hex::encode(secret))?;
+            store::set_meta(conn, "created_at", &ts(at))?;
+            for l in &config.lanes {
+                conn.execute(
+                    "INSERT INTO lanes (id, kind, level) VALUES (?1, ?2, ?3)",
+                    params![
+                        l.id,
+                        if l.kind == LaneKind::Entry {
+                            "entry"
+                        } else {
+                            "exit"
+                        },
+                        l.level
+                    ],
+                )?;
+            }
+            let mut ins = conn.prepare(
+                "INSERT INTO spots (id, ord, level, zone, size, ev, accessible) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for (i, s) in config.spots.iter().enumerate() {
+                ins.execute(params![
+                    s.id,
+                    i as i64,
+                    s.level,
+                    s.zone,
+                    s.size.as_str(),
+                    s.ev,
+                    s.accessible
+                ])?;
+            }
+            let mut head = Head::load(conn)?;
+            head.append(
+                conn,
+                at,
+                actor,
+                &Event::LotInitialized {
+                    lot: config.lot.id.clone(),
+                    name: config.lot.name.clone(),
+                    spots: config.spots.len(),
+                    lanes: config.lanes.len(),
+                    config_sha256: hex::encode(Sha256::digest(config.source.as_bytes())),
+                },
+            )?;
+            head.store(conn)?;
+            Ok(())
+        })();
+        match r {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(Error::from),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens a lot database and starts its writer.
+    pub fn open(path: &Path, options: EngineOptions) -> Result<Engine> {
+        let conn = store::open(path, true)?;
+        let ctx = Arc::new(LotContext::load(&conn, &path.display().to_string())?);
+        let mut writer = Writer {
+            conn,
+            ctx: ctx.clone(),
+            alloc: Allocator::new(&ctx.config, |_| true),
+            head: Head {
+                seq: 0,
+                hash: [0; 32],
+            },
+            events: broadcast::channel(4096).0,
+        };
+        writer.reload()?;
+        let events = writer.events.clone();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let max_group = options.max_group.max(1);
+        let thread = std::thread::Builder::new()
+            .name("gatehouse-writer".into())
+            .spawn(move || writer.run(rx, max_group))
+            .map_err(|e| Error::storage(format!("cannot start the writer thread: {e}")))?;
+        Ok(Engine {
+            tx: Some(tx),
+            events,
+            ctx,
+            path: path.to_path_buf(),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn context(&self) -> &Arc<LotContext> {
+        &self.ctx
+    }
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Journal records, live, after each durable commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<JournalRecord>> {
+        self.events.subscribe()
+    }
+
+    fn send(
+        &self,
+        actor: Actor,
+        at: DateTime<Utc>,
+        command: Command,
+    ) -> Result<oneshot::Receiver<Result<Outcome>>> {
+        let (reply, rx) = oneshot::channel();
+        let gone = || {
+            Error::new(
+                ErrorKind::Unavailable,
+                "the lot engine has stopped; restart gatehouse",
+            )
+        };
+        self.tx
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(Job {
+                actor,
+                at,
+                command,
+                reply,
+            })
+            .map_err(|_| gone())?;
+        Ok(rx)
+    }
+
+    /// Applies a command and waits until it is durable (blocking; not from inside an async task).
+    pub fn execute(&self, actor: &Actor, at: DateTime<Utc>, command: Command) -> Result<Outcome> {
+        self.send(actor.clone(), at, command)?
+            .blocking_recv()
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Unavailable,
+                    "the lot engine stopped before answering; restart gatehouse",
+                )
+            })?
+    }
+
+    /// Applies a command and waits until it is durable.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        command: Command,
+    ) -> Result<Outcome> {
+        self.send(actor.clone(), at, command)?.await.map_err(|_| {
+            Error::new(
+                ErrorKind::Unavailable,
+                "the lot engine stopped before answering; restart gatehouse",
+            )
+        })?
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a command does to the in-memory indexes once its savepoint is released.
+enum Effect {
+    Take(usize),
+    /// The vehicle left this spot; `in_service` says whether it becomes free.
+    Vacate(usize, bool),
+    OutOfService(usize),
+    Release(usize),
+}
+
+struct Applied {
+    outcome: Outcome,
+    events: Vec<Event>,
+    effects: Vec<Effect>,
+}
+
+struct Writer {
+    conn: Connection,
+    ctx: Arc<LotContext>,
+    alloc: Allocator,
+    head: Head,
+    events: broadcast::Sender<Arc<JournalRecord>>,
+}
+
+fn head_text(h: &Head) -> String {
+    format!("{}:{}", h.seq, hex::encode(h.hash))
+}
+
+impl Writer {
+    /// Rebuilds the in-memory state from the database (at start, after another process wrote,
+    /// or after a failed commit).
+    fn reload(&mut self) -> Result<()> {
+        let mut out = std::collections::HashSet::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM spots WHERE in_service = 0")?;
+        for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            out.insert(id?);
+        }
+        drop(stmt);
+        let mut alloc = Allocator::new(&self.ctx.config, |id| !out.contains(id));
+        let mut stmt = self
+            .conn
+            .prepare("SELECT spot_id FROM stays WHERE exit_at IS NULL AND spot_id IS NOT NULL")?;
+        for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            if let Some(i) = alloc.spot_index(&id?) {
+                alloc.take(i);
+            }
+        }
+        drop(stmt);
+        self.alloc = alloc;
+        self.head = Head::load(&self.conn)?;
+        Ok(())
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Job>, max_group: usize) {
+        while let Ok(first) = rx.recv() {
+            let mut group = vec![first];
+            while group.len() < max_group {
+                match rx.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Another process may have written since our last group: then rebuild.
+        let recorded = store::meta(&self.conn, "journal_head")?;
+        if recorded.as_deref() != Some(head_text(&self.head).as_str()) {
+            if let Err(e) = self.reload() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_group(&mut self, group: Vec<Job>) {
+        if let Err(e) = self.begin() {
+            for job in group {
+                let _ = job.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+        let mut done = Vec::with_capacity(group.len());
+        for job in group {
+            match self.apply_one(&job) {
+                Ok((outcome, records)) => done.push((job.reply, outcome, records)),
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+        let committed = self
+            .head
+            .store(&self.conn)
+            .and_then(|()| self.conn.execute_batch("COMMIT").map_err(Error::from));
+        match committed {
+            Ok(()) => {
+                for (reply, outcome, records) in done {
+                    for r in records {
+                        let _ = self.events.send(Arc::new(r));
+                    }
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                let e = match self.reload() {
+                    Ok(()) => e,
+                    Err(e2) => Error::storage(format!(
+                        "{}; and reloading failed: {}",
+                        e.message, e2.message
+                    )),
+                };
+                for (reply, _, _) in done {
+                    let _ = reply.send(Err(Error::storage(format!(
+                        "the command was not saved: {}; nothing changed, try again",
+                        e.message
+                    ))));
+                }
+            }
+        }
+    }
+
+    fn apply_one(&mut self, job: &Job) -> Result<(Outcome, Vec<JournalRecord>)> {
+        self.conn.execute_batch("SAVEPOINT cmd")?;
+        let head_before = self.head;
+        let result = self.apply(job).and_then(|applied| {
+            let mut records = Vec::with_capacity(applied.events.len());
+            for ev in &applied.events {
+                records.push(self.head.append(&self.conn, job.at, &job.actor, ev)?);
+            }
+            Ok((applied, records))
+        });
+        match result {
+            Ok((applied, records)) => {
+                self.conn.execute_batch("RELEASE cmd")?;
+                for effect in applied.effects {
+                    match effect {
+                        Effect::Take(s) => self.alloc.take(s),
+                        Effect::Vacate(s, true) | Effect::Release(s) => self.alloc.release(s),
+                        Effect::Vacate(s, false) | Effect::OutOfService(s) => {
+                            self.alloc.out_of_service(s)
+                        }
+                    }
+                }
+                Ok((applied.outcome, records))
+            }
+            Err(e) => {
+                self.head = head_before;
+                self.conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
+                Err(e)
+            }
+        }
+    }
+
+    fn apply(&mut self, job: &Job) -> Result<Applied> {
+        let role = job.actor.role;
+        if role == Role::Auditor {
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "an auditor may read but not change the lot ({} refused)",
+                    job.command.name()
+                ),
+            ));
+        }
+        let at = job.at;
+        match &job.command {
+            Command::Entry {
+                plate,
+                class,
+                lane,
+                ev,
+                accessible,
+                presented_ticket,
+                spot,
+            } => self.entry(
+                job,
+                plate.as_ref(),
+                *class,
+                lane.as_deref(),
+                *ev,
+                *accessible,
+                presented_ticket.as_deref(),
+                spot.as_deref(),
+            ),
+            Command::Exit { stay, lane } => self.exit(at, stay, lane.as_deref()),
+            Command::Pay {
+                stay,
+                method,
+                amount,
+                key,
+            } => self.pay(job, stay, *method, *amount, key.as_deref()),
+            Command::Refund {
+                stay,
+                method,
+                amount,
+                reason,
+                key,
+            } => {
+                require_supervisor(role, "refund")?;
+                self.refund(job, stay, *method, *amount, reason, key.as_deref())
+            }
+            Command::LostTicket { plate, class } => self.lost_ticket(at, plate.as_ref(), *class),
+            Command::OverrideSpot { stay, spot, reason } => {
+                require_supervisor(role, "override a spot")?;
+                self.override_spot(at, stay, spot, reason)
+            }
+            Command::SetSpotService {
+                spot,
+                in_service,
+                reason,
+            } => {
+                require_supervisor(role, "take spots out of service or back")?;
+                self.set_service(spot, *in_service, reason)
+            }
+        }
+    }
+
+    fn lane(&self, lane: Option<&str>, kind: LaneKind) -> Result<(usize, String)> {
+        let cfg = &self.ctx.config;
+        let name = if kind == LaneKind::Entry {
+            "entry"
+        } else {
+            "exit"
+        };
+        match lane {
+            None => cfg
+                .lanes
+                .iter()
+                .position(|l| l.kind == kind)
+                .map(|i| (i, cfg.lanes[i].id.clone()))
+                .ok_or_else(|| Error::invalid(format!("the lot has no {name} lane"))),
+            Some(id) => {
+                let i = cfg.lane_index(id).ok_or_else(|| {
+                    let known: Vec<&str> = cfg
+                        .lanes
+                        .iter()
+                        .filter(|l| l.kind == kind)
+                        .map(|l| l.id.as_str())
+                        .collect();
+                    Error::not_found(format!(
+                        "there is no lane '{id}'; the {name} lanes are {}",
+                        known.join(", ")
+                    ))
+                })?;
+                if cfg.lanes[i].kind != kind {
+                    return Err(Error::invalid(format!("lane '{id}' is not an {name} lane")));
+                }
+                Ok((i, id.to_string()))
+            }
+        }
+    }
+
+    fn spot_named(&self, id: &str) -> Result<usize> {
+        self.alloc.spot_index(id).ok_or_else(|| {
+            Error::not_found(format!(
+                "there is no spot '{id}'; `gatehouse spots` lists them"
+            ))
+        })
+    }
+
+    fn check_target_spot(&self, spot: usize, class: VehicleClass, accessible: bool) -> Result<()> {
+        let id = self.alloc.spot_id(spot);
+        match self.alloc.state(spot) {
+            SpotState::Free => {}
+            SpotState::Occupied => {
+                return Err(Error::conflict(format!(
+                    "spot {id} is occupied; choose a free spot"
+                )));
+            }
+            SpotState::OutOfService => {
+                return Err(Error::conflict(format!(
+                    "spot {id} is out of service; put it back in service first"
+                )));
+            }
+        }
+        if !self.alloc.fits(spot, class, accessible) {
+            return Err(Error::conflict(format!(
+                "spot {id} does not fit a {class} vehicle{}",
+                if accessible {
+                    ""
+                } else {
+                    " (or is accessible and needs a credential)"
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn entry(
+        &mut self,
+        job: &Job,
+        plate: Option<&Plate>,
+        class: VehicleClass,
+        lane: Option<&str>,
+        ev: bool,
+        accessible: bool,
+        presented_ticket: Option<&str>,
+        spot_override: Option<&str>,
+    ) -> Result<Applied> {
+        let at = job.at;
+        let (lane_idx, lane_id) = self.lane(lane, LaneKind::Entry)?;
+        let passback = self.ctx.config.lot.anti_passback;
+        let mut events = Vec::new();
+        let mut alerts = Vec::new();
+        let mut inside: Option<(StayRow, String)> = None;
+        if let Some(text) = presented_ticket {
+            let stay = stay_of_ticket(&self.conn, &self.ctx.signer, text)?;
+            if let Some(exit) = stay.exit_at {
+                return Err(Error::new(
+                    ErrorKind::TicketUsed,
+                    format!(
+                        "ticket {} was already used (its stay exited at {}); it cannot enter again",
+                        stay.ticket(),
+                        ts(exit)
+                    ),
+                ));
+            }
+            let what = format!("ticket {}", stay.ticket());
+            inside = Some((stay, what));
+        }
+        if inside.is_none() {
+            if let Some(p) = plate {
+                if passback != AntiPassback::Off {
+                    if let Some(stay) = crate::stays::stay_inside_by_plate(&self.conn, p)? {
+                        inside = Some((stay, format!("plate {p}")));
+                    }
+                }
+            }
+        }
+        if let Some((stay, what)) = inside {
+            let entered = format!(
+                "{what} is already inside (entered {} at lane {}, ticket {})",
+                ts(stay.entry_at),
+                stay.entry_lane.as_deref().unwrap_or("?"),
+                stay.ticket()
+            );
+            if passback == AntiPassback::Hard {
+                return Err(Error::new(
+                    ErrorKind::Passback,
+                    format!(
+                        "{entered}; anti-passback refuses a second entry. An attendant can check the vehicle and exit the earlier stay"
+                    ),
+                ));
+            }
+            alerts.push(format!(
+                "anti-passback: {entered}; admitted (soft anti-passback)"
+            ));
+            events.push(Event::PassbackAlert {
+                inside_stay: stay.id,
+                plate: plate.map(|p| p.to_string()),
+                lane: lane_id.clone(),
+                action: "admitted".into(),
+            });
+        }
+        let (spot, reason) = match spot_override {
+            Some(id) => {
+                require_supervisor(job.actor.role, "choose the spot at entry")?;
+                let s = self.spot_named(id)?;
+                self.check_target_spot(s, class, accessible)?;
+                (
+                    s,
+                    format!("supervisor override to {id} by {}", job.actor.name),
+                )
+            }
+            None => match self.alloc.allocate(class, ev, accessible, lane_idx) {
+                Some(a) => (a.spot, a.reason),
+                None => return Err(self.full_error(class, ev, accessible)),
+            },
+        };
+        let (occupied, in_service) = self.alloc.occupied_and_in_service();
+        let percent = if in_service == 0 {
+            100
+        } else {
+            (occupied * 100 / in_service) as u32
+        };
+        let factor = self.ctx.config.tariff.occupancy_factor(percent);
+        let spot_id = self.alloc.spot_id(spot).to_string();
+        let at_s = ts(at);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO stays (plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![plate.map(Plate::as_str), class.as_str(), ev, accessible, lane_id, at_s, spot_id, factor.to_string()])?;
+        let stay = self.conn.last_insert_rowid();
+        if stay > i64::from(u32::MAX) {
+            return Err(Error::storage(
+                "the lot has issued 4 billion tickets; ticket numbers are exhausted",
+            ));
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO stay_spots (stay_id, spot_id, from_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![stay, spot_id, at_s])?;
+        let ticket = ticket_number(stay as u32);
+        let def = &self.ctx.config.spots[spot];
+        events.insert(
+            0,
+            Event::VehicleEntered {
+                stay,
+                ticket: ticket.clone(),
+                plate: plate.map(|p| p.to_string()),
+                class,
+                ev,
+                accessible,
+                lane: lane_id.clone(),
+                spot: spot_id.clone(),
+                reason: reason.clone(),
+                occupancy_factor: factor.to_string(),
+            },
+        );
+        Ok(Applied {
+            outcome: Outcome::Entered(Entered {
+                stay,
+                qr: self.ctx.signer.payload(stay as u32),
+                ticket,
+                plate: plate.map(|p| p.to_string()),
+                class,
+                lane: lane_id,
+                spot: spot_id,
+                level: def.level.clone(),
+                zone: def.zone.clone(),
+                reason,
+                entry_at: at,
+                alerts,
+            }),
+            events,
+            effects: vec![Effect::Take(spot)],
+        })
+    }
+
+    fn full_error(&self, class: VehicleClass, ev: bool, accessible: bool) -> Error {
+        let (usable, total) = self.alloc.free_counts(class, ev, accessible);
+        let msg = if total == 0 {
+            format!(
+                "the car park is full: none of its {} spots is free; no ticket was issued",
+                self.alloc.len()
+            )
+        } else {
+            debug_assert_eq!(usable, 0);
+            let rule = if !accessible && !ev && !self.ctx.config.lot.ev_spots_for_others {
+                " (EV and accessible spots are kept for vehicles that need them)"
+            } else if !accessible {
+                " (accessible spots need a credential)"
+            } else {
+                ""
+            };
+            format!(
+                "full for a {class} vehicle: {total} spots are free but none fits it{rule}; no ticket was issued"
+            )
+        };
+        Error::new(ErrorKind::Full, msg)
+    }
+
+    fn exit(&mut self, at: DateTime<Utc>, r: &StayRef, lane: Option<&str>) -> Result<Applied> {
+        let (_, lane_id) = self.lane(lane, LaneKind::Exit)?;
+        let stay = find_inside(&self.conn, &self.ctx, r)?;
+        if at < stay.entry_at {
+            return Err(Error::invalid(format!(
+                "the exit time {} is before the entry at {}; check the clock or --at",
+                ts(at),
+                ts(stay.entry_at)
+            )));
+        }
+        let q = quote_stay(&self.ctx, &stay, at);
+        if !q.total.is_zero() {
+            return Err(Error::new(
+                ErrorKind::Unpaid,
+                format!(
+                    "ticket {} owes {} (stay of {} min, fee {}, paid {}); pay at a pay station or the booth, then exit",
+                    stay.ticket(),
+                    q.total,
+                    q.minutes,
+                    q.fee.amount,
+                    q.paid.amount
+                ),
+            ));
+        }
+        let at_s = ts(at);
+        self.conn
+            .prepare_cached("UPDATE stays SET exit_at = ?2, exit_lane = ?3 WHERE id = ?1")?
+            .execute(params![stay.id, at_s, lane_id])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
+            )?
+            .execute(params![stay.id, at_s])?;
+        let mut effects = Vec::new();
+        if let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {
+            let in_service: bool = self
+                .conn
+                .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
+                .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
+            effects.push(Effect::Vacate(spot, in_service));
+        }
+        let fee = q.fee.amount.to_string();
+        let paid = q.paid.amount.to_string();
+        Ok(Applied {
+            outcome: Outcome::Exited(Exited {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                plate: stay.plate.clone(),
+                spot: stay.spot.clone(),
+                lane: lane_id.clone(),
+                exit_at: at,
+                minutes: q.minutes,
+                fee: fee.clone(),
+                paid: paid.clone(),
+                currency: q.currency.clone(),
+            }),
+            events: vec![Event::VehicleExited {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                plate: stay.plate,
+                spot: stay.spot,
+                lane: lane_id,
+                minutes: q.minutes,
+                fee,
+                paid,
+            }],
+            effects,
+        })
+    }
+
+    fn check_amount(&self, amount: Decimal) -> Result<Decimal> {
+        let cur = self.ctx.config.lot.currency;
+        if amount <= Decimal::ZERO {
+            return Err(Error::invalid(format!(
+                "the amount must be above zero (got {amount})"
+            )));
+        }
+        if amount.normalize().scale() > cur.minor_units() {
+            return Err(Error::invalid(format!(
+                "{amount} has more decimals than {cur} allows"
+            )));
+        }
+        Ok(cur.round(amount))
+    }
+
+    /// An earlier payment or refund with this key: the same request again, or a conflict.
+    fn replay(
+        &self,
+        key: &str,
+        kind: &str,
+        stay: i64,
+        method: PaymentMethod,
+        amount: Decimal,
+    ) -> Result<Option<(i64, String, String, String)>> {
+        let row: Option<(i64, i64, String, String, String, Option<String>, Option<String>)> = self
+            .conn
+            .prepare_cached("SELECT id, stay_id, kind, method, amount, tendered, change FROM payments WHERE idem_key = ?1")?
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+            .optional()?;
+        let Some((id, s, k, m, amt, tendered, change)) = row else {
+            return Ok(None);
+        };
+        let given = tendered.clone().unwrap_or_else(|| amt.clone());
+        let same = s == stay
+            && k == kind
+            && m == method.as_str()
+            && Decimal::from_str_exact(&given).ok() == Some(amount);
+        if !same {
+            return Err(Error::conflict(format!(
+                "key '{key}' was already used for another {k} ({m} {given} on ticket {}); use a new key for a new {kind}",
+                ticket_number(s as u32)
+            )));
+        }
+        Ok(Some((
+            id,
+            amt,
+            tendered.unwrap_or_default(),
+            change.unwrap_or_default(),
+        )))
+    }
+
+    fn new_key(&self, key: Option<&str>) -> Result<String> {
+        match key {
+            Some(k) if !k.trim().is_empty() && k.len() <= 128 => Ok(k.trim().to_string()),
+            Some(_) => Err(Error::invalid("an idempotency key is 1 to 128 characters")),
+            None => Ok(format!("auto-{}", hex::encode(random_bytes::<16>()?))),
+        }
+    }
+
+    fn pay(
+        &mut self,
+        job: &Job,
+        r: &StayRef,
+        method: PaymentMethod,
+        amount: Decimal,
+        key: Option<&str>,
+    ) -> Result<Applied> {
+        let at = job.at;
+        let amount = self.check_amount(amount)?;
+        let key = self.new_key(key)?;
+        // A retry of a recorded payment answers as before and changes nothing, even after exit.
+        let stay = match r {
+            StayRef::Ticket(t) => stay_of_ticket(&self.conn, &self.ctx.signer, t)?,
+            StayRef::Plate(_) => find_inside(&self.conn, &self.ctx, r)?,
+        };
+        if let Some((id, applied, tendered, change)) =
+            self.replay(&key, "payment", stay.id, method, amount)?
+        {
+            let q = quote_stay(&self.ctx, &stay, at);
+            return Ok(Applied {
+                outcome: Outcome::Paid(Paid {
+                    payment: id,
+                    stay: stay.id,
+                    ticket: stay.ticket(),
+                    method,
+                    amount: applied,
+                    tendered,
+                    change,
+                    due: q.total.amount.to_string(),
+                    currency: q.currency,
+                    key,
+                    grace_until: q.grace_until,
+                    replayed: true,
+                }),
+                events: vec![],
+                effects: vec![],
+            });
+        }
+        let stay = find_inside(&self.conn, &self.ctx, &StayRef::Ticket(stay.ticket()))?;
+        let q = quote_stay(&self.ctx, &stay, at);
+        let due = q.total.amount;
+        if due.is_zero() {
+            return Err(Error::conflict(format!(
+                "ticket {} owes nothing now{}; no payment taken",
+                stay.ticket(),
+                q.grace_until
+                    .map(|g| format!(" (exit grace until {})", ts(g)))
+                    .unwrap_or_default()
+            )));
+        }
+        let (applied, change) = if method == PaymentMethod::Cash {
+            let applied = amount.min(due);
+            (applied, amount - applied)
+        } else {
+            if amount > due {
+                return Err(Error::conflict(format!(
+                    "{} {amount} is more than the {} owed; charge {due} (only cash gives change)",
+                    method.as_str(),
+                    q.total
+                )));
+            }
+            (amount, Decimal::ZERO)
+        };
+        let paid_total = stay.paid + applied;
+        let settled = paid_total >= q.fee.amount;
+        let at_s = ts(at);
+        self.conn
+            .prepare_cached("UPDATE stays SET paid = ?2, settled_at = CASE WHEN ?3 THEN ?4 ELSE settled_at END WHERE id = ?1")?
+            .execute(params![stay.id, paid_total.to_string(), settled, at_s])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, change, at, actor) VALUES (?1, ?2, 'payment', ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![stay.id, key, method.as_str(), applied.to_string(), amount.to_string(), change.to_string(), at_s, job.actor.name])?;
+        let payment = self.conn.last_insert_rowid();
+        let after = StayRow {
+            paid: paid_total,
+            settled_at: if settled { Some(at) } else { stay.settled_at },
+            ..stay.clone()
+        };
+        let q2 = quote_stay(&self.ctx, &after, at);
+        let due_after = q2.total.amount.to_string();
+        Ok(Applied {
+            outcome: Outcome::Paid(Paid {
+                payment,
+                stay: stay.id,
+                ticket: stay.ticket(),
+                method,
+                amount: applied.to_string(),
+                tendered: amount.to_string(),
+                change: change.to_string(),
+                due: due_after.clone(),
+                currency: q2.currency,
+                key: key.clone(),
+                grace_until: q2.grace_until,
+                replayed: false,
+            }),
+            events: vec![Event::PaymentRecorded {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                payment,
+                method,
+                amount: applied.to_string(),
+                tendered: amount.to_string(),
+                change: change.to_string(),
+                key,
+                paid_total: paid_total.to_string(),
+                due_after,
+            }],
+            effects: vec![],
+        })
+    }
+
+    fn refund(
+        &mut self,
+        job: &Job,
+        r: &StayRef,
+        method: PaymentMethod,
+        amount: Decimal,
+        reason: &str,
+        key: Option<&str>,
+    ) -> Result<Applied> {
+        let amount = self.check_amount(amount)?;
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "a refund needs a reason (--reason), for the audit trail",
+            ));
+        }
+        let key = self.new_key(key)?;
+        let stay = match r {
+            StayRef::Ticket(t) => stay_of_ticket(&self.conn, &self.ctx.signer, t)?,
+            StayRef::Plate(_) => find_inside(&self.conn, &self.ctx, r)?,
+        };
+        if let Some((id, applied, _, _)) = self.replay(&key, "refund", stay.id, method, amount)? {
+            return Ok(Applied {
+                outcome: Outcome::Refunded(Refunded {
+                    payment: id,
+                    stay: stay.id,
+                    ticket: stay.ticket(),
+                    method,
+                    amount: applied,
+                    paid: stay.paid.to_string(),
+                    currency: self.ctx.config.lot.currency.to_string(),
+                    replayed: true,
+                }),
+                events: vec![],
+                effects: vec![],
+            });
+        }
+        if amount > stay.paid {
+            return Err(Error::conflict(format!(
+                "cannot refund {amount}: ticket {} has {} paid in all",
+                stay.ticket(),
+                stay.paid
+            )));
+        }
+        let paid_total = stay.paid - amount;
+        let at_s = ts(job.at);
+        let still_settled = stay.inside()
+            && paid_total
+                >= crate::stays::stay_fee(&self.ctx, &stay, job.at)
+                    .total
+                    .amount;
+        self.conn
+            .prepare_cached("UPDATE stays SET paid = ?2, settled_at = CASE WHEN ?3 THEN settled_at ELSE NULL END WHERE id = ?1")?
+            .execute(params![stay.id, paid_total.to_string(), still_settled || !stay.inside()])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, at, actor, note) VALUES (?1, ?2, 'refund', ?3, ?4, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![stay.id, key, method.as_str(), amount.to_string(), at_s, job.actor.name, reason])?;
+        let payment = self.conn.last_insert_rowid();
+        Ok(Applied {
+            outcome: Outcome::Refunded(Refunded {
+                payment,
+                stay: stay.id,
+                ticket: stay.ticket(),
+                method,
+                amount: amount.to_string(),
+                paid: paid_total.to_string(),
+                currency: self.ctx.config.lot.currency.to_string(),
+                replayed: false,
+            }),
+            events: vec![Event::PaymentRefunded {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                payment,
+                method,
+                amount: amount.to_string(),
+                reason: reason.to_string(),
+                key,
+                paid_total: paid_total.to_string(),
+            }],
+            effects: vec![],
+        })
+    }
+
+    fn lost_ticket(
+        &mut self,
+        at: DateTime<Utc>,
+        plate: Option<&Plate>,
+        class: VehicleClass,
+    ) -> Result<Applied> {
+        if let Some(p) = plate {
+            if let Some(stay) = crate::stays::stay_inside_by_plate(&self.conn, p)? {
+                self.conn
+                    .prepare_cached("UPDATE stays SET lost = 1 WHERE id = ?1")?
+                    .execute([stay.id])?;
+                let q = quote_stay(&self.ctx, &stay, at);
+                return Ok(Applied {
+                    outcome: Outcome::LostTicket(LostTicketOutcome {
+                        found: true,
+                        stay: stay.id,
+                        ticket: stay.ticket(),
+                        qr: self.ctx.signer.payload(stay.id as u32),
+                        quote: q,
+                    }),
+                    events: vec![Event::LostTicketStayFound {
+                        stay: stay.id,
+                        ticket: stay.ticket(),
+                        plate: p.to_string(),
+                    }],
+                    effects: vec![],
+                });
+            }
+        }
+        let fee = self.ctx.config.tariff.lost_ticket_fee;
+        let at_s = ts(at);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO stays (plate, class, ev, accessible, entry_lane, entry_at, flat_fee, lost) VALUES (?1, ?2, 0, 0, NULL, ?3, ?4, 1)",
+            )?
+            .execute(params![plate.map(Plate::as_str), class.as_str(), at_s, fee.to_string()])?;
+        let id = self.conn.last_insert_rowid();
+        let stay = crate::stays::stay_by_id(&self.conn, id)?
+            .ok_or_else(|| Error::storage("the lost-ticket stay vanished while it was written"))?;
+        let q = quote_stay(&self.ctx, &stay, at);
+        Ok(Applied {
+            outcome: Outcome::LostTicket(LostTicketOutcome {
+                found: false,
+                stay: id,
+                ticket: stay.ticket(),
+                qr: self.ctx.signer.payload(id as u32),
+                quote: q,
+            }),
+            events: vec![Event::LostTicketFlatFee {
+                stay: id,
+                ticket: stay.ticket(),
+                plate: plate.map(|p| p.to_string()),
+                class,
+                fee: fee.to_string(),
+            }],
+            effects: vec![],
+        })
+    }
+
+    fn override_spot(
+        &mut self,
+        at: DateTime<Utc>,
+        r: &StayRef,
+        spot: &str,
+        reason: &str,
+    ) -> Result<Applied> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "an override needs a reason (--reason), for the audit trail",
+            ));
+        }
+        let stay = find_inside(&self.conn, &self.ctx, r)?;
+        let target = self.spot_named(spot)?;
+        self.check_target_spot(target, stay.class, stay.accessible)?;
+        let at_s = ts(at);
+        self.conn
+            .prepare_cached("UPDATE stays SET spot_id = ?2 WHERE id = ?1")?
+            .execute(params![stay.id, spot])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
+            )?
+            .execute(params![stay.id, at_s])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO stay_spots (stay_id, spot_id, from_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![stay.id, spot, at_s])?;
+        let mut effects = vec![Effect::Take(target)];
+        if let Some(old) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {
+            let in_service: bool = self
+                .conn
+                .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
+                .query_row([self.alloc.spot_id(old)], |r| r.get(0))?;
+            effects.insert(0, Effect::Vacate(old, in_service));
+        }
+        Ok(Applied {
+            outcome: Outcome::SpotOverridden(SpotOverridden {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                from: stay.spot.clone(),
+                to: spot.to_string(),
+            }),
+            events: vec![Event::SpotOverridden {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                from: stay.spot,
+                to: spot.to_string(),
+                reason: reason.to_string(),
+            }],
+            effects,
+        })
+    }
+
+    fn set_service(&mut self, spot: &str, in_service: bool, reason: &str) -> Result<Applied> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "give a reason (--reason), for the audit trail and the attendants",
+            ));
+        }
+        let idx = self.spot_named(spot)?;
+        let (was, occupied): (bool, bool) = self.conn.prepare_cached(
+            "SELECT in_service, EXISTS (SELECT 1 FROM stays WHERE spot_id = ?1 AND exit_at IS NULL) FROM spots WHERE id = ?1",
+        )?
+        .query_row([spot], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if was == in_service {
+            return Err(Error::conflict(format!(
+                "spot {spot} is already {}",
+                if in_service {
+                    "in service"
+                } else {
+                    "out of service"
+                }
+            )));
+        }
+        self.conn
+            .prepare_cached("UPDATE spots SET in_service = ?2, service_note = ?3 WHERE id = ?1")?
+            .execute(params![spot, in_service, reason])?;
+        let effect = match (in_service, occupied) {
+            (true, true) => Effect::Take(idx),
+            (true, false) => Effect::Release(idx),
+            (false, _) => Effect::OutOfService(idx),
+        };
+        let event = if in_service {
+            Event::SpotInService {
+                spot: spot.to_string(),
+                note: reason.to_string(),
+            }
+        } else {
+            Event::SpotOutOfService {
+                spot: spot.to_string(),
+                reason: reason.to_string(),
+            }
+        };
+        Ok(Applied {
+            outcome: Outcome::SpotService(SpotService {
+                spot: spot.to_string(),
+                in_service,
+                occupied,
+            }),
+            events: vec![event],
+            effects: vec![effect],
+        })
+    }
+}
+
+fn require_supervisor(role: Role, what: &str) -> Result<()> {
+    if role.is_supervisor() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Forbidden,
+            format!(
+                "only a supervisor or admin may {what} (acting role: {})",
+                role.as_str()
+            ),
+        ))
+    }
+}

@@ -1,0 +1,208 @@
+//! The journal: append-only, a monotonic sequence, the acting user and a hash chain.
+
+use crate::domain::Actor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::Event;
+use crate::store::{self, ts};
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// One journal row as stored and broadcast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JournalRecord {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub kind: String,
+    /// The event as canonical JSON text (exactly the hashed bytes).
+    pub payload: String,
+    #[serde(serialize_with = "ser_hex")]
+    pub hash: [u8; 32],
+}
+
+fn ser_hex<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(h))
+}
+
+/// The hash of a row: sha256(previous hash || canonical bytes).
+pub fn link_hash(
+    prev: &[u8; 32],
+    seq: i64,
+    at: &str,
+    actor: &str,
+    role: &str,
+    kind: &str,
+    payload: &str,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(format!("{seq}\n{at}\n{actor}\n{role}\n{kind}\n").as_bytes());
+    h.update(payload.as_bytes());
+    h.finalize().into()
+}
+
+/// The writer's view of the journal's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: [u8; 32],
+}
+
+impl Head {
+    pub fn load(conn: &Connection) -> Result<Head> {
+        let row: Option<(i64, Vec<u8>)> = rusqlite::OptionalExtension::optional(conn.query_row(
+            "SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ))?;
+        Ok(match row {
+            None => Head {
+                seq: 0,
+                hash: GENESIS,
+            },
+            Some((seq, h)) => Head {
+                seq,
+                hash: h.try_into().map_err(|_| {
+                    Error::new(
+                        ErrorKind::Journal,
+                        format!("journal row {seq} has a malformed hash"),
+                    )
+                })?,
+            },
+        })
+    }
+
+    /// Appends one event after this head and advances it.
+    pub fn append(
+        &mut self,
+        conn: &Connection,
+        at: DateTime<Utc>,
+        actor: &Actor,
+        event: &Event,
+    ) -> Result<JournalRecord> {
+        let seq = self.seq + 1;
+        let at = ts(at);
+        let payload = serde_json::to_string(event)
+            .map_err(|e| Error::storage(format!("cannot encode a journal event: {e}")))?;
+        let kind = event.kind();
+        let role = actor.role.as_str();
+        let hash = link_hash(&self.hash, seq, &at, &actor.name, role, kind, &payload);
+        conn.prepare_cached(
+            "INSERT INTO journal (seq, at, actor, role, kind, payload, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(rusqlite::params![seq, at, actor.name, role, kind, payload, &hash[..]])?;
+        self.seq = seq;
+        self.hash = hash;
+        Ok(JournalRecord {
+            seq,
+            at,
+            actor: actor.name.clone(),
+            role: role.to_string(),
+            kind: kind.to_string(),
+            payload,
+            hash,
+        })
+    }
+
+    /// Records the head in meta, so that a deleted last row is noticed too.
+    pub fn store(&self, conn: &Connection) -> Result<()> {
+        store::set_meta(
+            conn,
+            "journal_head",
+            &format!("{}:{}", self.seq, hex::encode(self.hash)),
+        )
+    }
+}
+
+/// The first broken link of a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    pub rows: i64,
+    pub head_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_broken: Option<BrokenLink>,
+}
+
+/// Walks the whole journal and names the first broken link: an edited row (its hash no longer
+/// matches), a deleted row (a gap in the sequence), or a deleted tail (the recorded head is
+/// missing).
+pub fn verify(conn: &Connection) -> Result<AuditReport> {
+    let mut stmt =
+        conn.prepare("SELECT seq, at, actor, role, kind, payload, hash FROM journal ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    let mut prev = GENESIS;
+    let mut expected = 1i64;
+    let mut count = 0i64;
+    let broken = |seq: i64, reason: String, rows: i64, prev: &[u8; 32]| AuditReport {
+        ok: false,
+        rows,
+        head_hash: hex::encode(prev),
+        first_broken: Some(BrokenLink { seq, reason }),
+    };
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let at: String = r.get(1)?;
+        let actor: String = r.get(2)?;
+        let role: String = r.get(3)?;
+        let kind: String = r.get(4)?;
+        let payload: String = r.get(5)?;
+        let hash: Vec<u8> = r.get(6)?;
+        if seq != expected {
+            let reason = if seq > expected {
+                format!("rows {expected}..{} are missing (deleted)", seq - 1)
+            } else {
+                format!("sequence goes back to {seq} after {}", expected - 1)
+            };
+            return Ok(broken(expected, reason, count, &prev));
+        }
+        let want = link_hash(&prev, seq, &at, &actor, &role, &kind, &payload);
+        if hash[..] != want[..] {
+            return Ok(broken(
+                seq,
+                format!("row {seq} ({kind} at {at}) does not match its hash: it was edited"),
+                count,
+                &prev,
+            ));
+        }
+        prev = want;
+        expected += 1;
+        count += 1;
+    }
+    if let Some(head) = store::meta(conn, "journal_head")? {
+        let recorded = format!("{}:{}", count, hex::encode(prev));
+        if head != recorded {
+            let seq = head
+                .split(':')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(count + 1);
+            return Ok(broken(
+                count + 1,
+                format!(
+                    "the journal ends at row {count} but row {seq} was recorded as its last: rows {}..{seq} were deleted (or the head was edited)",
+                    count + 1
+                ),
+                count,
+                &prev,
+            ));
+        }
+    }
+    Ok(AuditReport {
+        ok: true,
+        rows: count,
+        head_hash: hex::encode(prev),
+        first_broken: None,
+    })
+}

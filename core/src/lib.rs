@@ -1,0 +1,24 @@
+//! gatehouse-core: the lot. Domain types, the tariff engine, allocation, tickets, the SQLite
+//! store and its journal, and the engine that applies commands. No device I/O, no UI, no network.
+
+pub mod allocation;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod journal;
+pub mod lot;
+pub mod money;
+pub mod stays;
+pub mod store;
+pub mod tariff;
+pub mod ticket;
+
+pub use config::LotConfig;
+pub use domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};
+pub use engine::{Command, Engine, EngineOptions, Outcome};
+pub use error::{Error, ErrorKind, Result};
+pub use lot::Lot;
+pub use money::{Currency, Money};
+pub use stays::{StayQuote, StayRef};

@@ -1,0 +1,284 @@
+//! Stays as stored, how a ticket or plate finds one, and what a stay owes at a moment.
+
+use crate::config::LotConfig;
+use crate::domain::{Plate, VehicleClass};
+use crate::error::{Error, ErrorKind, Result};
+use crate::money::Money;
+use crate::store::{parse_ts, ts};
+use crate::tariff::{LineKind, QuoteLine};
+use crate::ticket::{TicketSigner, parse_ticket_number, ticket_number};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, Row};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::str::FromStr;
+
+/// The lot as loaded from its database: config and ticket signer. Shared by the writer and readers.
+#[derive(Debug)]
+pub struct LotContext {
+    pub config: LotConfig,
+    pub signer: TicketSigner,
+}
+
+impl LotContext {
+    pub fn load(conn: &Connection, db_name: &str) -> Result<LotContext> {
+        let missing = |what: &str| {
+            Error::storage(format!(
+                "{db_name} has no {what}; it was not created by `gatehouse init`"
+            ))
+        };
+        let text = crate::store::meta(conn, "config")?.ok_or_else(|| missing("lot config"))?;
+        let secret =
+            crate::store::meta(conn, "ticket_secret")?.ok_or_else(|| missing("ticket secret"))?;
+        let secret = hex::decode(secret)
+            .map_err(|_| Error::storage(format!("{db_name}: the ticket secret is malformed")))?;
+        let config = LotConfig::from_toml_str(&format!("{db_name} (stored lot config)"), &text)?;
+        let signer = TicketSigner::new(&config.lot.id, &secret);
+        Ok(LotContext { config, signer })
+    }
+
+    pub fn money(&self, amount: Decimal) -> Money {
+        Money {
+            amount: self.config.lot.currency.round(amount),
+            currency: self.config.lot.currency,
+        }
+    }
+}
+
+/// How a command names a stay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StayRef {
+    /// A readable ticket number (`000042-2`) or a scanned QR payload.
+    Ticket(String),
+    /// The plate of a vehicle inside.
+    Plate(Plate),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StayRow {
+    pub id: i64,
+    pub plate: Option<String>,
+    pub class: VehicleClass,
+    pub ev: bool,
+    pub accessible: bool,
+    pub entry_lane: Option<String>,
+    pub entry_at: DateTime<Utc>,
+    pub spot: Option<String>,
+    pub occupancy_factor: Decimal,
+    pub flat_fee: Option<Decimal>,
+    pub lost: bool,
+    pub paid: Decimal,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub exit_at: Option<DateTime<Utc>>,
+    pub exit_lane: Option<String>,
+}
+
+pub const STAY_COLUMNS: &str = "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane";
+
+fn dec(s: &str) -> Result<Decimal> {
+    Decimal::from_str(s)
+        .map_err(|_| Error::storage(format!("the database holds a malformed amount '{s}'")))
+}
+
+fn opt_ts(s: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
+
+impl StayRow {
+    fn from_row(r: &Row) -> rusqlite::Result<Result<StayRow>> {
+        let class: String = r.get(2)?;
+        let entry_at: String = r.get(6)?;
+        let occ: String = r.get(8)?;
+        let flat: Option<String> = r.get(9)?;
+        let paid: String = r.get(11)?;
+        let settled: Option<String> = r.get(12)?;
+        let exit: Option<String> = r.get(13)?;
+        let (id, plate, ev, accessible, entry_lane, spot, lost, exit_lane) = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(7)?,
+            r.get(10)?,
+            r.get(14)?,
+        );
+        Ok((|| {
+            Ok(StayRow {
+                id,
+                plate,
+                class: VehicleClass::parse(&class).map_err(|_| {
+                    Error::storage(format!("stay {id} has an unknown class '{class}'"))
+                })?,
+                ev,
+                accessible,
+                entry_lane,
+                entry_at: parse_ts(&entry_at)?,
+                spot,
+                occupancy_factor: dec(&occ)?,
+                flat_fee: flat.as_deref().map(dec).transpose()?,
+                lost,
+                paid: dec(&paid)?,
+                settled_at: opt_ts(settled)?,
+                exit_at: opt_ts(exit)?,
+                exit_lane,
+            })
+        })())
+    }
+
+    pub fn ticket(&self) -> String {
+        ticket_number(self.id as u32)
+    }
+
+    pub fn inside(&self) -> bool {
+        self.exit_at.is_none()
+    }
+}
+
+pub fn stay_by_id(conn: &Connection, id: i64) -> Result<Option<StayRow>> {
+    conn.prepare_cached(&format!("SELECT {STAY_COLUMNS} FROM stays WHERE id = ?1"))?
+        .query_row([id], StayRow::from_row)
+        .optional()?
+        .transpose()
+}
+
+/// The most recent stay inside with this plate.
+pub fn stay_inside_by_plate(conn: &Connection, plate: &Plate) -> Result<Option<StayRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {STAY_COLUMNS} FROM stays WHERE plate = ?1 AND exit_at IS NULL ORDER BY id DESC LIMIT 1"
+    ))?
+    .query_row([plate.as_str()], StayRow::from_row)
+    .optional()?
+    .transpose()
+}
+
+/// Resolves a ticket text (readable number or QR payload) to its stay, whatever its state.
+pub fn stay_of_ticket(conn: &Connection, signer: &TicketSigner, text: &str) -> Result<StayRow> {
+    let t = text.trim();
+    let serial = if t.contains('-') || t.chars().all(|c| c.is_ascii_digit()) {
+        parse_ticket_number(t)?
+    } else {
+        signer.verify(t)?
+    };
+    stay_by_id(conn, i64::from(serial))?.ok_or_else(|| {
+        Error::not_found(format!(
+            "ticket {} is not known to this lot; check the number, or treat it as a lost ticket",
+            ticket_number(serial)
+        ))
+    })
+}
+
+/// Finds the stay a command names; it must still be inside.
+pub fn find_inside(conn: &Connection, ctx: &LotContext, r: &StayRef) -> Result<StayRow> {
+    match r {
+        StayRef::Ticket(text) => {
+            let stay = stay_of_ticket(conn, &ctx.signer, text)?;
+            if let Some(exit) = stay.exit_at {
+                return Err(Error::new(
+                    ErrorKind::TicketUsed,
+                    format!(
+                        "ticket {} was already used: its stay exited at {} through lane {}; a ticket is valid for one stay",
+                        stay.ticket(),
+                        ts(exit),
+                        stay.exit_lane.as_deref().unwrap_or("?")
+                    ),
+                ));
+            }
+            Ok(stay)
+        }
+        StayRef::Plate(p) => stay_inside_by_plate(conn, p)?.ok_or_else(|| {
+            Error::not_found(format!(
+                "no vehicle with plate {p} is inside; check the plate, or use the ticket number"
+            ))
+        }),
+    }
+}
+
+/// What a stay owes at a moment, with lines that add up to `total`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StayQuote {
+    pub stay: i64,
+    pub ticket: String,
+    pub plate: Option<String>,
+    pub class: VehicleClass,
+    pub entry_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    pub minutes: i64,
+    /// The fee of the whole stay so far.
+    #[serde(serialize_with = "ser_amount")]
+    pub fee: Money,
+    #[serde(serialize_with = "ser_amount")]
+    pub paid: Money,
+    /// What is owed now: the fee, less payments, less what the exit grace covers.
+    #[serde(serialize_with = "ser_amount")]
+    pub total: Money,
+    pub currency: String,
+    pub lines: Vec<QuoteLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<DateTime<Utc>>,
+}
+
+fn ser_amount<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&m.amount)
+}
+
+/// The fee of a stay `[entry, at)` (or its flat lost-ticket fee), without payments.
+pub fn stay_fee(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> crate::tariff::TariffQuote {
+    let t = &ctx.config.tariff;
+    match stay.flat_fee {
+        Some(_) => t.lost_ticket_quote(),
+        None => t.quote(stay.entry_at, at, stay.class, stay.occupancy_factor),
+    }
+}
+
+pub fn quote_stay(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> StayQuote {
+    let cur = ctx.config.lot.currency;
+    let base = stay_fee(ctx, stay, at);
+    let fee = base.total.amount;
+    let mut lines = base.lines;
+    let paid = stay.paid;
+    if paid > Decimal::ZERO {
+        lines.push(QuoteLine {
+            kind: LineKind::Paid,
+            label: format!("paid {paid}"),
+            date: None,
+            from: None,
+            to: None,
+            amount: ctx.money(-paid.min(fee)),
+        });
+    }
+    let remaining = (fee - paid).max(Decimal::ZERO);
+    let grace_until = stay
+        .settled_at
+        .map(|s| s + Duration::minutes(i64::from(ctx.config.tariff.exit_grace_minutes)));
+    let in_grace = grace_until.is_some_and(|g| at <= g);
+    if remaining > Decimal::ZERO && in_grace {
+        lines.push(QuoteLine {
+            kind: LineKind::ExitGrace,
+            label: format!(
+                "within the exit grace after payment (until {})",
+                grace_until.map(ts).unwrap_or_default()
+            ),
+            date: None,
+            from: None,
+            to: None,
+            amount: ctx.money(-remaining),
+        });
+    }
+    let total: Decimal = lines.iter().map(|l| l.amount.amount).sum();
+    StayQuote {
+        stay: stay.id,
+        ticket: stay.ticket(),
+        plate: stay.plate.clone(),
+        class: stay.class,
+        entry_at: stay.entry_at,
+        at,
+        minutes: (at - stay.entry_at).num_minutes().max(0),
+        fee: ctx.money(fee),
+        paid: ctx.money(paid),
+        total: ctx.money(total),
+        currency: cur.code().to_string(),
+        lines,
+        grace_until: if in_grace { grace_until } else { None },
+    }
+}
