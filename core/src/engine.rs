@@ -923,7 +923,14 @@ impl Writer {
                 .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
             effects.push(Effect::Vacate(spot, in_service));
         }
-        let fee = q.fee.amount.to_string();
+        // What the stay was charged: its fee less what the exit grace waived.
+        let waived: Decimal = q
+            .lines
+            .iter()
+            .filter(|l| l.kind == crate::tariff::LineKind::ExitGrace)
+            .map(|l| -l.amount.amount)
+            .sum();
+        let fee = (q.fee.amount - waived).to_string();
         let paid = q.paid.amount.to_string();
         Ok(Applied {
             outcome: Outcome::Exited(Exited {

@@ -1,0 +1,799 @@
+//! The engine against a real SQLite file: what an attendant, a driver and an auditor would notice.
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use gatehouse_core::engine::{Entered, Paid};
+use gatehouse_core::lot::restore;
+use gatehouse_core::{
+    Actor, Command, Engine, EngineOptions, ErrorKind, Lot, LotConfig, Outcome, PaymentMethod,
+    Plate, Role, StayRef, VehicleClass,
+};
+use rust_decimal::Decimal;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+struct TestLot {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    engine: Engine,
+}
+
+fn berlin(s: &str) -> DateTime<Utc> {
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    chrono_tz::Europe::Berlin
+        .from_local_datetime(&naive)
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn attendant() -> Actor {
+    Actor::new("booth-1", Role::Attendant).unwrap()
+}
+fn supervisor() -> Actor {
+    Actor::new("sam", Role::Supervisor).unwrap()
+}
+
+fn lot_with(edit: impl Fn(String) -> String) -> TestLot {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lot.db");
+    let text = edit(gatehouse_core::config::DEMO_TOML.to_string());
+    let cfg = LotConfig::from_toml_str("test.toml", &text).unwrap();
+    Engine::init(
+        &path,
+        &cfg,
+        berlin("2026-11-18 06:00"),
+        &Actor::system("init"),
+    )
+    .unwrap();
+    let engine = Engine::open(&path, EngineOptions::default()).unwrap();
+    TestLot {
+        _dir: dir,
+        path,
+        engine,
+    }
+}
+
+fn demo_lot() -> TestLot {
+    lot_with(|t| t)
+}
+
+impl TestLot {
+    fn run(&self, at: &str, cmd: Command) -> gatehouse_core::Result<Outcome> {
+        self.engine.execute(&attendant(), berlin(at), cmd)
+    }
+    fn enter(&self, at: &str, plate: &str, class: VehicleClass) -> Entered {
+        match self.run(at, entry(plate, class)).unwrap() {
+            Outcome::Entered(e) => e,
+            o => panic!("{o:?}"),
+        }
+    }
+    fn pay(
+        &self,
+        at: &str,
+        ticket: &str,
+        method: PaymentMethod,
+        amount: &str,
+        key: Option<&str>,
+    ) -> gatehouse_core::Result<Paid> {
+        self.run(
+            at,
+            Command::Pay {
+                stay: StayRef::Ticket(ticket.into()),
+                method,
+                amount: Decimal::from_str(amount).unwrap(),
+                key: key.map(String::from),
+            },
+        )
+        .map(|o| match o {
+            Outcome::Paid(p) => p,
+            o => panic!("{o:?}"),
+        })
+    }
+    fn exit(&self, at: &str, ticket: &str) -> gatehouse_core::Result<Outcome> {
+        self.run(
+            at,
+            Command::Exit {
+                stay: StayRef::Ticket(ticket.into()),
+                lane: None,
+            },
+        )
+    }
+    fn reader(&self) -> Lot {
+        Lot::open(&self.path).unwrap()
+    }
+    fn journal_rows(&self) -> i64 {
+        self.reader().audit().unwrap().rows
+    }
+    fn due(&self, at: &str, ticket: &str) -> String {
+        self.reader()
+            .quote(&StayRef::Ticket(ticket.into()), berlin(at))
+            .unwrap()
+            .total
+            .amount
+            .to_string()
+    }
+}
+
+fn entry(plate: &str, class: VehicleClass) -> Command {
+    Command::Entry {
+        plate: Some(Plate::parse(plate).unwrap()),
+        class,
+        lane: None,
+        ev: false,
+        accessible: false,
+        presented_ticket: None,
+        spot: None,
+    }
+}
+
+#[test]
+fn entry_pay_exit_with_the_reference_tariff() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    assert_eq!(e.plate.as_deref(), Some("BAB123"));
+    assert!(!e.reason.is_empty());
+    assert_eq!(lot.due("2026-11-18 10:01", &e.ticket), "4.50");
+    let q = lot
+        .reader()
+        .quote(
+            &StayRef::Plate(Plate::parse("bab123").unwrap()),
+            berlin("2026-11-18 11:30"),
+        )
+        .unwrap();
+    assert_eq!(q.total.amount.to_string(), "7.50");
+    let sum: Decimal = q.lines.iter().map(|l| l.amount.amount).sum();
+    assert_eq!(sum, q.total.amount);
+
+    let err = lot.exit("2026-11-18 11:30", &e.ticket).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unpaid);
+    assert!(err.message.contains("7.50 EUR"), "{}", err.message);
+
+    let p = lot
+        .pay(
+            "2026-11-18 11:30",
+            &e.ticket,
+            PaymentMethod::Card,
+            "7.50",
+            None,
+        )
+        .unwrap();
+    assert_eq!(p.due, "0.00");
+    match lot.exit("2026-11-18 11:40", &e.ticket).unwrap() {
+        Outcome::Exited(x) => {
+            assert_eq!(x.fee, "7.50");
+            assert_eq!(x.spot.as_deref(), Some(e.spot.as_str()));
+        }
+        o => panic!("{o:?}"),
+    }
+    // The spot is free again: the next standard car at the same lane gets it.
+    let again = lot.enter("2026-11-18 12:00", "M-XY 1", VehicleClass::Standard);
+    assert_eq!(again.spot, e.spot);
+}
+
+#[test]
+fn refused_command_changes_nothing() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let rows = lot.journal_rows();
+    assert_eq!(
+        lot.exit("2026-11-18 10:00", &e.ticket).unwrap_err().kind,
+        ErrorKind::Unpaid
+    );
+    assert_eq!(
+        lot.pay(
+            "2026-11-18 10:00",
+            &e.ticket,
+            PaymentMethod::Card,
+            "99.00",
+            None
+        )
+        .unwrap_err()
+        .kind,
+        ErrorKind::Conflict
+    );
+    assert_eq!(lot.journal_rows(), rows);
+    assert_eq!(lot.due("2026-11-18 10:00", &e.ticket), "3.00");
+}
+
+#[test]
+fn exit_grace_then_the_remainder_of_the_whole_stay() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let p = lot
+        .pay(
+            "2026-11-18 09:55",
+            &e.ticket,
+            PaymentMethod::Cash,
+            "10.00",
+            None,
+        )
+        .unwrap();
+    assert_eq!((p.amount.as_str(), p.change.as_str()), ("3.00", "7.00"));
+    assert!(p.grace_until.is_some());
+    // 10:10 is within 15 minutes of payment: nothing owed although the fee has grown to 4.50.
+    assert_eq!(lot.due("2026-11-18 10:10", &e.ticket), "0.00");
+    // 10:11 is past the grace: the whole stay (09:00–10:11 = 4.50) minus the 3.00 paid.
+    assert_eq!(lot.due("2026-11-18 10:11", &e.ticket), "1.50");
+    assert_eq!(
+        lot.exit("2026-11-18 10:11", &e.ticket).unwrap_err().kind,
+        ErrorKind::Unpaid
+    );
+    lot.pay(
+        "2026-11-18 10:12",
+        &e.ticket,
+        PaymentMethod::Card,
+        "1.50",
+        None,
+    )
+    .unwrap();
+    assert!(matches!(
+        lot.exit("2026-11-18 10:30", &e.ticket),
+        Ok(Outcome::Exited(_))
+    ));
+}
+
+#[test]
+fn free_minutes_exit_without_paying() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    assert!(matches!(
+        lot.exit("2026-11-18 09:08", &e.ticket),
+        Ok(Outcome::Exited(_))
+    ));
+}
+
+#[test]
+fn payment_retry_with_the_same_key_never_charges_twice() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let first = lot
+        .pay(
+            "2026-11-18 09:30",
+            &e.ticket,
+            PaymentMethod::Card,
+            "1.00",
+            Some("term-7-0001"),
+        )
+        .unwrap();
+    let retry = lot
+        .pay(
+            "2026-11-18 09:31",
+            &e.ticket,
+            PaymentMethod::Card,
+            "1.00",
+            Some("term-7-0001"),
+        )
+        .unwrap();
+    assert!(retry.replayed && !first.replayed);
+    assert_eq!(retry.payment, first.payment);
+    assert_eq!(
+        lot.due("2026-11-18 09:31", &e.ticket),
+        "2.00",
+        "partial payment of 1.00 counted once"
+    );
+    let other = lot.pay(
+        "2026-11-18 09:32",
+        &e.ticket,
+        PaymentMethod::Card,
+        "2.00",
+        Some("term-7-0001"),
+    );
+    assert_eq!(other.unwrap_err().kind, ErrorKind::Conflict);
+}
+
+#[test]
+fn refunds_are_for_supervisors_only() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    lot.pay(
+        "2026-11-18 09:30",
+        &e.ticket,
+        PaymentMethod::Card,
+        "3.00",
+        None,
+    )
+    .unwrap();
+    let refund = |actor: &Actor, amount: &str| {
+        lot.engine.execute(
+            actor,
+            berlin("2026-11-18 09:35"),
+            Command::Refund {
+                stay: StayRef::Ticket(e.ticket.clone()),
+                method: PaymentMethod::Card,
+                amount: Decimal::from_str(amount).unwrap(),
+                reason: "barrier hit the car".into(),
+                key: None,
+            },
+        )
+    };
+    assert_eq!(
+        refund(&attendant(), "3.00").unwrap_err().kind,
+        ErrorKind::Forbidden
+    );
+    assert_eq!(
+        refund(&supervisor(), "3.01").unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    assert!(matches!(
+        refund(&supervisor(), "3.00"),
+        Ok(Outcome::Refunded(_))
+    ));
+    assert_eq!(lot.due("2026-11-18 09:40", &e.ticket), "3.00");
+}
+
+#[test]
+fn hard_anti_passback_refuses_a_plate_already_inside() {
+    let lot = demo_lot();
+    lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let rows = lot.journal_rows();
+    let err = lot
+        .run("2026-11-18 09:05", entry("BAB-123", VehicleClass::Standard))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Passback);
+    assert!(err.message.contains("already inside"), "{}", err.message);
+    assert_eq!(lot.journal_rows(), rows);
+}
+
+#[test]
+fn soft_anti_passback_admits_and_raises_an_alert() {
+    let lot = lot_with(|t| t.replace("anti_passback = \"hard\"", "anti_passback = \"soft\""));
+    lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let mut feed = lot.engine.subscribe();
+    let second = lot.enter("2026-11-18 09:05", "B-AB 123", VehicleClass::Standard);
+    assert_eq!(second.alerts.len(), 1);
+    let kinds: Vec<String> = std::iter::from_fn(|| feed.try_recv().ok())
+        .map(|r| r.kind.clone())
+        .collect();
+    assert_eq!(kinds, vec!["vehicle_entered", "passback_alert"]);
+}
+
+#[test]
+fn presented_ticket_that_is_inside_or_used_is_refused() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let mut cmd = entry("M-XY 9", VehicleClass::Standard);
+    if let Command::Entry {
+        presented_ticket, ..
+    } = &mut cmd
+    {
+        *presented_ticket = Some(e.qr.clone());
+    }
+    assert_eq!(
+        lot.run("2026-11-18 09:01", cmd.clone()).unwrap_err().kind,
+        ErrorKind::Passback
+    );
+    lot.exit("2026-11-18 09:05", &e.ticket).unwrap();
+    assert_eq!(
+        lot.run("2026-11-18 09:06", cmd).unwrap_err().kind,
+        ErrorKind::TicketUsed
+    );
+}
+
+#[test]
+fn class_full_then_lot_full_are_refused_with_the_reason() {
+    let lot = demo_lot();
+    for i in 0..4 {
+        lot.enter("2026-11-18 09:00", &format!("BUS {i}"), VehicleClass::Bus);
+    }
+    let err = lot
+        .run("2026-11-18 09:01", entry("BUS 9", VehicleClass::Bus))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Full);
+    assert!(
+        err.message.contains("full for a bus vehicle"),
+        "{}",
+        err.message
+    );
+    // Fill the rest: motorcycles take every spot they may use; then the lot is full for all.
+    let mut n = 0;
+    while lot
+        .run(
+            "2026-11-18 09:02",
+            entry(&format!("MC {n}"), VehicleClass::Motorcycle),
+        )
+        .is_ok()
+    {
+        n += 1;
+    }
+    let err = lot
+        .run("2026-11-18 09:03", entry("LATE 1", VehicleClass::Compact))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Full);
+    let occ = lot.reader().occupancy(berlin("2026-11-18 09:04")).unwrap();
+    // Motorcycles never take EV or accessible spots: only those are left.
+    let reserved = LotConfig::demo()
+        .unwrap()
+        .spots
+        .iter()
+        .filter(|s| s.ev || s.accessible)
+        .count();
+    assert_eq!(occ.total.free, reserved);
+    assert_eq!(occ.total.occupied, 4 + n);
+}
+
+#[test]
+fn ev_and_accessible_vehicles_get_their_spots() {
+    let lot = demo_lot();
+    let mut cmd = entry("E-EV 1", VehicleClass::Standard);
+    if let Command::Entry { ev, .. } = &mut cmd {
+        *ev = true;
+    }
+    let Outcome::Entered(e) = lot.run("2026-11-18 09:00", cmd).unwrap() else {
+        panic!()
+    };
+    let spots = lot.reader().spots().unwrap();
+    let s = spots.iter().find(|s| s.id == e.spot).unwrap();
+    assert!(s.ev && !s.accessible, "{e:?}");
+    assert_eq!(s.plate.as_deref(), Some("EEV1"));
+}
+
+#[test]
+fn lost_ticket_finds_the_stay_by_plate_or_charges_the_flat_fee() {
+    let lot = demo_lot();
+    lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let found = lot
+        .run(
+            "2026-11-18 11:30",
+            Command::LostTicket {
+                plate: Some(Plate::parse("BAB123").unwrap()),
+                class: VehicleClass::Standard,
+            },
+        )
+        .unwrap();
+    let Outcome::LostTicket(f) = found else {
+        panic!()
+    };
+    assert!(f.found);
+    assert_eq!(f.quote.total.amount.to_string(), "7.50");
+    let flat = lot
+        .run(
+            "2026-11-18 11:30",
+            Command::LostTicket {
+                plate: Some(Plate::parse("UNKNOWN1").unwrap()),
+                class: VehicleClass::Standard,
+            },
+        )
+        .unwrap();
+    let Outcome::LostTicket(l) = flat else {
+        panic!()
+    };
+    assert!(!l.found);
+    assert_eq!(l.quote.total.amount.to_string(), "25.00");
+    assert_eq!(
+        lot.exit("2026-11-18 11:35", &l.ticket).unwrap_err().kind,
+        ErrorKind::Unpaid
+    );
+    lot.pay(
+        "2026-11-18 11:35",
+        &l.ticket,
+        PaymentMethod::Cash,
+        "30",
+        None,
+    )
+    .unwrap();
+    assert!(lot.exit("2026-11-18 11:36", &l.ticket).is_ok());
+}
+
+#[test]
+fn forged_altered_and_replayed_tickets_are_refused() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let reader = lot.reader();
+    assert_eq!(reader.verify_ticket(&e.qr).unwrap().ticket, e.ticket);
+    let mut altered: Vec<char> = e.qr.chars().collect();
+    altered[8] = if altered[8] == 'A' { 'B' } else { 'A' };
+    let altered: String = altered.into_iter().collect();
+    assert_eq!(
+        reader.verify_ticket(&altered).unwrap_err().kind,
+        ErrorKind::TicketForged
+    );
+    let forger = gatehouse_core::ticket::TicketSigner::new("demo", b"guessed secret");
+    assert_eq!(
+        reader.verify_ticket(&forger.payload(1)).unwrap_err().kind,
+        ErrorKind::TicketForged
+    );
+    let foreign = gatehouse_core::ticket::TicketSigner::new("airport", b"whatever");
+    assert_eq!(
+        reader.verify_ticket(&foreign.payload(1)).unwrap_err().kind,
+        ErrorKind::TicketForeign
+    );
+    // Exit by the QR payload, then replaying the same ticket is refused.
+    assert!(lot.exit("2026-11-18 09:05", &e.qr).is_ok());
+    assert_eq!(
+        reader.verify_ticket(&e.qr).unwrap_err().kind,
+        ErrorKind::TicketUsed
+    );
+    assert_eq!(
+        lot.exit("2026-11-18 09:06", &e.qr).unwrap_err().kind,
+        ErrorKind::TicketUsed
+    );
+    assert_eq!(
+        lot.exit("2026-11-18 09:06", &altered).unwrap_err().kind,
+        ErrorKind::TicketForged
+    );
+}
+
+#[test]
+fn audit_verify_names_an_edited_row() {
+    let lot = demo_lot();
+    for i in 0..5 {
+        lot.enter(
+            "2026-11-18 09:00",
+            &format!("B-AB {i}"),
+            VehicleClass::Standard,
+        );
+    }
+    drop(lot.engine);
+    assert!(Lot::open(&lot.path).unwrap().audit().unwrap().ok);
+    let conn = rusqlite::Connection::open(&lot.path).unwrap();
+    conn.execute_batch("DROP TRIGGER journal_is_append_only_update")
+        .unwrap();
+    conn.execute(
+        "UPDATE journal SET payload = replace(payload, 'BAB2', 'BAB9') WHERE seq = 4",
+        [],
+    )
+    .unwrap();
+    let report = Lot::open(&lot.path).unwrap().audit().unwrap();
+    assert!(!report.ok);
+    let broken = report.first_broken.unwrap();
+    assert_eq!(broken.seq, 4);
+    assert!(broken.reason.contains("edited"), "{}", broken.reason);
+}
+
+#[test]
+fn audit_verify_names_a_deleted_row_and_a_deleted_tail() {
+    let lot = demo_lot();
+    for i in 0..5 {
+        lot.enter(
+            "2026-11-18 09:00",
+            &format!("B-AB {i}"),
+            VehicleClass::Standard,
+        );
+    }
+    drop(lot.engine);
+    let conn = rusqlite::Connection::open(&lot.path).unwrap();
+    conn.execute_batch("DROP TRIGGER journal_is_append_only_delete")
+        .unwrap();
+    conn.execute("DELETE FROM journal WHERE seq = 6", [])
+        .unwrap();
+    let report = Lot::open(&lot.path).unwrap().audit().unwrap();
+    assert_eq!(
+        report.first_broken.unwrap().seq,
+        6,
+        "the deleted last row is named"
+    );
+    conn.execute("DELETE FROM journal WHERE seq = 3", [])
+        .unwrap();
+    let broken = Lot::open(&lot.path)
+        .unwrap()
+        .audit()
+        .unwrap()
+        .first_broken
+        .unwrap();
+    assert_eq!(broken.seq, 3);
+    assert!(broken.reason.contains("missing"), "{}", broken.reason);
+}
+
+#[test]
+fn restart_rebuilds_the_free_spot_indexes_from_the_database() {
+    let lot = demo_lot();
+    let a = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let TestLot { _dir, path, engine } = lot;
+    drop(engine);
+    let engine = Engine::open(&path, EngineOptions::default()).unwrap();
+    let lot = TestLot { _dir, path, engine };
+    let b = lot.enter("2026-11-18 09:01", "B-AB 2", VehicleClass::Standard);
+    assert_ne!(
+        a.spot, b.spot,
+        "a spot held before the restart is not handed out again"
+    );
+}
+
+#[test]
+fn two_engines_on_one_file_never_hand_out_the_same_spot() {
+    let lot = demo_lot();
+    let other = Engine::open(&lot.path, EngineOptions::default()).unwrap();
+    let a = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let Outcome::Entered(b) = other
+        .execute(
+            &attendant(),
+            berlin("2026-11-18 09:01"),
+            entry("B-AB 2", VehicleClass::Standard),
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_ne!(a.spot, b.spot);
+    assert!(lot.reader().audit().unwrap().ok);
+}
+
+#[test]
+fn supervisor_overrides_a_spot_and_takes_spots_out_of_service() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let moved = lot.engine.execute(
+        &attendant(),
+        berlin("2026-11-18 09:10"),
+        Command::OverrideSpot {
+            stay: StayRef::Ticket(e.ticket.clone()),
+            spot: "P2-F-001".into(),
+            reason: "wedding party".into(),
+        },
+    );
+    assert_eq!(moved.unwrap_err().kind, ErrorKind::Forbidden);
+    lot.engine
+        .execute(
+            &supervisor(),
+            berlin("2026-11-18 09:10"),
+            Command::OverrideSpot {
+                stay: StayRef::Ticket(e.ticket.clone()),
+                spot: "P2-F-001".into(),
+                reason: "wedding party".into(),
+            },
+        )
+        .unwrap();
+    // The first spot is free again and the occupancy an hour ago still shows the first spot.
+    let before = lot.reader().occupancy(berlin("2026-11-18 09:05")).unwrap();
+    let after = lot.reader().occupancy(berlin("2026-11-18 09:15")).unwrap();
+    assert_eq!(before.by_level["P0"].occupied, 1);
+    assert_eq!(after.by_level["P2"].occupied, 1);
+    assert_eq!(after.by_level["P0"].occupied, 0);
+    // Out of service: the nearest spot is skipped until it is back.
+    let nearest = lot
+        .enter("2026-11-18 09:20", "B-AB 2", VehicleClass::Standard)
+        .spot;
+    lot.exit("2026-11-18 09:21", "B-AB 2").unwrap_err(); // a plate is not a ticket number
+    lot.run(
+        "2026-11-18 09:21",
+        Command::Exit {
+            stay: StayRef::Plate(Plate::parse("BAB2").unwrap()),
+            lane: None,
+        },
+    )
+    .unwrap();
+    let service = |on: bool| Command::SetSpotService {
+        spot: nearest.clone(),
+        in_service: on,
+        reason: "oil spill".into(),
+    };
+    lot.engine
+        .execute(&supervisor(), berlin("2026-11-18 09:22"), service(false))
+        .unwrap();
+    let next = lot.enter("2026-11-18 09:23", "B-AB 3", VehicleClass::Standard);
+    assert_ne!(next.spot, nearest);
+    assert_eq!(
+        lot.reader()
+            .occupancy(berlin("2026-11-18 09:23"))
+            .unwrap()
+            .total
+            .out_of_service,
+        1
+    );
+    lot.engine
+        .execute(&supervisor(), berlin("2026-11-18 09:24"), service(true))
+        .unwrap();
+    assert_eq!(
+        lot.enter("2026-11-18 09:25", "B-AB 4", VehicleClass::Standard)
+            .spot,
+        nearest
+    );
+}
+
+#[test]
+fn concurrent_entries_never_share_a_spot() {
+    let lot = demo_lot();
+    let spots = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let lot = &lot;
+            let spots = &spots;
+            s.spawn(move || {
+                for i in 0..20 {
+                    let e = lot.enter(
+                        "2026-11-18 09:00",
+                        &format!("T{t}X{i}"),
+                        VehicleClass::Standard,
+                    );
+                    spots.lock().unwrap().push(e.spot);
+                }
+            });
+        }
+    });
+    let mut spots = spots.into_inner().unwrap();
+    let n = spots.len();
+    spots.sort();
+    spots.dedup();
+    assert_eq!(spots.len(), n);
+    assert!(lot.reader().audit().unwrap().ok);
+}
+
+#[test]
+fn backup_and_restore_round_trip() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let backup = lot.path.with_file_name("backup.db");
+    let info = lot.reader().backup(&backup).unwrap();
+    assert_eq!(info.journal_rows, 2);
+    lot.enter("2026-11-18 09:05", "B-AB 2", VehicleClass::Standard);
+    let restored = lot.path.with_file_name("restored.db");
+    restore(&backup, &restored, false).unwrap();
+    let r = Lot::open(&restored).unwrap();
+    assert!(r.audit().unwrap().ok);
+    assert_eq!(
+        r.quote(
+            &StayRef::Ticket(e.ticket.clone()),
+            berlin("2026-11-18 10:01")
+        )
+        .unwrap()
+        .total
+        .amount
+        .to_string(),
+        "4.50"
+    );
+    assert_eq!(
+        r.quote(
+            &StayRef::Plate(Plate::parse("BAB2").unwrap()),
+            berlin("2026-11-18 10:01")
+        )
+        .unwrap_err()
+        .kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        restore(&backup, &restored, false).unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+}
+
+#[test]
+fn invalid_config_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg_path,
+        gatehouse_core::config::DEMO_TOML.replace("currency = \"EUR\"", "currency = \"EURO\""),
+    )
+    .unwrap();
+    let err = LotConfig::load(&cfg_path).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Config);
+    assert!(
+        err.message.contains("bad.toml: lot.currency:"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the config file is there"
+    );
+}
+
+#[test]
+fn auditor_cannot_change_the_lot() {
+    let lot = demo_lot();
+    let auditor = Actor::new("alex", Role::Auditor).unwrap();
+    let err = lot
+        .engine
+        .execute(
+            &auditor,
+            berlin("2026-11-18 09:00"),
+            entry("B-AB 1", VehicleClass::Standard),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+}
+
+#[test]
+fn journal_records_the_acting_user_and_is_broadcast_after_commit() {
+    let lot = demo_lot();
+    let mut feed = lot.engine.subscribe();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let rec = feed.try_recv().unwrap();
+    assert_eq!(
+        (rec.kind.as_str(), rec.actor.as_str(), rec.role.as_str()),
+        ("vehicle_entered", "booth-1", "attendant")
+    );
+    assert!(rec.payload.contains(&e.ticket));
+    let _ = Duration::zero();
+}
