@@ -1,1 +1,468 @@
-fn main() {}
+//! `gatehouse`: the headless command line over the lot engine. Every engine operation is
+//! scriptable (`--json`, `--at`); the rules live in gatehouse-core.
+
+mod bench;
+mod demo;
+mod load;
+mod output;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use gatehouse_core::lot::restore;
+use gatehouse_core::money::parse_amount;
+use gatehouse_core::{
+    Actor, Command, Engine, EngineOptions, Error, Lot, LotConfig, PaymentMethod, Plate, Role,
+    StayRef, VehicleClass,
+};
+use output::Out;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "Gatehouse: run a car park from the command line", long_about = None)]
+struct Cli {
+    /// The lot database.
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_DB",
+        default_value = "gatehouse.db"
+    )]
+    db: PathBuf,
+    /// The engine clock for this command (RFC 3339, e.g. 2026-11-21T09:00:00+01:00); default now.
+    #[arg(long, global = true)]
+    at: Option<String>,
+    /// Print one JSON object per result (errors too, as {"error": {"kind", "message"}}).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Who is acting, written into the journal.
+    #[arg(long, global = true, env = "GATEHOUSE_ACTOR", default_value = "cli")]
+    actor: String,
+    /// The acting role: attendant, cashier, supervisor, admin, auditor, system.
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_ROLE",
+        default_value = "attendant"
+    )]
+    role: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Args, Clone)]
+#[group(required = true, multiple = false)]
+struct StayArg {
+    /// Ticket number (000042-2) or the QR payload scanned from the ticket.
+    #[arg(long)]
+    ticket: Option<String>,
+    /// Plate of a vehicle inside.
+    #[arg(long)]
+    plate: Option<String>,
+}
+
+impl StayArg {
+    fn resolve(&self) -> Result<StayRef, Error> {
+        match (&self.ticket, &self.plate) {
+            (Some(t), _) => Ok(StayRef::Ticket(t.clone())),
+            (None, Some(p)) => Ok(StayRef::Plate(Plate::parse(p)?)),
+            (None, None) => Err(Error::invalid("name the stay with --ticket or --plate")),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a lot database from a config file (or the embedded demo lot with --demo).
+    Init {
+        #[arg(long, required_unless_present = "demo")]
+        config: Option<PathBuf>,
+        /// Use the embedded demo lot (examples/lots/demo.toml).
+        #[arg(long, conflicts_with = "config")]
+        demo: bool,
+    },
+    /// Check a config file without writing anything.
+    Check {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// A vehicle enters: allocate a spot and issue a ticket.
+    Entry {
+        #[arg(long)]
+        plate: Option<String>,
+        #[arg(long, default_value = "standard")]
+        class: String,
+        #[arg(long)]
+        lane: Option<String>,
+        #[arg(long)]
+        ev: bool,
+        #[arg(long)]
+        accessible: bool,
+        /// A ticket presented at entry (QR payload or number); checked for anti-passback.
+        #[arg(long)]
+        ticket: Option<String>,
+        /// Supervisor override: put the vehicle on this spot.
+        #[arg(long)]
+        spot: Option<String>,
+    },
+    /// What a stay owes now (or at --at), with its lines.
+    Quote {
+        #[command(flatten)]
+        stay: StayArg,
+    },
+    /// Record a payment. For cash, --amount is what was handed over; change is returned.
+    Pay {
+        #[command(flatten)]
+        stay: StayArg,
+        /// cash, card, mobile_wallet, upi or prepaid.
+        #[arg(long)]
+        method: String,
+        #[arg(long)]
+        amount: String,
+        /// Idempotency key: a retry with the same key never charges twice.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Refund money to a driver (supervisor or admin).
+    Refund {
+        #[command(flatten)]
+        stay: StayArg,
+        #[arg(long)]
+        method: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// The vehicle leaves: refused while anything is owed.
+    Exit {
+        #[command(flatten)]
+        stay: StayArg,
+        #[arg(long)]
+        lane: Option<String>,
+    },
+    /// A lost ticket: find the stay by plate, else charge the flat lost-ticket fee.
+    LostTicket {
+        #[arg(long)]
+        plate: String,
+        #[arg(long, default_value = "standard")]
+        class: String,
+    },
+    /// Occupancy now (or at --at) by level, zone and size.
+    Occupancy,
+    /// List spots, or take one out of service and back (supervisor).
+    Spots {
+        #[command(subcommand)]
+        action: Option<SpotsCmd>,
+        /// Only spots on this level.
+        #[arg(long)]
+        level: Option<String>,
+        /// Only free spots.
+        #[arg(long)]
+        free: bool,
+    },
+    /// Supervisor: move a vehicle inside to a named spot.
+    Override {
+        #[command(flatten)]
+        stay: StayArg,
+        #[arg(long)]
+        spot: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Tickets: verify a scanned code, or draw a ticket's QR code.
+    Ticket {
+        #[command(subcommand)]
+        action: TicketCmd,
+    },
+    /// The journal's hash chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCmd,
+    },
+    /// Journal rows, oldest first.
+    Journal {
+        #[arg(long, default_value_t = 1)]
+        from: i64,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Revenue between two times (default: the --at day so far).
+    Revenue {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Online backup to a new file (the lot keeps running).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore --db from a backup whose journal verifies.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// Overwrite an existing --db.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Benchmark the engine: durable events/s and latency percentiles (prints JSON with --json).
+    Bench(bench::BenchArgs),
+    /// Run a scripted demo day on the demo lot and print its summary.
+    Demo(demo::DemoArgs),
+    /// Drive entry → pay → exit cycles against --db, printing one line per acknowledged command
+    /// (for crash tests and soak runs).
+    Load(load::LoadArgs),
+}
+
+#[derive(Subcommand)]
+enum SpotsCmd {
+    /// Take a spot out of service.
+    OutOfService {
+        spot: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Put a spot back in service.
+    InService {
+        spot: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TicketCmd {
+    /// Verify a scanned QR payload: forged, altered, other-lot and used tickets are refused.
+    Verify {
+        #[arg(long)]
+        qr: String,
+    },
+    /// Draw the QR code of a ticket inside: in the terminal, or as an SVG file.
+    Qr {
+        #[arg(long)]
+        ticket: String,
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the hash chain and name the first broken link.
+    Verify,
+}
+
+fn parse_at(at: Option<&str>) -> Result<DateTime<Utc>, Error> {
+    match at {
+        None => Ok(Utc::now()),
+        Some(s) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "--at '{s}' is not an RFC 3339 time; write it like 2026-11-21T09:00:00+01:00 or 2026-11-21T08:00:00Z"
+                ))
+            }),
+    }
+}
+
+fn amount(s: &str) -> Result<rust_decimal::Decimal, Error> {
+    parse_amount(s)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out { json: cli.json };
+    match run(&cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
+    let at = parse_at(cli.at.as_deref())?;
+    let actor = Actor::new(&cli.actor, Role::parse(&cli.role)?)?;
+    let engine = || Engine::open(&cli.db, EngineOptions::default());
+    let exec = |cmd: Command| -> Result<(), Error> {
+        let outcome = engine()?.execute(&actor, at, cmd)?;
+        out.outcome(&outcome);
+        Ok(())
+    };
+    match &cli.command {
+        Cmd::Init { config, demo } => {
+            let cfg = match (config, demo) {
+                (Some(path), _) => LotConfig::load(path)?,
+                (None, _) => LotConfig::demo()?,
+            };
+            Engine::init(&cli.db, &cfg, at, &actor)?;
+            out.init(&cli.db, &cfg);
+            Ok(())
+        }
+        Cmd::Check { config } => {
+            let cfg = LotConfig::load(config)?;
+            out.check(config, &cfg);
+            Ok(())
+        }
+        Cmd::Entry {
+            plate,
+            class,
+            lane,
+            ev,
+            accessible,
+            ticket,
+            spot,
+        } => exec(Command::Entry {
+            plate: plate.as_deref().map(Plate::parse).transpose()?,
+            class: VehicleClass::parse(class)?,
+            lane: lane.clone(),
+            ev: *ev,
+            accessible: *accessible,
+            presented_ticket: ticket.clone(),
+            spot: spot.clone(),
+        }),
+        Cmd::Quote { stay } => {
+            let q = Lot::open(&cli.db)?.quote(&stay.resolve()?, at)?;
+            out.quote(&q);
+            Ok(())
+        }
+        Cmd::Pay {
+            stay,
+            method,
+            amount: a,
+            key,
+        } => exec(Command::Pay {
+            stay: stay.resolve()?,
+            method: PaymentMethod::parse(method)?,
+            amount: amount(a)?,
+            key: key.clone(),
+        }),
+        Cmd::Refund {
+            stay,
+            method,
+            amount: a,
+            reason,
+            key,
+        } => exec(Command::Refund {
+            stay: stay.resolve()?,
+            method: PaymentMethod::parse(method)?,
+            amount: amount(a)?,
+            reason: reason.clone(),
+            key: key.clone(),
+        }),
+        Cmd::Exit { stay, lane } => exec(Command::Exit {
+            stay: stay.resolve()?,
+            lane: lane.clone(),
+        }),
+        Cmd::LostTicket { plate, class } => exec(Command::LostTicket {
+            plate: Some(Plate::parse(plate)?),
+            class: VehicleClass::parse(class)?,
+        }),
+        Cmd::Occupancy => {
+            out.occupancy(&Lot::open(&cli.db)?.occupancy(at)?);
+            Ok(())
+        }
+        Cmd::Spots {
+            action: None,
+            level,
+            free,
+        } => {
+            let spots: Vec<_> = Lot::open(&cli.db)?
+                .spots()?
+                .into_iter()
+                .filter(|s| level.as_ref().is_none_or(|l| &s.level == l))
+                .filter(|s| !free || (s.in_service && s.ticket.is_none()))
+                .collect();
+            out.spots(&spots);
+            Ok(())
+        }
+        Cmd::Spots {
+            action: Some(SpotsCmd::OutOfService { spot, reason }),
+            ..
+        } => exec(Command::SetSpotService {
+            spot: spot.clone(),
+            in_service: false,
+            reason: reason.clone(),
+        }),
+        Cmd::Spots {
+            action: Some(SpotsCmd::InService { spot, reason }),
+            ..
+        } => exec(Command::SetSpotService {
+            spot: spot.clone(),
+            in_service: true,
+            reason: reason.clone(),
+        }),
+        Cmd::Override { stay, spot, reason } => exec(Command::OverrideSpot {
+            stay: stay.resolve()?,
+            spot: spot.clone(),
+            reason: reason.clone(),
+        }),
+        Cmd::Ticket {
+            action: TicketCmd::Verify { qr },
+        } => {
+            out.ticket_check(&Lot::open(&cli.db)?.verify_ticket(qr)?);
+            Ok(())
+        }
+        Cmd::Ticket {
+            action: TicketCmd::Qr { ticket, svg },
+        } => {
+            let lot = Lot::open(&cli.db)?;
+            let q = lot.quote(&StayRef::Ticket(ticket.clone()), at)?;
+            let payload = lot.context().signer.payload(q.stay as u32);
+            if let Some(path) = svg {
+                let image = gatehouse_core::ticket::qr_svg(&payload)?;
+                std::fs::write(path, image)
+                    .map_err(|e| Error::invalid(format!("cannot write {}: {e}", path.display())))?;
+            }
+            out.qr(&q.ticket, &payload, svg.as_deref())?;
+            Ok(())
+        }
+        Cmd::Audit {
+            action: AuditCmd::Verify,
+        } => {
+            let report = Lot::open(&cli.db)?.audit()?;
+            out.audit(&report)
+        }
+        Cmd::Journal { from, limit } => {
+            out.journal(&Lot::open(&cli.db)?.journal(*from, *limit)?);
+            Ok(())
+        }
+        Cmd::Revenue { from, to } => {
+            let lot = Lot::open(&cli.db)?;
+            let tz = lot.context().config.lot.timezone;
+            let day_start = at
+                .with_timezone(&tz)
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .and_then(|n| n.and_local_timezone(tz).earliest())
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(at);
+            let from = match from {
+                Some(s) => parse_at(Some(s))?,
+                None => day_start,
+            };
+            let to = match to {
+                Some(s) => parse_at(Some(s))?,
+                None => at,
+            };
+            out.revenue(&lot.revenue(from, to)?);
+            Ok(())
+        }
+        Cmd::Backup { to } => {
+            out.backup("backup", &Lot::open(&cli.db)?.backup(to)?);
+            Ok(())
+        }
+        Cmd::Restore { from, replace } => {
+            out.backup("restored", &restore(from, &cli.db, *replace)?);
+            Ok(())
+        }
+        Cmd::Bench(args) => bench::run(args, out),
+        Cmd::Demo(args) => demo::run(args, cli.at.as_deref(), out),
+        Cmd::Load(args) => load::run(args, &cli.db, &actor),
+    }
+}

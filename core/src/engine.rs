@@ -930,7 +930,7 @@ impl Writer {
             .filter(|l| l.kind == crate::tariff::LineKind::ExitGrace)
             .map(|l| -l.amount.amount)
             .sum();
-        let fee = (q.fee.amount - waived).to_string();
+        let fee = self.ctx.money(q.fee.amount - waived).amount.to_string();
         let paid = q.paid.amount.to_string();
         Ok(Applied {
             outcome: Outcome::Exited(Exited {

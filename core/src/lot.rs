@@ -4,14 +4,16 @@
 use crate::allocation::SpotState;
 use crate::domain::VehicleClass;
 use crate::error::{Error, ErrorKind, Result};
-use crate::journal::{self, AuditReport};
+use crate::journal::{self, AuditReport, JournalRecord};
 use crate::stays::{LotContext, StayQuote, StayRef, find_inside, quote_stay, stay_of_ticket};
 use crate::store::{self, ts};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::Arc;
 
 pub struct Lot {
@@ -275,6 +277,92 @@ impl Lot {
             bytes: std::fs::metadata(to).map(|m| m.len()).unwrap_or(0),
             journal_rows: report.rows,
         })
+    }
+}
+
+/// Money taken in a period, by method and by vehicle class (refunds subtracted).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Revenue {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub currency: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub total: Decimal,
+    pub payments: usize,
+    pub refunds: usize,
+    pub by_method: BTreeMap<String, String>,
+    pub by_class: BTreeMap<String, String>,
+}
+
+impl Lot {
+    /// Revenue of payments recorded in `[from, to)`.
+    pub fn revenue(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Revenue> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.kind, p.method, p.amount, s.class FROM payments p JOIN stays s ON s.id = p.stay_id WHERE p.at >= ?1 AND p.at < ?2",
+        )?;
+        let mut by_method: BTreeMap<String, Decimal> = BTreeMap::new();
+        let mut by_class: BTreeMap<String, Decimal> = BTreeMap::new();
+        let mut r = Revenue {
+            from: Some(from),
+            to: Some(to),
+            currency: self.ctx.config.lot.currency.to_string(),
+            ..Revenue::default()
+        };
+        for row in stmt.query_map(params![ts(from), ts(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })? {
+            let (kind, method, amount, class) = row?;
+            let mut amount = Decimal::from_str(&amount).map_err(|_| {
+                Error::storage(format!("the database holds a malformed amount '{amount}'"))
+            })?;
+            if kind == "refund" {
+                amount = -amount;
+                r.refunds += 1;
+            } else {
+                r.payments += 1;
+            }
+            r.total += amount;
+            *by_method.entry(method).or_default() += amount;
+            *by_class.entry(class).or_default() += amount;
+        }
+        r.by_method = by_method
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        r.by_class = by_class
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        Ok(r)
+    }
+
+    /// Journal rows from `from_seq` on, at most `limit`.
+    pub fn journal(&self, from_seq: i64, limit: usize) -> Result<Vec<JournalRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, at, actor, role, kind, payload, hash FROM journal WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![from_seq, limit as i64], |r| {
+            let hash: Vec<u8> = r.get(6)?;
+            let mut h = [0u8; 32];
+            if hash.len() == 32 {
+                h.copy_from_slice(&hash);
+            }
+            Ok(JournalRecord {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                role: r.get(3)?,
+                kind: r.get(4)?,
+                payload: r.get(5)?,
+                hash: h,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 }
 

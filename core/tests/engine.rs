@@ -233,6 +233,16 @@ fn exit_grace_then_the_remainder_of_the_whole_stay() {
 }
 
 #[test]
+fn exit_fee_of_a_free_stay_reads_0_00_not_0() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let Outcome::Exited(x) = lot.exit("2026-11-18 09:08", &e.ticket).unwrap() else {
+        panic!()
+    };
+    assert_eq!((x.fee.as_str(), x.paid.as_str()), ("0.00", "0.00"));
+}
+
+#[test]
 fn free_minutes_exit_without_paying() {
     let lot = demo_lot();
     let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
