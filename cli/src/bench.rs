@@ -194,7 +194,7 @@ fn closed_loop(
                     let mut ticket = String::new();
                     let mut n = 0usize;
                     // Finish the cycle in hand so no vehicle is left inside.
-                    while n % 3 != 0 || Instant::now() < deadline {
+                    while !n.is_multiple_of(3) || Instant::now() < deadline {
                         let plate = format!("B{w:03}{:07}", n / 3);
                         lat.push(step(engine, actor, n, &plate, &mut ticket, base)?);
                         n += 1;

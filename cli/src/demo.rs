@@ -291,12 +291,11 @@ impl Day<'_> {
         }
         // Cash: the driver hands over the next round note.
         let amount = if method == PaymentMethod::Cash {
-            let note = [5, 10, 20, 50, 100, 200]
+            [5, 10, 20, 50, 100, 200]
                 .into_iter()
                 .map(Decimal::from)
                 .find(|n| *n >= due)
-                .unwrap_or(due);
-            note
+                .unwrap_or(due)
         } else {
             due
         };
@@ -488,11 +487,10 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                         day.exec(&station, at, cmd.clone())?;
                         if let Outcome::Paid(p) =
                             day.exec(&station, at + Duration::seconds(20), cmd)?
+                            && p.replayed
                         {
-                            if p.replayed {
-                                day.tally.payment_retries_not_charged_twice += 1;
-                                day.say(at, true, format!("ticket {ticket}: terminal timeout, retried with the same key: {} {} charged once", p.amount, p.currency));
-                            }
+                            day.tally.payment_retries_not_charged_twice += 1;
+                            day.say(at, true, format!("ticket {ticket}: terminal timeout, retried with the same key: {} {} charged once", p.amount, p.currency));
                         }
                     }
                 } else {

@@ -542,13 +542,13 @@ impl LotConfig {
             .daily_max
             .map(|m| c.money("tariff.daily_max", m, cur))
             .transpose()?;
-        if let Some(max) = daily_max {
-            if minimum > max {
-                return Err(c.err(
-                    "tariff.minimum_charge",
-                    format!("{minimum} is above the daily maximum {max}"),
-                ));
-            }
+        if let Some(max) = daily_max
+            && minimum > max
+        {
+            return Err(c.err(
+                "tariff.minimum_charge",
+                format!("{minimum} is above the daily maximum {max}"),
+            ));
         }
         let lost = c.money("tariff.lost_ticket_fee", t.lost_ticket_fee, cur)?;
         if t.free_minutes > 24 * 60 {

@@ -491,11 +491,11 @@ impl Writer {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         // Another process may have written since our last group: then rebuild.
         let recorded = store::meta(&self.conn, "journal_head")?;
-        if recorded.as_deref() != Some(head_text(&self.head).as_str()) {
-            if let Err(e) = self.reload() {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
+        if recorded.as_deref() != Some(head_text(&self.head).as_str())
+            && let Err(e) = self.reload()
+        {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e);
         }
         Ok(())
     }
@@ -748,14 +748,12 @@ impl Writer {
             let what = format!("ticket {}", stay.ticket());
             inside = Some((stay, what));
         }
-        if inside.is_none() {
-            if let Some(p) = plate {
-                if passback != AntiPassback::Off {
-                    if let Some(stay) = crate::stays::stay_inside_by_plate(&self.conn, p)? {
-                        inside = Some((stay, format!("plate {p}")));
-                    }
-                }
-            }
+        if inside.is_none()
+            && let Some(p) = plate
+            && passback != AntiPassback::Off
+            && let Some(stay) = crate::stays::stay_inside_by_plate(&self.conn, p)?
+        {
+            inside = Some((stay, format!("plate {p}")));
         }
         if let Some((stay, what)) = inside {
             let entered = format!(
@@ -798,11 +796,7 @@ impl Writer {
             },
         };
         let (occupied, in_service) = self.alloc.occupied_and_in_service();
-        let percent = if in_service == 0 {
-            100
-        } else {
-            (occupied * 100 / in_service) as u32
-        };
+        let percent = (occupied * 100).checked_div(in_service).unwrap_or(100) as u32;
         let factor = self.ctx.config.tariff.occupancy_factor(percent);
         let spot_id = self.alloc.spot_id(spot).to_string();
         let at_s = ts(at);
@@ -983,7 +977,16 @@ impl Writer {
         method: PaymentMethod,
         amount: Decimal,
     ) -> Result<Option<(i64, String, String, String)>> {
-        let row: Option<(i64, i64, String, String, String, Option<String>, Option<String>)> = self
+        type PaymentRow = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<PaymentRow> = self
             .conn
             .prepare_cached("SELECT id, stay_id, kind, method, amount, tendered, change FROM payments WHERE idem_key = ?1")?
             .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
@@ -1222,28 +1225,28 @@ impl Writer {
         plate: Option<&Plate>,
         class: VehicleClass,
     ) -> Result<Applied> {
-        if let Some(p) = plate {
-            if let Some(stay) = crate::stays::stay_inside_by_plate(&self.conn, p)? {
-                self.conn
-                    .prepare_cached("UPDATE stays SET lost = 1 WHERE id = ?1")?
-                    .execute([stay.id])?;
-                let q = quote_stay(&self.ctx, &stay, at);
-                return Ok(Applied {
-                    outcome: Outcome::LostTicket(LostTicketOutcome {
-                        found: true,
-                        stay: stay.id,
-                        ticket: stay.ticket(),
-                        qr: self.ctx.signer.payload(stay.id as u32),
-                        quote: q,
-                    }),
-                    events: vec![Event::LostTicketStayFound {
-                        stay: stay.id,
-                        ticket: stay.ticket(),
-                        plate: p.to_string(),
-                    }],
-                    effects: vec![],
-                });
-            }
+        if let Some(p) = plate
+            && let Some(stay) = crate::stays::stay_inside_by_plate(&self.conn, p)?
+        {
+            self.conn
+                .prepare_cached("UPDATE stays SET lost = 1 WHERE id = ?1")?
+                .execute([stay.id])?;
+            let q = quote_stay(&self.ctx, &stay, at);
+            return Ok(Applied {
+                outcome: Outcome::LostTicket(LostTicketOutcome {
+                    found: true,
+                    stay: stay.id,
+                    ticket: stay.ticket(),
+                    qr: self.ctx.signer.payload(stay.id as u32),
+                    quote: q,
+                }),
+                events: vec![Event::LostTicketStayFound {
+                    stay: stay.id,
+                    ticket: stay.ticket(),
+                    plate: p.to_string(),
+                }],
+                effects: vec![],
+            });
         }
         let fee = self.ctx.config.tariff.lost_ticket_fee;
         let at_s = ts(at);

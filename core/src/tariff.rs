@@ -351,12 +351,13 @@ impl Tariff {
                     });
                 }
             }
-            if let Some(e) = event {
-                if e.factor != Decimal::ONE && lines.len() > day_start {
-                    lines[day_start]
-                        .label
-                        .push_str(&format!(" (event day: {})", e.name));
-                }
+            if let Some(e) = event
+                && e.factor != Decimal::ONE
+                && lines.len() > day_start
+            {
+                lines[day_start]
+                    .label
+                    .push_str(&format!(" (event day: {})", e.name));
             }
             match date.succ_opt() {
                 Some(d) => date = d,
