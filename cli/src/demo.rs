@@ -183,9 +183,9 @@ fn generate(rng: &mut Rng, n: usize) -> Result<(Vec<Vehicle>, Vec<f64>), Error> 
     ];
     let classes = [
         (VehicleClass::Motorcycle, 6),
-        (VehicleClass::Compact, 20),
+        (VehicleClass::Compact, 24),
         (VehicleClass::Standard, 61),
-        (VehicleClass::Large, 12),
+        (VehicleClass::Large, 8),
         (VehicleClass::Bus, 1),
     ];
     let methods = [

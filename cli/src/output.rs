@@ -171,7 +171,7 @@ impl Out {
             q.ticket,
             q.plate.as_deref().unwrap_or("(none)"),
             q.class,
-            q.entry_at,
+            q.entry_local,
             q.minutes
         );
         for l in &q.lines {

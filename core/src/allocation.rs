@@ -70,14 +70,14 @@ fn tiers(ev: bool, accessible: bool, ev_for_others: bool) -> Vec<(bool, bool, &'
         }
         (true, false) => {
             t.push((true, false, "EV charging spot for an EV"));
-            t.push((false, false, "regular spot (no EV charging spot free)"));
+            t.push((false, false, "regular spot (no free EV charging spot fits)"));
         }
         (false, true) => {
             t.push((false, true, "accessible spot for an accessible credential"));
             if ev_for_others {
-                t.push((true, true, "accessible EV spot for an accessible credential (no other accessible spot free)"));
+                t.push((true, true, "accessible EV spot for an accessible credential (no other free accessible spot fits)"));
             }
-            t.push((false, false, "regular spot (no accessible spot free)"));
+            t.push((false, false, "regular spot (no free accessible spot fits)"));
             if ev_for_others {
                 t.push((
                     true,
@@ -88,9 +88,21 @@ fn tiers(ev: bool, accessible: bool, ev_for_others: bool) -> Vec<(bool, bool, &'
         }
         (true, true) => {
             t.push((true, true, "accessible EV charging spot"));
-            t.push((false, true, "accessible spot (no accessible EV spot free)"));
-            t.push((true, false, "EV charging spot (no accessible spot free)"));
-            t.push((false, false, "regular spot (no accessible or EV spot free)"));
+            t.push((
+                false,
+                true,
+                "accessible spot (no free accessible EV spot fits)",
+            ));
+            t.push((
+                true,
+                false,
+                "EV charging spot (no free accessible spot fits)",
+            ));
+            t.push((
+                false,
+                false,
+                "regular spot (no free accessible or EV spot fits)",
+            ));
         }
     }
     t

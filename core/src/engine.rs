@@ -741,7 +741,7 @@ impl Writer {
                     format!(
                         "ticket {} was already used (its stay exited at {}); it cannot enter again",
                         stay.ticket(),
-                        ts(exit)
+                        self.ctx.local(exit)
                     ),
                 ));
             }
@@ -758,7 +758,7 @@ impl Writer {
         if let Some((stay, what)) = inside {
             let entered = format!(
                 "{what} is already inside (entered {} at lane {}, ticket {})",
-                ts(stay.entry_at),
+                self.ctx.local(stay.entry_at),
                 stay.entry_lane.as_deref().unwrap_or("?"),
                 stay.ticket()
             );
@@ -882,8 +882,8 @@ impl Writer {
         if at < stay.entry_at {
             return Err(Error::invalid(format!(
                 "the exit time {} is before the entry at {}; check the clock or --at",
-                ts(at),
-                ts(stay.entry_at)
+                self.ctx.local(at),
+                self.ctx.local(stay.entry_at)
             )));
         }
         let q = quote_stay(&self.ctx, &stay, at);
@@ -1068,7 +1068,7 @@ impl Writer {
                 "ticket {} owes nothing now{}; no payment taken",
                 stay.ticket(),
                 q.grace_until
-                    .map(|g| format!(" (exit grace until {})", ts(g)))
+                    .map(|g| format!(" (exit grace until {})", self.ctx.local(g)))
                     .unwrap_or_default()
             )));
         }

@@ -4,7 +4,7 @@ use crate::config::LotConfig;
 use crate::domain::{Plate, VehicleClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::money::Money;
-use crate::store::{parse_ts, ts};
+use crate::store::parse_ts;
 use crate::tariff::{LineKind, QuoteLine};
 use crate::ticket::{TicketSigner, parse_ticket_number, ticket_number};
 use chrono::{DateTime, Duration, Utc};
@@ -35,6 +35,14 @@ impl LotContext {
         let config = LotConfig::from_toml_str(&format!("{db_name} (stored lot config)"), &text)?;
         let signer = TicketSigner::new(&config.lot.id, &secret);
         Ok(LotContext { config, signer })
+    }
+
+    /// A time as people at the lot read it: local date and time with the zone, e.g.
+    /// `2026-11-18 09:00 CET`.
+    pub fn local(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.config.lot.timezone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
     }
 
     pub fn money(&self, amount: Decimal) -> Money {
@@ -179,7 +187,7 @@ pub fn find_inside(conn: &Connection, ctx: &LotContext, r: &StayRef) -> Result<S
                     format!(
                         "ticket {} was already used: its stay exited at {} through lane {}; a ticket is valid for one stay",
                         stay.ticket(),
-                        ts(exit),
+                        ctx.local(exit),
                         stay.exit_lane.as_deref().unwrap_or("?")
                     ),
                 ));
@@ -202,6 +210,8 @@ pub struct StayQuote {
     pub plate: Option<String>,
     pub class: VehicleClass,
     pub entry_at: DateTime<Utc>,
+    /// The entry in the lot's local time, for people.
+    pub entry_local: String,
     pub at: DateTime<Utc>,
     pub minutes: i64,
     /// The fee of the whole stay so far.
@@ -257,7 +267,7 @@ pub fn quote_stay(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> StayQu
             kind: LineKind::ExitGrace,
             label: format!(
                 "within the exit grace after payment (until {})",
-                grace_until.map(ts).unwrap_or_default()
+                grace_until.map(|g| ctx.local(g)).unwrap_or_default()
             ),
             date: None,
             from: None,
@@ -272,6 +282,7 @@ pub fn quote_stay(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> StayQu
         plate: stay.plate.clone(),
         class: stay.class,
         entry_at: stay.entry_at,
+        entry_local: ctx.local(stay.entry_at),
         at,
         minutes: (at - stay.entry_at).num_minutes().max(0),
         fee: ctx.money(fee),

@@ -715,10 +715,16 @@ increment_price = "1.00"
             let class = VehicleClass::ALL[class];
             let exit = entry + Duration::minutes(len);
             let q = t.quote(entry, exit, class, Decimal::ONE);
+            // Each local day touched may cost at most its own cap: the daily maximum times the
+            // class factor and that day's event surge (the demo has a New Year's Eve surge).
             let tz = t.timezone;
-            let days = (exit.with_timezone(&tz).date_naive() - entry.with_timezone(&tz).date_naive())
-                .num_days() + 1;
-            let cap = t.daily_max.unwrap() * t.class_factor(class) * Decimal::from(days);
+            let mut day = entry.with_timezone(&tz).date_naive();
+            let mut cap = Decimal::ZERO;
+            while day <= exit.with_timezone(&tz).date_naive() {
+                let surge = t.event_day(day).map_or(Decimal::ONE, |e| e.factor);
+                cap += t.daily_max.unwrap() * t.class_factor(class) * surge;
+                day = day.succ_opt().unwrap();
+            }
             prop_assert!(q.total.amount <= cap, "{} > {}", q.total.amount, cap);
         }
 
