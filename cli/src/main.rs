@@ -88,14 +88,19 @@ enum Cmd {
     },
     /// A vehicle enters: allocate a spot and issue a ticket.
     Entry {
+        /// The plate as read or typed (spaces and dashes are ignored); absent when unread.
         #[arg(long)]
         plate: Option<String>,
+        /// motorcycle, compact, standard, large or bus.
         #[arg(long, default_value = "standard")]
         class: String,
+        /// Entry lane id (default: the first entry lane of the config).
         #[arg(long)]
         lane: Option<String>,
+        /// The vehicle is electric: prefer EV charging spots.
         #[arg(long)]
         ev: bool,
+        /// The driver holds an accessible-parking credential.
         #[arg(long)]
         accessible: bool,
         /// A ticket presented at entry (QR payload or number); checked for anti-passback.
@@ -117,6 +122,7 @@ enum Cmd {
         /// cash, card, mobile_wallet, upi or prepaid.
         #[arg(long)]
         method: String,
+        /// Decimal amount in the lot's currency, e.g. 4.50.
         #[arg(long)]
         amount: String,
         /// Idempotency key: a retry with the same key never charges twice.
@@ -127,10 +133,13 @@ enum Cmd {
     Refund {
         #[command(flatten)]
         stay: StayArg,
+        /// How the money goes back: cash, card, mobile_wallet, upi or prepaid.
         #[arg(long)]
         method: String,
+        /// Decimal amount, at most what the stay has paid.
         #[arg(long)]
         amount: String,
+        /// Why, for the journal.
         #[arg(long)]
         reason: String,
         #[arg(long)]
@@ -140,13 +149,16 @@ enum Cmd {
     Exit {
         #[command(flatten)]
         stay: StayArg,
+        /// Exit lane id (default: the first exit lane of the config).
         #[arg(long)]
         lane: Option<String>,
     },
     /// A lost ticket: find the stay by plate, else charge the flat lost-ticket fee.
     LostTicket {
+        /// The plate of the vehicle whose ticket is lost.
         #[arg(long)]
         plate: String,
+        /// Vehicle class, for a new stay when none is found.
         #[arg(long, default_value = "standard")]
         class: String,
     },
