@@ -2,13 +2,9 @@
 //! database with synchronous=FULL; durable events/s and latency percentiles, for group commit
 //! and for one commit per command, and latency at a steady command rate.
 
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
-use gatehouse_core::{
-    Actor, Command, Engine, EngineOptions, Error, LotConfig, Outcome, PaymentMethod, Plate,
-    StayRef, VehicleClass,
-};
-use rust_decimal::Decimal;
+use gatehouse_core::{Actor, Engine, EngineOptions, Error, LotConfig, Outcome};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -84,44 +80,6 @@ fn journal_seq(path: &std::path::Path) -> Result<i64, Error> {
         })?)
 }
 
-fn cycle_command(
-    step: usize,
-    plate: &str,
-    ticket: &str,
-    base: DateTime<Utc>,
-) -> Result<(Command, DateTime<Utc>), Error> {
-    Ok(match step % 3 {
-        0 => (
-            Command::Entry {
-                plate: Some(Plate::parse(plate)?),
-                class: VehicleClass::Standard,
-                lane: None,
-                ev: false,
-                accessible: false,
-                presented_ticket: None,
-                spot: None,
-            },
-            base,
-        ),
-        1 => (
-            Command::Pay {
-                stay: StayRef::Ticket(ticket.to_string()),
-                method: PaymentMethod::Cash,
-                amount: Decimal::from(50),
-                key: None,
-            },
-            base + ChronoDuration::minutes(95),
-        ),
-        _ => (
-            Command::Exit {
-                stay: StayRef::Ticket(ticket.to_string()),
-                lane: None,
-            },
-            base + ChronoDuration::minutes(100),
-        ),
-    })
-}
-
 /// One command of a worker's cycle; returns the ticket after an entry.
 fn step(
     engine: &Engine,
@@ -131,7 +89,7 @@ fn step(
     ticket: &mut String,
     base: DateTime<Utc>,
 ) -> Result<Duration, Error> {
-    let (cmd, at) = cycle_command(n, plate, ticket, base)?;
+    let (cmd, at) = crate::cycle::command(n, plate, ticket, base)?;
     let t0 = Instant::now();
     let outcome = engine.execute(actor, at, cmd)?;
     let took = t0.elapsed();

@@ -3,13 +3,9 @@
 //! crash test can kill the process at any moment and check that every printed line is in the
 //! database.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Utc};
 use clap::Args;
-use gatehouse_core::{
-    Actor, Command, Engine, EngineOptions, Error, Outcome, PaymentMethod, Plate, StayRef,
-    VehicleClass,
-};
-use rust_decimal::Decimal;
+use gatehouse_core::{Actor, Engine, EngineOptions, Error, Outcome};
 use std::io::Write;
 use std::path::Path;
 
@@ -51,49 +47,19 @@ fn say(line: String) {
     let _ = out.flush();
 }
 
-fn cycle(
-    engine: &Engine,
-    actor: &Actor,
-    base: chrono::DateTime<Utc>,
-    plate: &str,
-) -> Result<(), Error> {
-    let entered = engine.execute(
-        actor,
-        base,
-        Command::Entry {
-            plate: Some(Plate::parse(plate)?),
-            class: VehicleClass::Standard,
-            lane: None,
-            ev: false,
-            accessible: false,
-            presented_ticket: None,
-            spot: None,
-        },
-    )?;
-    let Outcome::Entered(e) = entered else {
-        return Err(Error::invalid("entry answered with something else"));
-    };
-    say(format!("entry {}", e.ticket));
-    let key = format!("load-{plate}");
-    engine.execute(
-        actor,
-        base + Duration::minutes(95),
-        Command::Pay {
-            stay: StayRef::Ticket(e.ticket.clone()),
-            method: PaymentMethod::Cash,
-            amount: Decimal::from(50),
-            key: Some(key.clone()),
-        },
-    )?;
-    say(format!("pay {} {key}", e.ticket));
-    engine.execute(
-        actor,
-        base + Duration::minutes(100),
-        Command::Exit {
-            stay: StayRef::Ticket(e.ticket.clone()),
-            lane: None,
-        },
-    )?;
-    say(format!("exit {}", e.ticket));
+fn cycle(engine: &Engine, actor: &Actor, base: DateTime<Utc>, plate: &str) -> Result<(), Error> {
+    let mut ticket = String::new();
+    for n in 0..3 {
+        let (cmd, at) = crate::cycle::command(n, plate, &ticket, base)?;
+        let line = match engine.execute(actor, at, cmd)? {
+            Outcome::Entered(e) => {
+                ticket = e.ticket;
+                format!("entry {ticket}")
+            }
+            Outcome::Paid(p) => format!("pay {ticket} {}", p.key),
+            _ => format!("exit {ticket}"),
+        };
+        say(line);
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! scriptable (`--json`, `--at`); the rules live in gatehouse-core.
 
 mod bench;
+mod cycle;
 mod demo;
 mod load;
 mod output;

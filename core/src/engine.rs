@@ -82,6 +82,20 @@ pub enum Command {
 }
 
 impl Command {
+    /// A plain entry: plate (if read) and class, at the first entry lane, no EV or accessible
+    /// needs, nothing presented, the spot chosen by the allocator.
+    pub fn entry(plate: Option<Plate>, class: VehicleClass) -> Command {
+        Command::Entry {
+            plate,
+            class,
+            lane: None,
+            ev: false,
+            accessible: false,
+            presented_ticket: None,
+            spot: None,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Command::Entry { .. } => "entry",
@@ -515,6 +529,11 @@ impl Writer {
                     let _ = job.reply.send(Err(e));
                 }
             }
+        }
+        if done.is_empty() {
+            // Every command was refused: nothing to make durable.
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return;
         }
         let committed = self
             .head

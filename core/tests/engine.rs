@@ -117,15 +117,7 @@ impl TestLot {
 }
 
 fn entry(plate: &str, class: VehicleClass) -> Command {
-    Command::Entry {
-        plate: Some(Plate::parse(plate).unwrap()),
-        class,
-        lane: None,
-        ev: false,
-        accessible: false,
-        presented_ticket: None,
-        spot: None,
-    }
+    Command::entry(Some(Plate::parse(plate).unwrap()), class)
 }
 
 #[test]
