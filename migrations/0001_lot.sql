@@ -25,9 +25,10 @@ CREATE TABLE spots (
     service_note TEXT
 ) WITHOUT ROWID;
 
--- A stay is one vehicle's visit. Its id is the ticket's serial.
+-- A stay is one vehicle's visit. Its id is the ticket's serial: AUTOINCREMENT, so a serial is
+-- never handed out twice (restore moves the sequence past tickets printed after the backup).
 CREATE TABLE stays (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     plate            TEXT,
     class            TEXT NOT NULL,
     ev               INTEGER NOT NULL,

@@ -366,6 +366,9 @@ impl Lot {
     }
 }
 
+/// How far restore moves the ticket serials on: more tickets than a lot issues between backups.
+pub const RESTORE_SERIAL_GAP: i64 = 100_000;
+
 /// Restores a lot database from a backup: the backup must be a lot database whose journal
 /// verifies. An existing target is replaced only with `replace`.
 pub fn restore(from: &Path, to: &Path, replace: bool) -> Result<BackupInfo> {
@@ -399,6 +402,13 @@ pub fn restore(from: &Path, to: &Path, replace: bool) -> Result<BackupInfo> {
         .map_err(|e| Error::storage(format!("restore into {} failed: {e}", to.display())))?;
     let mode: String = target.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     debug_assert!(mode.eq_ignore_ascii_case("wal"));
+    // Tickets printed after the backup was taken carry serials the restored lot has not seen:
+    // move the serial sequence past them, so such a ticket is "not known" (a lost ticket) and
+    // never matches another driver's new stay.
+    target.execute(
+        "UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'stays'",
+        params![RESTORE_SERIAL_GAP],
+    )?;
     drop(target);
     Ok(BackupInfo {
         path: to.display().to_string(),

@@ -800,3 +800,33 @@ fn journal_records_the_acting_user_and_is_broadcast_after_commit() {
     );
     assert!(rec.payload.contains(&e.ticket));
 }
+
+#[test]
+fn ticket_printed_after_the_backup_never_matches_a_stay_after_restore() {
+    let lot = demo_lot();
+    lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let backup = lot.path.with_file_name("backup.db");
+    lot.reader().backup(&backup).unwrap();
+    // Printed after the backup: lost with the disk.
+    let late = lot.enter("2026-11-18 09:05", "B-AB 2", VehicleClass::Standard);
+    let restored = lot.path.with_file_name("restored.db");
+    restore(&backup, &restored, false).unwrap();
+    let engine = Engine::open(&restored, EngineOptions::default()).unwrap();
+    let Outcome::Entered(next) = engine
+        .execute(
+            &attendant(),
+            berlin("2026-11-18 10:00"),
+            entry("M-XY 3", VehicleClass::Standard),
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_ne!(next.ticket, late.ticket);
+    drop(engine);
+    let err = Lot::open(&restored)
+        .unwrap()
+        .verify_ticket(&late.qr)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{}", err.message);
+}
