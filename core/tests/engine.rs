@@ -830,3 +830,24 @@ fn ticket_printed_after_the_backup_never_matches_a_stay_after_restore() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{}", err.message);
 }
+
+#[tokio::test]
+async fn submit_from_an_async_task_and_follow_the_live_feed() {
+    let lot = demo_lot();
+    let mut feed = lot.engine.subscribe();
+    let outcome = lot
+        .engine
+        .submit(
+            &attendant(),
+            berlin("2026-11-18 09:00"),
+            entry("B-AB 1", VehicleClass::Standard),
+        )
+        .await
+        .unwrap();
+    let Outcome::Entered(e) = outcome else {
+        panic!()
+    };
+    let rec = feed.recv().await.unwrap();
+    assert_eq!(rec.kind, "vehicle_entered");
+    assert!(rec.payload.contains(&e.ticket));
+}
