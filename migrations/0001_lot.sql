@@ -72,6 +72,16 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_by_stay ON payments (stay_id);
 
+-- Money is only ever added: a refund is a new row.
+CREATE TRIGGER payments_are_append_only_update BEFORE UPDATE ON payments
+BEGIN
+    SELECT RAISE(ABORT, 'payments are append-only; record a refund instead');
+END;
+CREATE TRIGGER payments_are_append_only_delete BEFORE DELETE ON payments
+BEGIN
+    SELECT RAISE(ABORT, 'payments are append-only; record a refund instead');
+END;
+
 -- The journal: append-only, monotonic seq, hash chain
 -- hash = sha256(previous hash || seq \n at \n actor \n role \n kind \n payload).
 CREATE TABLE journal (

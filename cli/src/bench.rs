@@ -94,7 +94,8 @@ fn step(
     let outcome = engine.execute(actor, at, cmd)?;
     let took = t0.elapsed();
     if let Outcome::Entered(e) = outcome {
-        *ticket = e.ticket;
+        // The lane scans the signed QR code, as a real exit lane would.
+        *ticket = e.qr;
     }
     Ok(took)
 }

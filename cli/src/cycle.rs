@@ -6,7 +6,7 @@ use gatehouse_core::{Command, Error, PaymentMethod, Plate, StayRef, VehicleClass
 use rust_decimal::Decimal;
 
 /// The command for step `n` of a car's cycle (entry, pay, exit, entry, ...), and its time.
-/// `ticket` is the ticket the entry issued (unused for the entry itself).
+/// `ticket` is the ticket the entry issued, as its QR payload (unused for the entry itself).
 pub fn command(
     n: usize,
     plate: &str,

@@ -104,6 +104,7 @@ struct Vehicle {
     stay_minutes: f64,
     method: PaymentMethod,
     quirk: Quirk,
+    /// The QR payload of the ticket while the vehicle is inside.
     ticket: Option<String>,
 }
 
@@ -153,6 +154,11 @@ struct Summary {
     backup_verified_rows: i64,
     engine_commands: usize,
     engine_seconds: f64,
+}
+
+/// A short, stable tag of a ticket's QR payload for idempotency keys.
+fn p_ticket(qr: &str) -> &str {
+    &qr[qr.len().saturating_sub(12)..]
 }
 
 const CITIES: [&str; 10] = ["B", "M", "HH", "K", "F", "S", "D", "L", "P", "HB"];
@@ -441,7 +447,8 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                             ),
                         );
                         let v = &mut vehicles[i];
-                        v.ticket = Some(e.ticket);
+                        // Lanes and pay stations scan the signed QR code.
+                        v.ticket = Some(e.qr);
                         let leave = at + Duration::seconds((v.stay_minutes * 60.0) as i64);
                         if v.stay_minutes > 10.0
                             && v.quirk != Quirk::ExitUnpaid
@@ -482,7 +489,7 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                             stay: StayRef::Ticket(ticket.clone()),
                             method,
                             amount: due,
-                            key: Some(format!("ps1-{ticket}")),
+                            key: Some(format!("ps1-{}", p_ticket(&ticket))),
                         };
                         day.exec(&station, at, cmd.clone())?;
                         if let Outcome::Paid(p) =
@@ -490,7 +497,7 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                             && p.replayed
                         {
                             day.tally.payment_retries_not_charged_twice += 1;
-                            day.say(at, true, format!("ticket {ticket}: terminal timeout, retried with the same key: {} {} charged once", p.amount, p.currency));
+                            day.say(at, true, format!("ticket {}: terminal timeout, retried with the same key: {} {} charged once", p.ticket, p.amount, p.currency));
                         }
                     }
                 } else {

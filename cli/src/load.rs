@@ -48,12 +48,13 @@ fn say(line: String) {
 }
 
 fn cycle(engine: &Engine, actor: &Actor, base: DateTime<Utc>, plate: &str) -> Result<(), Error> {
-    let mut ticket = String::new();
+    let (mut ticket, mut qr) = (String::new(), String::new());
     for n in 0..3 {
-        let (cmd, at) = crate::cycle::command(n, plate, &ticket, base)?;
+        // Pay and exit present the signed QR code, as a lane does.
+        let (cmd, at) = crate::cycle::command(n, plate, &qr, base)?;
         let line = match engine.execute(actor, at, cmd)? {
             Outcome::Entered(e) => {
-                ticket = e.ticket;
+                (ticket, qr) = (e.ticket, e.qr);
                 format!("entry {ticket}")
             }
             Outcome::Paid(p) => format!("pay {ticket} {}", p.key),

@@ -461,7 +461,8 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             };
             let to = match to {
                 Some(s) => parse_at(Some(s))?,
-                None => at,
+                // "So far" includes a payment made at exactly --at.
+                None => at + chrono::Duration::milliseconds(1),
             };
             out.revenue(&lot.revenue(from, to)?);
             Ok(())

@@ -125,6 +125,9 @@ fn entry_quote_pay_exit_as_a_script_would() {
     );
     assert!(ok && again["replayed"] == true, "{again}");
 
+    // Revenue "so far" at the moment of payment includes it.
+    let (_, r) = lot.json("10:01", &["revenue"]);
+    assert_eq!(r["total"], "4.50", "{r}");
     let (ok, x) = lot.json("10:10", &["exit", "--ticket", ticket, "--lane", "X2"]);
     assert!(ok, "{x}");
     assert_eq!(x["fee"], "4.50");

@@ -478,7 +478,9 @@ impl Writer {
             .conn
             .prepare("SELECT spot_id FROM stays WHERE exit_at IS NULL AND spot_id IS NOT NULL")?;
         for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            if let Some(i) = alloc.spot_index(&id?) {
+            let id = id?;
+            // An occupied spot out of service stays out of service, as in a running engine.
+            if let Some(i) = alloc.spot_index(&id).filter(|_| !out.contains(&id)) {
                 alloc.take(i);
             }
         }
@@ -579,7 +581,11 @@ impl Writer {
         });
         match result {
             Ok((applied, records)) => {
-                self.conn.execute_batch("RELEASE cmd")?;
+                if let Err(e) = self.conn.execute_batch("RELEASE cmd") {
+                    self.head = head_before;
+                    self.conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
+                    return Err(e.into());
+                }
                 for effect in applied.effects {
                     match effect {
                         Effect::Take(s) => self.alloc.take(s),
@@ -608,6 +614,35 @@ impl Writer {
                     "an auditor may read but not change the lot ({} refused)",
                     job.command.name()
                 ),
+            ));
+        }
+        let typed = match &job.command {
+            Command::Entry {
+                presented_ticket: Some(t),
+                ..
+            } => crate::stays::is_typed_number(t),
+            Command::Exit {
+                stay: StayRef::Ticket(t),
+                ..
+            }
+            | Command::Pay {
+                stay: StayRef::Ticket(t),
+                ..
+            }
+            | Command::Refund {
+                stay: StayRef::Ticket(t),
+                ..
+            }
+            | Command::OverrideSpot {
+                stay: StayRef::Ticket(t),
+                ..
+            } => crate::stays::is_typed_number(t),
+            _ => false,
+        };
+        if typed && role == Role::System {
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                "a lane or terminal must scan the ticket's signed QR code; typed ticket numbers are for staff at the booth",
             ));
         }
         let at = job.at;
@@ -764,8 +799,10 @@ impl Writer {
                     ),
                 ));
             }
-            let what = format!("ticket {}", stay.ticket());
-            inside = Some((stay, what));
+            if passback != AntiPassback::Off {
+                let what = format!("ticket {}", stay.ticket());
+                inside = Some((stay, what));
+            }
         }
         if inside.is_none()
             && let Some(p) = plate

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 pub const GENESIS: [u8; 32] = [0; 32];
 
@@ -151,6 +152,8 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
         head_hash: hex::encode(prev),
         first_broken: Some(BrokenLink { seq, reason }),
     };
+    // Payments and refunds as the journal tells them: payment id → (seq, kind, stay, amount).
+    let mut money: HashMap<i64, (i64, &'static str, i64, String)> = HashMap::new();
     while let Some(r) = rows.next()? {
         let seq: i64 = r.get(0)?;
         let at: String = r.get(1)?;
@@ -176,11 +179,44 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
                 &prev,
             ));
         }
+        if let Some(kind) = match kind.as_str() {
+            "payment_recorded" => Some("payment"),
+            "payment_refunded" => Some("refund"),
+            _ => None,
+        } {
+            let v: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+            if let (Some(id), Some(stay), Some(amount)) = (
+                v["payment"].as_i64(),
+                v["stay"].as_i64(),
+                v["amount"].as_str(),
+            ) {
+                money.insert(id, (seq, kind, stay, amount.to_string()));
+            }
+        }
         prev = want;
         expected += 1;
         count += 1;
     }
-    if let Some(head) = store::meta(conn, "journal_head")? {
+    drop(rows);
+    drop(stmt);
+    let head = store::meta(conn, "journal_head")?;
+    if head.is_none() && count > 0 {
+        return Ok(broken(
+            count,
+            "the recorded journal head is missing from meta: it was deleted, so deleted rows at the end cannot be ruled out".into(),
+            count,
+            &prev,
+        ));
+    }
+    if let Some(b) = check_payments(conn, &money)? {
+        return Ok(AuditReport {
+            ok: false,
+            rows: count,
+            head_hash: hex::encode(prev),
+            first_broken: Some(b),
+        });
+    }
+    if let Some(head) = head {
         let recorded = format!("{}:{}", count, hex::encode(prev));
         if head != recorded {
             let seq = head
@@ -205,4 +241,58 @@ pub fn verify(conn: &Connection) -> Result<AuditReport> {
         head_hash: hex::encode(prev),
         first_broken: None,
     })
+}
+
+/// Every payments row must be the one the journal recorded, and every recorded one must be there.
+fn check_payments(
+    conn: &Connection,
+    journal: &HashMap<i64, (i64, &'static str, i64, String)>,
+) -> Result<Option<BrokenLink>> {
+    let mut stmt = conn.prepare("SELECT id, kind, stay_id, amount FROM payments ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    let mut seen = 0usize;
+    while let Some(r) = rows.next()? {
+        let (id, kind, stay, amount): (i64, String, i64, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        match journal.get(&id) {
+            None => {
+                return Ok(Some(BrokenLink {
+                    seq: 0,
+                    reason: format!(
+                        "payments row {id} ({kind} {amount}) has no journal event: it was inserted outside the engine"
+                    ),
+                }));
+            }
+            Some((seq, jkind, jstay, jamount)) => {
+                if *jkind != kind || *jstay != stay || *jamount != amount {
+                    return Ok(Some(BrokenLink {
+                        seq: *seq,
+                        reason: format!(
+                            "payments row {id} says {kind} {amount} for stay {stay} but journal row {seq} recorded {jkind} {jamount} for stay {jstay}: the payments table was edited"
+                        ),
+                    }));
+                }
+                seen += 1;
+            }
+        }
+    }
+    if seen != journal.len() {
+        let missing = journal
+            .iter()
+            .filter(|(id, _)| {
+                conn.query_row("SELECT 1 FROM payments WHERE id = ?1", [**id], |_| Ok(()))
+                    .is_err()
+            })
+            .map(|(id, (seq, ..))| (*seq, *id))
+            .min();
+        if let Some((seq, id)) = missing {
+            return Ok(Some(BrokenLink {
+                seq,
+                reason: format!(
+                    "payment {id} recorded in journal row {seq} is missing from the payments table: it was deleted"
+                ),
+            }));
+        }
+    }
+    Ok(None)
 }

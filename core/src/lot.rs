@@ -387,32 +387,81 @@ pub fn restore(from: &Path, to: &Path, replace: bool) -> Result<BackupInfo> {
     }
     if to.exists() && !replace {
         return Err(Error::conflict(format!(
-            "{} exists; add --replace to overwrite it with the backup",
+            "{} exists; add --replace to overwrite it with the backup (stop every gatehouse using it first)",
             to.display()
         )));
     }
-    let mut target = Connection::open(to)?;
-    target.busy_timeout(std::time::Duration::from_secs(10))?;
-    target
-        .restore(
-            rusqlite::MAIN_DB,
-            from,
-            None::<fn(rusqlite::backup::Progress)>,
-        )
-        .map_err(|e| Error::storage(format!("restore into {} failed: {e}", to.display())))?;
-    let mode: String = target.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-    debug_assert!(mode.eq_ignore_ascii_case("wal"));
-    // Tickets printed after the backup was taken carry serials the restored lot has not seen:
-    // move the serial sequence past them, so such a ticket is "not known" (a lost ticket) and
-    // never matches another driver's new stay.
-    target.execute(
-        "UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'stays'",
-        params![RESTORE_SERIAL_GAP],
-    )?;
-    drop(target);
+    // Restore into a new file next to the target, finish and check it there, then move it into
+    // place: a failure half-way leaves the target as it was.
+    let mut staging = to.as_os_str().to_owned();
+    staging.push(".restoring");
+    let staging = std::path::PathBuf::from(staging);
+    remove_db_files(&staging);
+    let result = (|| -> Result<()> {
+        let mut target = Connection::open(&staging)?;
+        target
+            .restore(
+                rusqlite::MAIN_DB,
+                from,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+            .map_err(|e| Error::storage(format!("restore from {} failed: {e}", from.display())))?;
+        let mode: String = target.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::storage(format!(
+                "{} cannot use write-ahead logging",
+                to.display()
+            )));
+        }
+        // Tickets printed after the backup was taken carry serials the restored lot has not
+        // seen: move the serial sequence past them, so such a ticket is "not known" (a lost
+        // ticket) and never matches another driver's new stay.
+        target.execute_batch("BEGIN IMMEDIATE")?;
+        target.execute("DELETE FROM sqlite_sequence WHERE name = 'stays'", [])?;
+        target.execute(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'stays', coalesce(max(id), 0) + ?1 FROM stays",
+            params![RESTORE_SERIAL_GAP],
+        )?;
+        target.execute_batch("COMMIT")?;
+        target.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        drop(target);
+        let check = store::open(&staging, false)?;
+        if !journal::verify(&check)?.ok {
+            return Err(Error::new(
+                ErrorKind::Journal,
+                "the restored copy does not verify",
+            ));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        remove_db_files(&staging);
+        return Err(e);
+    }
+    // The old database's WAL must not be replayed onto the restored file.
+    for suffix in ["-wal", "-shm"] {
+        let mut p = to.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::rename(&staging, to).map_err(|e| {
+        Error::storage(format!(
+            "cannot move the restored database into {}: {e}",
+            to.display()
+        ))
+    })?;
+    remove_db_files(&staging);
     Ok(BackupInfo {
         path: to.display().to_string(),
         bytes: std::fs::metadata(to).map(|m| m.len()).unwrap_or(0),
         journal_rows: report.rows,
     })
+}
+
+fn remove_db_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
 }

@@ -160,10 +160,16 @@ pub fn stay_inside_by_plate(conn: &Connection, plate: &Plate) -> Result<Option<S
     .transpose()
 }
 
+/// Whether a ticket text is a typed number (`000042-2`) rather than a scanned, signed QR payload.
+pub fn is_typed_number(text: &str) -> bool {
+    let t = text.trim();
+    t.contains('-') || t.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Resolves a ticket text (readable number or QR payload) to its stay, whatever its state.
 pub fn stay_of_ticket(conn: &Connection, signer: &TicketSigner, text: &str) -> Result<StayRow> {
     let t = text.trim();
-    let serial = if t.contains('-') || t.chars().all(|c| c.is_ascii_digit()) {
+    let serial = if is_typed_number(t) {
         parse_ticket_number(t)?
     } else {
         signer.verify(t)?

@@ -851,3 +851,137 @@ async fn submit_from_an_async_task_and_follow_the_live_feed() {
     assert_eq!(rec.kind, "vehicle_entered");
     assert!(rec.payload.contains(&e.ticket));
 }
+
+#[test]
+fn restore_of_a_backup_taken_before_any_stay_still_moves_ticket_serials_on() {
+    let lot = demo_lot();
+    let backup = lot.path.with_file_name("empty-backup.db");
+    lot.reader().backup(&backup).unwrap();
+    let late = lot.enter("2026-11-18 09:05", "B-AB 2", VehicleClass::Standard);
+    let restored = lot.path.with_file_name("restored.db");
+    restore(&backup, &restored, false).unwrap();
+    let engine = Engine::open(&restored, EngineOptions::default()).unwrap();
+    let Outcome::Entered(next) = engine
+        .execute(
+            &attendant(),
+            berlin("2026-11-18 10:00"),
+            entry("M-XY 3", VehicleClass::Standard),
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert!(
+        next.stay > gatehouse_core::lot::RESTORE_SERIAL_GAP,
+        "{}",
+        next.ticket
+    );
+    assert_ne!(next.ticket, late.ticket);
+}
+
+#[test]
+fn audit_verify_finds_an_edited_payment() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    lot.pay(
+        "2026-11-18 10:00",
+        &e.ticket,
+        PaymentMethod::Card,
+        "3.00",
+        None,
+    )
+    .unwrap();
+    drop(lot.engine);
+    let conn = rusqlite::Connection::open(&lot.path).unwrap();
+    assert!(
+        conn.execute("UPDATE payments SET amount = '1.00'", [])
+            .is_err(),
+        "payments are append-only"
+    );
+    conn.execute_batch(
+        "DROP TRIGGER payments_are_append_only_update; UPDATE payments SET amount = '1.00';",
+    )
+    .unwrap();
+    let broken = Lot::open(&lot.path)
+        .unwrap()
+        .audit()
+        .unwrap()
+        .first_broken
+        .unwrap();
+    assert_eq!(broken.seq, 3, "the payment's journal row");
+    assert!(
+        broken.reason.contains("payments table was edited"),
+        "{}",
+        broken.reason
+    );
+    conn.execute_batch("DROP TRIGGER payments_are_append_only_delete; DELETE FROM payments;")
+        .unwrap();
+    let broken = Lot::open(&lot.path)
+        .unwrap()
+        .audit()
+        .unwrap()
+        .first_broken
+        .unwrap();
+    assert!(
+        broken.reason.contains("missing from the payments table"),
+        "{}",
+        broken.reason
+    );
+}
+
+#[test]
+fn audit_verify_finds_a_deleted_journal_head() {
+    let lot = demo_lot();
+    lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    drop(lot.engine);
+    let conn = rusqlite::Connection::open(&lot.path).unwrap();
+    conn.execute("DELETE FROM meta WHERE key = 'journal_head'", [])
+        .unwrap();
+    let report = Lot::open(&lot.path).unwrap().audit().unwrap();
+    assert!(!report.ok);
+    assert!(
+        report
+            .first_broken
+            .unwrap()
+            .reason
+            .contains("head is missing")
+    );
+}
+
+#[test]
+fn a_lane_must_scan_the_signed_qr_not_a_typed_number() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let lane = Actor::system("lane-X1");
+    let exit = |t: &str| Command::Exit {
+        stay: StayRef::Ticket(t.into()),
+        lane: None,
+    };
+    let err = lot
+        .engine
+        .execute(&lane, berlin("2026-11-18 09:05"), exit(&e.ticket))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    assert!(
+        lot.engine
+            .execute(&lane, berlin("2026-11-18 09:05"), exit(&e.qr))
+            .is_ok()
+    );
+}
+
+#[test]
+fn anti_passback_off_admits_a_presented_ticket_without_an_alert() {
+    let lot = lot_with(|t| t.replace("anti_passback = \"hard\"", "anti_passback = \"off\""));
+    let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
+    let mut cmd = entry("B-AB 1", VehicleClass::Standard);
+    if let Command::Entry {
+        presented_ticket, ..
+    } = &mut cmd
+    {
+        *presented_ticket = Some(e.qr.clone());
+    }
+    let Outcome::Entered(again) = lot.run("2026-11-18 09:01", cmd).unwrap() else {
+        panic!()
+    };
+    assert!(again.alerts.is_empty());
+}
