@@ -801,6 +801,24 @@ fn journal_records_the_acting_user_and_is_broadcast_after_commit() {
     assert!(rec.payload.contains(&e.ticket));
 }
 
+/// Restores `backup` next to the lot and admits a new car there.
+fn restore_and_enter(lot: &TestLot, backup: &std::path::Path) -> (PathBuf, Entered) {
+    let restored = lot.path.with_file_name("restored.db");
+    restore(backup, &restored, false).unwrap();
+    let engine = Engine::open(&restored, EngineOptions::default()).unwrap();
+    match engine
+        .execute(
+            &attendant(),
+            berlin("2026-11-18 10:00"),
+            entry("M-XY 3", VehicleClass::Standard),
+        )
+        .unwrap()
+    {
+        Outcome::Entered(e) => (restored, e),
+        o => panic!("{o:?}"),
+    }
+}
+
 #[test]
 fn ticket_printed_after_the_backup_never_matches_a_stay_after_restore() {
     let lot = demo_lot();
@@ -809,21 +827,8 @@ fn ticket_printed_after_the_backup_never_matches_a_stay_after_restore() {
     lot.reader().backup(&backup).unwrap();
     // Printed after the backup: lost with the disk.
     let late = lot.enter("2026-11-18 09:05", "B-AB 2", VehicleClass::Standard);
-    let restored = lot.path.with_file_name("restored.db");
-    restore(&backup, &restored, false).unwrap();
-    let engine = Engine::open(&restored, EngineOptions::default()).unwrap();
-    let Outcome::Entered(next) = engine
-        .execute(
-            &attendant(),
-            berlin("2026-11-18 10:00"),
-            entry("M-XY 3", VehicleClass::Standard),
-        )
-        .unwrap()
-    else {
-        panic!()
-    };
+    let (restored, next) = restore_and_enter(&lot, &backup);
     assert_ne!(next.ticket, late.ticket);
-    drop(engine);
     let err = Lot::open(&restored)
         .unwrap()
         .verify_ticket(&late.qr)
@@ -858,19 +863,7 @@ fn restore_of_a_backup_taken_before_any_stay_still_moves_ticket_serials_on() {
     let backup = lot.path.with_file_name("empty-backup.db");
     lot.reader().backup(&backup).unwrap();
     let late = lot.enter("2026-11-18 09:05", "B-AB 2", VehicleClass::Standard);
-    let restored = lot.path.with_file_name("restored.db");
-    restore(&backup, &restored, false).unwrap();
-    let engine = Engine::open(&restored, EngineOptions::default()).unwrap();
-    let Outcome::Entered(next) = engine
-        .execute(
-            &attendant(),
-            berlin("2026-11-18 10:00"),
-            entry("M-XY 3", VehicleClass::Standard),
-        )
-        .unwrap()
-    else {
-        panic!()
-    };
+    let (_, next) = restore_and_enter(&lot, &backup);
     assert!(
         next.stay > gatehouse_core::lot::RESTORE_SERIAL_GAP,
         "{}",
