@@ -45,6 +45,8 @@ CREATE TABLE stays (
     exit_lane        TEXT
 );
 CREATE INDEX stays_inside_by_plate ON stays (plate) WHERE exit_at IS NULL;
+-- A spot never holds two vehicles, whatever the in-memory indexes believe.
+CREATE UNIQUE INDEX stays_one_vehicle_per_spot ON stays (spot_id) WHERE exit_at IS NULL AND spot_id IS NOT NULL;
 CREATE INDEX stays_by_entry ON stays (entry_at);
 
 -- Which spot a stay held when: occupancy at any moment.

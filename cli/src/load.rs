@@ -24,7 +24,7 @@ pub fn run(args: &LoadArgs, db: &Path, actor: &Actor) -> Result<(), Error> {
     let workers = args.workers.clamp(1, 9);
     let base = Utc::now();
     // Plates unique to this run, so a second run on the same lot does not meet anti-passback.
-    let run = base.timestamp_subsec_micros() % 10_000;
+    let run = (std::process::id() ^ base.timestamp_subsec_micros()) % 10_000;
     let per_worker = args.cycles.div_ceil(workers);
     std::thread::scope(|s| {
         for w in 0..workers {

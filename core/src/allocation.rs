@@ -405,3 +405,91 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Arrive {
+            class: usize,
+            ev: bool,
+            accessible: bool,
+            lane: usize,
+        },
+        Leave(usize),
+        OutOfService(usize),
+        BackInService(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0usize..5, any::<bool>(), prop::bool::weighted(0.1), 0usize..4)
+                .prop_map(|(class, ev, accessible, lane)| Op::Arrive { class, ev, accessible, lane }),
+            3 => (0usize..400).prop_map(Op::Leave),
+            1 => (0usize..298).prop_map(Op::OutOfService),
+            1 => (0usize..298).prop_map(Op::BackInService),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever happened before, an allocation is a free spot the vehicle may use, of the
+        /// best-fitting size within its tier, and no eligible spot of that tier and size is nearer.
+        #[test]
+        fn allocation_invariants(ops in prop::collection::vec(op(), 1..400), ev_for_others in any::<bool>()) {
+            let mut config = LotConfig::demo().unwrap();
+            config.lot.ev_spots_for_others = ev_for_others;
+            let mut a = Allocator::new(&config, |_| true);
+            let mut parked: Vec<usize> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Arrive { class, ev, accessible, lane } => {
+                        let class = VehicleClass::ALL[class];
+                        let Some(got) = a.allocate(class, ev, accessible, lane) else {
+                            let (usable, _) = a.free_counts(class, ev, accessible);
+                            prop_assert_eq!(usable, 0, "refused although a usable spot was free");
+                            continue;
+                        };
+                        let spot = &config.spots[got.spot];
+                        prop_assert_eq!(a.state(got.spot), SpotState::Free);
+                        prop_assert!(spot.size >= class, "too small");
+                        prop_assert!(!spot.accessible || accessible, "accessible spot without a credential");
+                        prop_assert!(!spot.ev || ev || ev_for_others, "EV spot lent without the lot setting");
+                        let tier = tiers(ev, accessible, ev_for_others);
+                        let my_tier = tier.iter().position(|t| (t.0, t.1) == (spot.ev, spot.accessible)).unwrap();
+                        for (i, s) in config.spots.iter().enumerate() {
+                            if a.state(i) != SpotState::Free || s.size < class {
+                                continue;
+                            }
+                            let t = tier.iter().position(|t| (t.0, t.1) == (s.ev, s.accessible));
+                            if let Some(t) = t {
+                                prop_assert!(t >= my_tier, "a free spot of a preferred tier was skipped: {}", s.id);
+                                if t == my_tier {
+                                    prop_assert!(s.size >= spot.size, "a better-fitting size was free: {}", s.id);
+                                    if s.size == spot.size {
+                                        prop_assert!(s.distance_dm[lane] >= spot.distance_dm[lane], "{} is nearer than {}", s.id, spot.id);
+                                    }
+                                }
+                            }
+                        }
+                        a.take(got.spot);
+                        parked.push(got.spot);
+                    }
+                    Op::Leave(k) if !parked.is_empty() => {
+                        let s = parked.swap_remove(k % parked.len());
+                        if a.state(s) == SpotState::Occupied {
+                            a.release(s);
+                        }
+                    }
+                    Op::OutOfService(s) if a.state(s) == SpotState::Free => a.out_of_service(s),
+                    Op::BackInService(s) if a.state(s) == SpotState::OutOfService => a.release(s),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -91,9 +91,24 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::storage(format!(
-            "database error: {e}; check that the database file is a Gatehouse lot database and is writable"
-        ))
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => Error::conflict(format!(
+                "the database refused a conflicting change ({e}); nothing changed, try again"
+            )),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::new(
+                ErrorKind::Unavailable,
+                format!("the lot database is busy ({e}): another gatehouse holds it; try again"),
+            ),
+            Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+                Error::storage(format!(
+                    "cannot write the lot database ({e}); check the --db path and its permissions"
+                ))
+            }
+            _ => Error::storage(format!(
+                "database error: {e}; check that the database file is a Gatehouse lot database and is writable"
+            )),
+        }
     }
 }
 
