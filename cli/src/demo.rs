@@ -450,17 +450,20 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                         // Lanes and pay stations scan the signed QR code.
                         v.ticket = Some(e.qr);
                         let leave = at + Duration::seconds((v.stay_minutes * 60.0) as i64);
-                        if v.stay_minutes > 10.0
+                        let pays_first = v.stay_minutes > 10.0
                             && v.quirk != Quirk::ExitUnpaid
-                            && v.quirk != Quirk::LosesTicket
-                        {
+                            && v.quirk != Quirk::LosesTicket;
+                        if pays_first {
                             push(
                                 &mut queue,
                                 leave - Duration::minutes(6),
                                 Action::PayStation(i),
                             );
                         }
-                        push(&mut queue, leave, Action::ExitLane(i));
+                        // A dawdler's exit is queued by the pay station, 25 minutes after paying.
+                        if !(pays_first && v.quirk == Quirk::Dawdles) {
+                            push(&mut queue, leave, Action::ExitLane(i));
+                        }
                     }
                     Ok(_) => {}
                     Err(e) if e.kind == ErrorKind::Full => {
@@ -507,18 +510,12 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     // Back to the car slowly: the exit comes 25 minutes after paying.
                     push(&mut queue, at + Duration::minutes(25), Action::ExitLane(i));
                     vehicles[i].quirk = Quirk::None;
-                    vehicles[i].stay_minutes = -1.0;
                 }
             }
             Action::ExitLane(i) => {
                 let Some(ticket) = vehicles[i].ticket.clone() else {
                     continue;
                 };
-                if vehicles[i].stay_minutes < 0.0 && vehicles[i].quirk == Quirk::None {
-                    // The dawdler's original exit time: skip, the later one is queued.
-                    vehicles[i].stay_minutes = 0.0;
-                    continue;
-                }
                 let exit_lane = vehicles[i].exit_lane.to_string();
                 let lane_actor = day.lane.clone();
                 let booth = day.booth.clone();

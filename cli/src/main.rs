@@ -282,10 +282,6 @@ fn parse_at(at: Option<&str>) -> Result<DateTime<Utc>, Error> {
     }
 }
 
-fn amount(s: &str) -> Result<rust_decimal::Decimal, Error> {
-    parse_amount(s)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Out { json: cli.json };
@@ -352,7 +348,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         } => exec(Command::Pay {
             stay: stay.resolve()?,
             method: PaymentMethod::parse(method)?,
-            amount: amount(a)?,
+            amount: parse_amount(a)?,
             key: key.clone(),
         }),
         Cmd::Refund {
@@ -364,7 +360,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         } => exec(Command::Refund {
             stay: stay.resolve()?,
             method: PaymentMethod::parse(method)?,
-            amount: amount(a)?,
+            amount: parse_amount(a)?,
             reason: reason.clone(),
             key: key.clone(),
         }),

@@ -4,7 +4,10 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::gatehouse_on;
 
 struct Lot {
     dir: tempfile::TempDir,
@@ -30,12 +33,7 @@ fn lot() -> Lot {
 
 impl Lot {
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .output()
-            .unwrap()
+        gatehouse_on(&self.db).args(args).output().unwrap()
     }
     /// Runs with --json at a Berlin local time on 2026-11-18 and parses the one JSON object.
     fn json(&self, time: &str, args: &[&str]) -> (bool, Value) {
@@ -166,9 +164,7 @@ fn invalid_config_is_refused_with_file_field_and_reason_and_writes_nothing() {
     )
     .unwrap();
     let db = dir.path().join("lot.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .arg("--db")
-        .arg(&db)
+    let out = gatehouse_on(&db)
         .args(["--json", "init", "--config"])
         .arg(&cfg)
         .output()
@@ -238,9 +234,7 @@ fn backup_then_restore_through_the_cli() {
     let (ok, b) = lot.json("09:01", &["backup", "--to", backup.to_str().unwrap()]);
     assert!(ok, "{b}");
     let restored = lot.dir.path().join("r.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .arg("--db")
-        .arg(&restored)
+    let out = gatehouse_on(&restored)
         .args(["--json", "restore", "--from"])
         .arg(&backup)
         .output()
@@ -250,9 +244,7 @@ fn backup_then_restore_through_the_cli() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let q = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .arg("--db")
-        .arg(&restored)
+    let q = gatehouse_on(&restored)
         .args([
             "--json",
             "--at",
@@ -371,7 +363,7 @@ fn bench_prints_the_figures_it_measures() {
 fn demo_day_runs_and_its_journal_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("day.db");
-    let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+    let out = common::gatehouse()
         .args([
             "--json",
             "demo",
@@ -405,9 +397,7 @@ fn demo_day_runs_and_its_journal_verifies() {
             > 0.0
     );
     // The kept database agrees with the summary.
-    let occ = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .arg("--db")
-        .arg(&db)
+    let occ = gatehouse_on(&db)
         .args(["--json", "--at", "2026-11-18T23:59:59+01:00", "occupancy"])
         .output()
         .unwrap();

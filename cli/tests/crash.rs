@@ -4,32 +4,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn gatehouse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-}
+mod common;
+use common::gatehouse_on;
 
 #[test]
 fn every_acknowledged_command_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lot.db");
-    let init = gatehouse()
-        .arg("--db")
-        .arg(&db)
-        .args(["init", "--demo"])
-        .output()
-        .unwrap();
+    let init = gatehouse_on(&db).args(["init", "--demo"]).output().unwrap();
     assert!(
         init.status.success(),
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
 
-    let mut child = gatehouse()
-        .arg("--db")
-        .arg(&db)
+    let mut child = gatehouse_on(&db)
         .args(["load", "--cycles", "100000000", "--workers", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -104,9 +96,7 @@ fn every_acknowledged_command_survives_kill_9() {
     drop(conn);
 
     // The lot opens, its journal verifies, and it takes new commands.
-    let audit = gatehouse()
-        .arg("--db")
-        .arg(&db)
+    let audit = gatehouse_on(&db)
         .args(["--json", "audit", "verify"])
         .output()
         .unwrap();
@@ -115,9 +105,7 @@ fn every_acknowledged_command_survives_kill_9() {
         "{}",
         String::from_utf8_lossy(&audit.stdout)
     );
-    let entry = gatehouse()
-        .arg("--db")
-        .arg(&db)
+    let entry = gatehouse_on(&db)
         .args(["--json", "entry", "--plate", "AFTER 1"])
         .output()
         .unwrap();

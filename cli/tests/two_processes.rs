@@ -4,29 +4,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn gatehouse() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-}
+mod common;
+use common::gatehouse_on;
 
 #[test]
 fn two_processes_share_one_lot_without_conflicts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lot.db");
     assert!(
-        gatehouse()
-            .arg("--db")
-            .arg(&db)
+        gatehouse_on(&db)
             .args(["init", "--demo"])
             .status()
             .unwrap()
             .success()
     );
     let spawn = || {
-        gatehouse()
-            .arg("--db")
-            .arg(&db)
+        gatehouse_on(&db)
             .args(["load", "--cycles", "400", "--workers", "4"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -56,9 +51,7 @@ fn two_processes_share_one_lot_without_conflicts() {
         )
         .unwrap();
     assert_eq!((stays, inside), (800, 0));
-    let audit = gatehouse()
-        .arg("--db")
-        .arg(&db)
+    let audit = gatehouse_on(&db)
         .args(["audit", "verify"])
         .output()
         .unwrap();

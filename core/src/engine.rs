@@ -234,7 +234,6 @@ pub struct Engine {
     tx: Option<mpsc::Sender<Job>>,
     events: broadcast::Sender<Arc<JournalRecord>>,
     ctx: Arc<LotContext>,
-    path: PathBuf,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -354,16 +353,12 @@ impl Engine {
             tx: Some(tx),
             events,
             ctx,
-            path: path.to_path_buf(),
             thread: Some(thread),
         })
     }
 
     pub fn context(&self) -> &Arc<LotContext> {
         &self.ctx
-    }
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Journal records, live, after each durable commit.
@@ -1236,14 +1231,15 @@ impl Writer {
         }
         let paid_total = stay.paid - amount;
         let at_s = ts(job.at);
-        let still_settled = stay.inside()
-            && paid_total
+        // An exited stay keeps its record; one inside stays settled only if still covered.
+        let keep_settled = !stay.inside()
+            || paid_total
                 >= crate::stays::stay_fee(&self.ctx, &stay, job.at)
                     .total
                     .amount;
         self.conn
             .prepare_cached("UPDATE stays SET paid = ?2, settled_at = CASE WHEN ?3 THEN settled_at ELSE NULL END WHERE id = ?1")?
-            .execute(params![stay.id, paid_total.to_string(), still_settled || !stay.inside()])?;
+            .execute(params![stay.id, paid_total.to_string(), keep_settled])?;
         self.conn
             .prepare_cached(
                 "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, at, actor, note) VALUES (?1, ?2, 'refund', ?3, ?4, ?4, ?5, ?6, ?7)",

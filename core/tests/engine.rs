@@ -431,36 +431,26 @@ fn ev_and_accessible_vehicles_get_their_spots() {
     assert_eq!(s.plate.as_deref(), Some("EEV1"));
 }
 
+/// A standard car's driver reports a lost ticket at 11:30.
+fn lost(lot: &TestLot, plate: &str) -> gatehouse_core::engine::LostTicketOutcome {
+    let cmd = Command::LostTicket {
+        plate: Some(Plate::parse(plate).unwrap()),
+        class: VehicleClass::Standard,
+    };
+    match lot.run("2026-11-18 11:30", cmd).unwrap() {
+        Outcome::LostTicket(l) => l,
+        o => panic!("{o:?}"),
+    }
+}
+
 #[test]
 fn lost_ticket_finds_the_stay_by_plate_or_charges_the_flat_fee() {
     let lot = demo_lot();
     lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
-    let found = lot
-        .run(
-            "2026-11-18 11:30",
-            Command::LostTicket {
-                plate: Some(Plate::parse("BAB123").unwrap()),
-                class: VehicleClass::Standard,
-            },
-        )
-        .unwrap();
-    let Outcome::LostTicket(f) = found else {
-        panic!()
-    };
+    let f = lost(&lot, "BAB123");
     assert!(f.found);
     assert_eq!(f.quote.total.amount.to_string(), "7.50");
-    let flat = lot
-        .run(
-            "2026-11-18 11:30",
-            Command::LostTicket {
-                plate: Some(Plate::parse("UNKNOWN1").unwrap()),
-                class: VehicleClass::Standard,
-            },
-        )
-        .unwrap();
-    let Outcome::LostTicket(l) = flat else {
-        panic!()
-    };
+    let l = lost(&lot, "UNKNOWN1");
     assert!(!l.found);
     assert_eq!(l.quote.total.amount.to_string(), "25.00");
     assert_eq!(
