@@ -37,6 +37,50 @@ pub enum SpotState {
     OutOfService,
 }
 
+/// Reservation capacity pools: every spot belongs to exactly one. Accessible spots (with or
+/// without a charger) form one pool, EV spots another, the rest the regular pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    Regular,
+    Ev,
+    Accessible,
+}
+
+impl Pool {
+    pub const ALL: [Pool; 3] = [Pool::Regular, Pool::Ev, Pool::Accessible];
+    pub fn of(ev: bool, accessible: bool) -> Pool {
+        if accessible {
+            Pool::Accessible
+        } else if ev {
+            Pool::Ev
+        } else {
+            Pool::Regular
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pool::Regular => "regular",
+            Pool::Ev => "EV",
+            Pool::Accessible => "accessible",
+        }
+    }
+    /// The spot features (ev, accessible) in this pool.
+    fn features(self) -> &'static [(bool, bool)] {
+        match self {
+            Pool::Regular => &[(false, false)],
+            Pool::Ev => &[(true, false)],
+            Pool::Accessible => &[(false, true), (true, true)],
+        }
+    }
+}
+
+/// Spots per pool and exact size: `[pool][size] = (in service, occupied)`.
+pub type PoolCounts = [[(u32, u32); 5]; 3];
+
 /// A chosen spot and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Allocation {
@@ -200,15 +244,35 @@ impl Allocator {
         accessible: bool,
         lane: usize,
     ) -> Option<Allocation> {
+        self.allocate_where(class, ev, accessible, lane, |_, _| true, |_| true)
+    }
+
+    /// Like `allocate`, skipping spot categories (pool, size) that `allowed` refuses: the
+    /// capacity that reservations hold.
+    pub fn allocate_where(
+        &self,
+        class: VehicleClass,
+        ev: bool,
+        accessible: bool,
+        lane: usize,
+        allowed: impl Fn(Pool, VehicleClass) -> bool,
+        spot_ok: impl Fn(usize) -> bool,
+    ) -> Option<Allocation> {
         let sets = self.free.get(lane)?;
         for (spot_ev, spot_acc, why) in tiers(ev, accessible, self.ev_for_others) {
             for size in class.fitting_sizes() {
+                if !allowed(Pool::of(spot_ev, spot_acc), size) {
+                    continue;
+                }
                 let cat = Category {
                     size,
                     ev: spot_ev,
                     accessible: spot_acc,
                 };
-                if let Some(&(dist, spot)) = sets[cat.index()].first() {
+                if let Some(&(dist, spot)) = sets[cat.index()]
+                    .iter()
+                    .find(|(_, s)| spot_ok(*s as usize))
+                {
                     let fit = if size == class {
                         format!("best fit: {size} spot for a {class} vehicle")
                     } else {
@@ -254,6 +318,62 @@ impl Allocator {
     pub fn fits(&self, spot: usize, class: VehicleClass, accessible: bool) -> bool {
         let c = self.categories[spot];
         c.size >= class && (!c.accessible || accessible)
+    }
+
+    /// Picks the nearest best-fitting free spot inside one pool (a reserved vehicle arriving).
+    pub fn allocate_in_pool(
+        &self,
+        class: VehicleClass,
+        pool: Pool,
+        lane: usize,
+    ) -> Option<Allocation> {
+        let sets = self.free.get(lane)?;
+        for size in class.fitting_sizes() {
+            for &(ev, accessible) in pool.features() {
+                let cat = Category {
+                    size,
+                    ev,
+                    accessible,
+                };
+                if let Some(&(_, spot)) = sets[cat.index()].first() {
+                    return Some(Allocation {
+                        spot: spot as usize,
+                        reason: format!(
+                            "reserved {} capacity; {size} spot for a {class} vehicle, nearest free to lane {}",
+                            pool.as_str(),
+                            self.lane_ids[lane]
+                        ),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    pub fn pool_of(&self, spot: usize) -> Pool {
+        let c = self.categories[spot];
+        Pool::of(c.ev, c.accessible)
+    }
+
+    pub fn size_of(&self, spot: usize) -> VehicleClass {
+        self.categories[spot].size
+    }
+
+    /// Spots in service and occupied, per pool and size.
+    pub fn pool_counts(&self) -> PoolCounts {
+        let mut out = [[(0u32, 0u32); 5]; 3];
+        for (c, st) in self.categories.iter().zip(&self.state) {
+            let cell = &mut out[Pool::of(c.ev, c.accessible).index()][c.size.index()];
+            match st {
+                SpotState::Free => cell.0 += 1,
+                SpotState::Occupied => {
+                    cell.0 += 1;
+                    cell.1 += 1;
+                }
+                SpotState::OutOfService => {}
+            }
+        }
+        out
     }
 
     pub fn occupied_and_in_service(&self) -> (usize, usize) {

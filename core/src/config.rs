@@ -67,6 +67,7 @@ pub struct LotConfig {
     pub lanes: Vec<Lane>,
     pub spots: Vec<SpotDef>,
     pub tariff: Tariff,
+    pub policies: Policies,
     /// The TOML text this was loaded from; stored in the lot database.
     pub source: String,
 }
@@ -81,6 +82,126 @@ struct RawConfig {
     lanes: Vec<RawLane>,
     spots: Vec<RawSpotRow>,
     tariff: RawTariff,
+    #[serde(default)]
+    reservations: RawReservations,
+    #[serde(default)]
+    accounts: RawAccounts,
+    #[serde(default)]
+    users: RawUsers,
+    #[serde(default)]
+    privacy: RawPrivacy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawReservations {
+    enabled: bool,
+    max_days_ahead: u32,
+    max_hours: u32,
+    hold_before_minutes: u32,
+    grace_minutes: u32,
+    no_show_percent: u32,
+    free_cancel_minutes: u32,
+    #[serde(deserialize_with = "de_amount")]
+    overstay_penalty: Decimal,
+    overstay_block_minutes: u32,
+    allow_spot_choice: bool,
+}
+
+impl Default for RawReservations {
+    fn default() -> Self {
+        RawReservations {
+            enabled: true,
+            max_days_ahead: 30,
+            max_hours: 7 * 24,
+            hold_before_minutes: 15,
+            grace_minutes: 15,
+            no_show_percent: 20,
+            free_cancel_minutes: 60,
+            overstay_penalty: Decimal::from(5),
+            overstay_block_minutes: 30,
+            allow_spot_choice: true,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAccounts {
+    #[serde(deserialize_with = "de_amount")]
+    low_balance: Decimal,
+    expiry_warning_days: u32,
+}
+
+impl Default for RawAccounts {
+    fn default() -> Self {
+        RawAccounts {
+            low_balance: Decimal::from(10),
+            expiry_warning_days: 14,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawUsers {
+    lockout_after: u32,
+    lockout_minutes: u32,
+    session_hours: u32,
+}
+
+impl Default for RawUsers {
+    fn default() -> Self {
+        RawUsers {
+            lockout_after: 5,
+            lockout_minutes: 15,
+            session_hours: 12,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPrivacy {
+    plate_retention_days: u32,
+}
+
+impl Default for RawPrivacy {
+    fn default() -> Self {
+        RawPrivacy {
+            plate_retention_days: 90,
+        }
+    }
+}
+
+/// Reservation rules (`[reservations]`).
+#[derive(Debug, Clone)]
+pub struct ReservationPolicy {
+    pub enabled: bool,
+    pub max_days_ahead: u32,
+    pub max_hours: u32,
+    pub hold_before_minutes: u32,
+    pub grace_minutes: u32,
+    pub no_show_percent: u32,
+    pub free_cancel_minutes: u32,
+    pub overstay_penalty: Decimal,
+    pub overstay_block_minutes: u32,
+    pub allow_spot_choice: bool,
+}
+
+/// Day-to-day rules outside the tariff.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    pub reservations: ReservationPolicy,
+    /// Warn when a prepaid account's balance falls below this.
+    pub low_balance: Decimal,
+    pub expiry_warning_days: u32,
+    /// Failed logins before a user is locked out, and for how long.
+    pub lockout_after: u32,
+    pub lockout_minutes: u32,
+    pub session_hours: u32,
+    /// Plates of finished stays are replaced by a keyed hash after this many days.
+    pub plate_retention_days: u32,
 }
 
 #[derive(Deserialize)]
@@ -294,6 +415,55 @@ impl Checker<'_> {
         }
         Ok(v)
     }
+    fn policies(&self, raw: &RawConfig, cur: Currency) -> Result<Policies> {
+        let r = &raw.reservations;
+        let range = |field: &str, v: u32, lo: u32, hi: u32| {
+            if v < lo || v > hi {
+                Err(self.err(field, format!("{v} is out of range: use {lo} to {hi}")))
+            } else {
+                Ok(v)
+            }
+        };
+        range("reservations.max_days_ahead", r.max_days_ahead, 1, 366)?;
+        range("reservations.max_hours", r.max_hours, 1, 31 * 24)?;
+        range("reservations.hold_before_minutes", r.hold_before_minutes, 0, 240)?;
+        range("reservations.grace_minutes", r.grace_minutes, 0, 240)?;
+        range("reservations.no_show_percent", r.no_show_percent, 0, 100)?;
+        range("reservations.free_cancel_minutes", r.free_cancel_minutes, 0, 7 * 24 * 60)?;
+        range("reservations.overstay_block_minutes", r.overstay_block_minutes, 1, 24 * 60)?;
+        let penalty = self.money("reservations.overstay_penalty", r.overstay_penalty, cur)?;
+        if penalty < Decimal::ZERO {
+            return Err(self.err("reservations.overstay_penalty", "must not be negative"));
+        }
+        let low = self.money("accounts.low_balance", raw.accounts.low_balance, cur)?;
+        range("accounts.expiry_warning_days", raw.accounts.expiry_warning_days, 0, 366)?;
+        let u = &raw.users;
+        range("users.lockout_after", u.lockout_after, 1, 100)?;
+        range("users.lockout_minutes", u.lockout_minutes, 1, 24 * 60)?;
+        range("users.session_hours", u.session_hours, 1, 24 * 7)?;
+        range("privacy.plate_retention_days", raw.privacy.plate_retention_days, 1, 3650)?;
+        Ok(Policies {
+            reservations: ReservationPolicy {
+                enabled: r.enabled,
+                max_days_ahead: r.max_days_ahead,
+                max_hours: r.max_hours,
+                hold_before_minutes: r.hold_before_minutes,
+                grace_minutes: r.grace_minutes,
+                no_show_percent: r.no_show_percent,
+                free_cancel_minutes: r.free_cancel_minutes,
+                overstay_penalty: penalty,
+                overstay_block_minutes: r.overstay_block_minutes,
+                allow_spot_choice: r.allow_spot_choice,
+            },
+            low_balance: low,
+            expiry_warning_days: raw.accounts.expiry_warning_days,
+            lockout_after: u.lockout_after,
+            lockout_minutes: u.lockout_minutes,
+            session_hours: u.session_hours,
+            plate_retention_days: raw.privacy.plate_retention_days,
+        })
+    }
+
     fn factor(&self, field: &str, v: Decimal) -> Result<Decimal> {
         if v <= Decimal::ZERO || v > Decimal::from(100) {
             return Err(self.err(field, format!("factor {v} must be above 0 and at most 100")));
@@ -519,6 +689,7 @@ impl LotConfig {
         }
 
         let tariff = Self::validate_tariff(c, &raw.tariff, currency, timezone)?;
+        let policies = c.policies(&raw, currency)?;
         Ok(LotConfig {
             lot: LotSettings {
                 id: l.id.clone(),
@@ -532,6 +703,7 @@ impl LotConfig {
             lanes,
             spots,
             tariff,
+            policies,
             source: text.to_string(),
         })
     }

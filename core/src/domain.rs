@@ -147,6 +147,9 @@ impl Role {
 pub struct Actor {
     pub name: String,
     pub role: Role,
+    /// The login session a person acts under (once the lot has users); never journaled.
+    #[serde(skip)]
+    pub session: Option<String>,
 }
 
 impl Actor {
@@ -160,12 +163,14 @@ impl Actor {
         Ok(Actor {
             name: name.to_string(),
             role,
+            session: None,
         })
     }
     pub fn system(name: &str) -> Self {
         Actor {
             name: name.to_string(),
             role: Role::System,
+            session: None,
         }
     }
 }

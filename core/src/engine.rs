@@ -7,6 +7,7 @@
 //! commit; then its journal records are broadcast.
 
 use crate::allocation::{Allocator, SpotState};
+use crate::auth::{Permission, Secret, permitted};
 use crate::config::{LaneKind, LotConfig};
 use crate::domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};
 use crate::error::{Error, ErrorKind, Result};
@@ -43,6 +44,10 @@ pub enum Command {
         presented_ticket: Option<String>,
         /// Supervisor override: this spot instead of the allocated one.
         spot: Option<String>,
+        /// An RFID permit card presented at entry.
+        card: Option<String>,
+        /// A reservation's confirmation code typed or scanned at entry (else matched by plate).
+        reservation: Option<String>,
     },
     /// The vehicle leaves; refused while anything is owed.
     Exit { stay: StayRef, lane: Option<String> },
@@ -79,6 +84,60 @@ pub enum Command {
         in_service: bool,
         reason: String,
     },
+    /// Supervisor: end a stay without charge (a ticket issued in error, a test vehicle).
+    VoidStay { stay: StayRef, reason: String },
+    /// Open a lane's barrier by hand; the reason is journaled.
+    OpenGate { lane: String, reason: String },
+    /// Pay what a stay owes from a prepaid account.
+    PayFromAccount { stay: StayRef, account: i64 },
+    /// Take a merchant voucher against a stay.
+    ApplyVoucher { stay: StayRef, voucher: String },
+    Reserve(crate::reservations::ReservationRequest),
+    ChangeReservation {
+        code: String,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    CancelReservation { code: String },
+    IssuePermit(crate::permits::PermitRequest),
+    RevokePermit { permit: i64, reason: String },
+    OpenAccount {
+        holder: String,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    TopUpAccount {
+        account: i64,
+        method: PaymentMethod,
+        amount: Decimal,
+    },
+    IssueVoucher(crate::permits::VoucherRequest),
+    /// Put a plate on the watchlist ("refuse" or "alert"), or take it off (`action` None).
+    Watch {
+        plate: Plate,
+        action: Option<crate::permits::WatchAction>,
+        note: String,
+    },
+    AckAlert { alert: i64, note: String },
+    OpenShift { float: Decimal },
+    CloseShift { counted: Decimal },
+    Login {
+        user: String,
+        password: Secret,
+        totp: Option<Secret>,
+    },
+    Logout,
+    AddUser {
+        name: String,
+        role: Role,
+        password: Secret,
+    },
+    SetPassword { name: String, password: Secret },
+    /// Disable a user (their sessions end) or enable them again (which also lifts a lockout).
+    SetUserEnabled { name: String, enabled: bool },
+    /// Replace the plates of stays finished before `before` by a keyed hash (retention).
+    PseudonymisePlates { before: DateTime<Utc> },
+    /// Erase a person's data on request: every record of this plate.
+    ErasePlate { plate: Plate },
 }
 
 impl Command {
@@ -93,6 +152,8 @@ impl Command {
             accessible: false,
             presented_ticket: None,
             spot: None,
+            card: None,
+            reservation: None,
         }
     }
 
@@ -105,7 +166,60 @@ impl Command {
             Command::LostTicket { .. } => "lost-ticket",
             Command::OverrideSpot { .. } => "override",
             Command::SetSpotService { .. } => "spot service change",
+            Command::VoidStay { .. } => "void",
+            Command::OpenGate { .. } => "gate open",
+            Command::PayFromAccount { .. } => "prepaid payment",
+            Command::ApplyVoucher { .. } => "voucher",
+            Command::Reserve(_) => "reservation",
+            Command::ChangeReservation { .. } => "reservation change",
+            Command::CancelReservation { .. } => "cancellation",
+            Command::IssuePermit(_) => "permit",
+            Command::RevokePermit { .. } => "permit revocation",
+            Command::OpenAccount { .. } => "account opening",
+            Command::TopUpAccount { .. } => "top-up",
+            Command::IssueVoucher(_) => "voucher issue",
+            Command::Watch { .. } => "watchlist change",
+            Command::AckAlert { .. } => "alert acknowledgement",
+            Command::OpenShift { .. } => "shift opening",
+            Command::CloseShift { .. } => "shift closing",
+            Command::Login { .. } => "login",
+            Command::Logout => "logout",
+            Command::AddUser { .. } => "user creation",
+            Command::SetPassword { .. } => "password change",
+            Command::SetUserEnabled { .. } => "user change",
+            Command::PseudonymisePlates { .. } => "plate retention",
+            Command::ErasePlate { .. } => "erasure",
         }
+    }
+
+    /// The row of the permission table this command needs (None: anyone may try, e.g. login).
+    pub fn permission(&self) -> Option<Permission> {
+        use Permission as P;
+        Some(match self {
+            Command::Entry { .. } => P::Enter,
+            Command::Exit { .. } => P::Exit,
+            Command::Pay { .. } | Command::PayFromAccount { .. } => P::Pay,
+            Command::Refund { .. } => P::Refund,
+            Command::LostTicket { .. } => P::LostTicket,
+            Command::OverrideSpot { .. } => P::OverrideSpot,
+            Command::SetSpotService { .. } => P::SpotService,
+            Command::VoidStay { .. } => P::VoidStay,
+            Command::OpenGate { .. } => P::OpenGate,
+            Command::ApplyVoucher { .. } => P::VoucherApply,
+            Command::Reserve(_)
+            | Command::ChangeReservation { .. }
+            | Command::CancelReservation { .. } => P::Reserve,
+            Command::IssuePermit(_) | Command::RevokePermit { .. } => P::PermitEdit,
+            Command::OpenAccount { .. } => P::AccountEdit,
+            Command::TopUpAccount { .. } => P::AccountTopUp,
+            Command::IssueVoucher(_) => P::VoucherIssue,
+            Command::Watch { .. } => P::WatchlistEdit,
+            Command::AckAlert { .. } => P::AlertAck,
+            Command::OpenShift { .. } | Command::CloseShift { .. } => P::Shift,
+            Command::AddUser { .. } | Command::SetUserEnabled { .. } => P::UserAdmin,
+            Command::PseudonymisePlates { .. } | Command::ErasePlate { .. } => P::Privacy,
+            Command::Login { .. } | Command::Logout | Command::SetPassword { .. } => return None,
+        })
     }
 }
 
@@ -120,6 +234,25 @@ pub enum Outcome {
     LostTicket(LostTicketOutcome),
     SpotOverridden(SpotOverridden),
     SpotService(SpotService),
+    Reservation(crate::reservations::ReservationView),
+    Permit(crate::permits::PermitIssued),
+    Account(crate::permits::AccountView),
+    Voucher(crate::permits::VoucherIssued),
+    LoggedIn(crate::users::LoggedIn),
+    UserAdded(crate::users::UserAdded),
+    Shift(crate::shifts::ShiftView),
+    /// A change with nothing more to report than what and which record.
+    Recorded(Recorded),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recorded {
+    pub what: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,6 +268,10 @@ pub struct Entered {
     pub zone: String,
     pub reason: String,
     pub entry_at: DateTime<Utc>,
+    /// The permit that covers this stay, if any.
+    pub permit: Option<i64>,
+    /// The reservation this entry fulfilled, if any.
+    pub reservation: Option<String>,
     pub alerts: Vec<String>,
 }
 
@@ -170,6 +307,9 @@ pub struct Paid {
     pub grace_until: Option<DateTime<Utc>>,
     /// True when this was a retry of an already recorded payment: nothing was charged again.
     pub replayed: bool,
+    /// Prepaid account warnings (low balance, expiry).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -222,10 +362,10 @@ impl Default for EngineOptions {
     }
 }
 
-struct Job {
-    actor: Actor,
-    at: DateTime<Utc>,
-    command: Command,
+pub(crate) struct Job {
+    pub(crate) actor: Actor,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) command: Command,
     reply: oneshot::Sender<Result<Outcome>>,
 }
 
@@ -340,6 +480,8 @@ impl Engine {
                 hash: [0; 32],
             },
             events: broadcast::channel(4096).0,
+            book: Default::default(),
+            users_exist: false,
         };
         writer.reload()?;
         let events = writer.events.clone();
@@ -430,26 +572,71 @@ impl Drop for Engine {
 }
 
 /// What a command does to the in-memory indexes once its savepoint is released.
-enum Effect {
+pub(crate) enum Effect {
     Take(usize),
     /// The vehicle left this spot; `in_service` says whether it becomes free.
     Vacate(usize, bool),
     OutOfService(usize),
     Release(usize),
+    /// A reservation joins or leaves the book of capacity held for the future.
+    Book(crate::reservations::Booking),
+    Unbook(i64),
+    UsersExist,
 }
 
-struct Applied {
-    outcome: Outcome,
-    events: Vec<Event>,
-    effects: Vec<Effect>,
+pub(crate) struct Applied {
+    pub(crate) outcome: Outcome,
+    pub(crate) events: Vec<Event>,
+    pub(crate) effects: Vec<Effect>,
+    /// Refused, but what the refusal journals (an alert, a failed login) is committed.
+    pub(crate) refused: Option<Error>,
 }
 
-struct Writer {
-    conn: Connection,
-    ctx: Arc<LotContext>,
-    alloc: Allocator,
+impl Applied {
+    pub(crate) fn new(outcome: Outcome, events: Vec<Event>, effects: Vec<Effect>) -> Applied {
+        Applied {
+            outcome,
+            events,
+            effects,
+            refused: None,
+        }
+    }
+    /// A refusal that still journals `events` (alerts, failed logins).
+    pub(crate) fn refusal(error: Error, events: Vec<Event>) -> Applied {
+        Applied {
+            outcome: Outcome::Recorded(Recorded {
+                what: "refused".into(),
+                id: None,
+                message: error.message.clone(),
+                warnings: vec![],
+            }),
+            events,
+            effects: vec![],
+            refused: Some(error),
+        }
+    }
+}
+
+/// A change recorded with a message.
+pub(crate) fn recorded(what: &str, id: Option<i64>, message: String) -> Outcome {
+    Outcome::Recorded(Recorded {
+        what: what.into(),
+        id,
+        message,
+        warnings: vec![],
+    })
+}
+
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    pub(crate) ctx: Arc<LotContext>,
+    pub(crate) alloc: Allocator,
     head: Head,
     events: broadcast::Sender<Arc<JournalRecord>>,
+    /// Capacity that booked reservations hold.
+    pub(crate) book: crate::reservations::ReservationBook,
+    /// Whether the lot has users: then every person's command needs a login session.
+    users_exist: bool,
 }
 
 fn head_text(h: &Head) -> String {
@@ -481,6 +668,13 @@ impl Writer {
         }
         drop(stmt);
         self.alloc = alloc;
+        self.book = crate::reservations::ReservationBook::load(
+            &self.conn,
+            &self.ctx.config.policies.reservations,
+        )?;
+        self.users_exist = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         self.head = Head::load(&self.conn)?;
         Ok(())
     }
@@ -518,18 +712,35 @@ impl Writer {
             }
             return;
         }
+        // Replies wait for the commit; `records` are broadcast after it.
         let mut done = Vec::with_capacity(group.len());
+        let mut records = Vec::new();
         for job in group {
-            match self.apply_one(&job) {
-                Ok((outcome, records)) => done.push((job.reply, outcome, records)),
+            // Time-driven changes first (reservation no-shows), as the engine, at this job's time.
+            match self.run_due(job.at) {
+                Ok(r) => records.extend(r),
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                    continue;
+                }
+            }
+            let actor = job.actor.clone();
+            match self.apply_one(job.at, &actor, |w| w.apply(&job)) {
+                Ok((result, r)) => {
+                    records.extend(r);
+                    done.push((job.reply, result));
+                }
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
                 }
             }
         }
-        if done.is_empty() {
-            // Every command was refused: nothing to make durable.
+        if records.is_empty() {
+            // Nothing was written: nothing to make durable.
             let _ = self.conn.execute_batch("ROLLBACK");
+            for (reply, result) in done {
+                let _ = reply.send(result);
+            }
             return;
         }
         let committed = self
@@ -538,11 +749,11 @@ impl Writer {
             .and_then(|()| self.conn.execute_batch("COMMIT").map_err(Error::from));
         match committed {
             Ok(()) => {
-                for (reply, outcome, records) in done {
-                    for r in records {
-                        let _ = self.events.send(Arc::new(r));
-                    }
-                    let _ = reply.send(Ok(outcome));
+                for r in records {
+                    let _ = self.events.send(Arc::new(r));
+                }
+                for (reply, result) in done {
+                    let _ = reply.send(result);
                 }
             }
             Err(e) => {
@@ -554,7 +765,7 @@ impl Writer {
                         e.message, e2.message
                     )),
                 };
-                for (reply, _, _) in done {
+                for (reply, _) in done {
                     let _ = reply.send(Err(Error::storage(format!(
                         "the command was not saved: {}; nothing changed, try again",
                         e.message
@@ -564,13 +775,31 @@ impl Writer {
         }
     }
 
-    fn apply_one(&mut self, job: &Job) -> Result<(Outcome, Vec<JournalRecord>)> {
+    /// Applies time-driven changes that are due at `at` (no-shows), as the engine.
+    fn run_due(&mut self, at: DateTime<Utc>) -> Result<Vec<JournalRecord>> {
+        if !self.book.due(at, &self.ctx.config.policies.reservations) {
+            return Ok(vec![]);
+        }
+        let engine = Actor::system("engine");
+        let (result, records) = self.apply_one(at, &engine, |w| w.no_shows(at))?;
+        result.map(|_| records)
+    }
+
+    /// Applies one change in a savepoint. `Err`: refused, nothing written. `Ok((result, records))`:
+    /// records to commit; `result` is what the caller hears after the commit (a refusal can
+    /// still journal an alert).
+    fn apply_one(
+        &mut self,
+        at: DateTime<Utc>,
+        actor: &Actor,
+        f: impl FnOnce(&mut Self) -> Result<Applied>,
+    ) -> Result<(Result<Outcome>, Vec<JournalRecord>)> {
         self.conn.execute_batch("SAVEPOINT cmd")?;
         let head_before = self.head;
-        let result = self.apply(job).and_then(|applied| {
+        let result = f(self).and_then(|applied| {
             let mut records = Vec::with_capacity(applied.events.len());
             for ev in &applied.events {
-                records.push(self.head.append(&self.conn, job.at, &job.actor, ev)?);
+                records.push(self.head.append(&self.conn, at, actor, ev)?);
             }
             Ok((applied, records))
         });
@@ -588,9 +817,16 @@ impl Writer {
                         Effect::Vacate(s, false) | Effect::OutOfService(s) => {
                             self.alloc.out_of_service(s)
                         }
+                        Effect::Book(b) => self.book.insert(b),
+                        Effect::Unbook(id) => self.book.remove(id),
+                        Effect::UsersExist => self.users_exist = true,
                     }
                 }
-                Ok((applied.outcome, records))
+                let result = match applied.refused {
+                    Some(e) => Err(e),
+                    None => Ok(applied.outcome),
+                };
+                Ok((result, records))
             }
             Err(e) => {
                 self.head = head_before;
@@ -602,14 +838,29 @@ impl Writer {
 
     fn apply(&mut self, job: &Job) -> Result<Applied> {
         let role = job.actor.role;
-        if role == Role::Auditor {
+        if let Some(p) = job.command.permission()
+            && !permitted(role, p)
+        {
             return Err(Error::new(
                 ErrorKind::Forbidden,
-                format!(
-                    "an auditor may read but not change the lot ({} refused)",
-                    job.command.name()
-                ),
+                if role == Role::Auditor {
+                    format!(
+                        "an auditor may read but not change the lot ({} refused)",
+                        job.command.name()
+                    )
+                } else {
+                    format!(
+                        "a {} may not {} ({} refused); ask a colleague whose role may",
+                        role.as_str(),
+                        p.describe(),
+                        job.command.name()
+                    )
+                },
             ));
+        }
+        if role != Role::System && self.users_exist && !matches!(job.command, Command::Login { .. })
+        {
+            self.check_session(job)?;
         }
         let typed = match &job.command {
             Command::Entry {
@@ -624,11 +875,11 @@ impl Writer {
                 stay: StayRef::Ticket(t),
                 ..
             }
-            | Command::Refund {
+            | Command::PayFromAccount {
                 stay: StayRef::Ticket(t),
                 ..
             }
-            | Command::OverrideSpot {
+            | Command::ApplyVoucher {
                 stay: StayRef::Ticket(t),
                 ..
             } => crate::stays::is_typed_number(t),
@@ -642,58 +893,77 @@ impl Writer {
         }
         let at = job.at;
         match &job.command {
-            Command::Entry {
-                plate,
-                class,
-                lane,
-                ev,
-                accessible,
-                presented_ticket,
-                spot,
-            } => self.entry(
-                job,
-                plate.as_ref(),
-                *class,
-                lane.as_deref(),
-                *ev,
-                *accessible,
-                presented_ticket.as_deref(),
-                spot.as_deref(),
-            ),
+            Command::Entry { .. } => self.entry(job),
             Command::Exit { stay, lane } => self.exit(at, stay, lane.as_deref()),
             Command::Pay {
                 stay,
                 method,
                 amount,
                 key,
-            } => self.pay(job, stay, *method, *amount, key.as_deref()),
+            } => self.pay(job, stay, *method, *amount, key.as_deref(), None),
             Command::Refund {
                 stay,
                 method,
                 amount,
                 reason,
                 key,
-            } => {
-                require_supervisor(role, "refund")?;
-                self.refund(job, stay, *method, *amount, reason, key.as_deref())
-            }
+            } => self.refund(job, stay, *method, *amount, reason, key.as_deref()),
             Command::LostTicket { plate, class } => self.lost_ticket(at, plate.as_ref(), *class),
             Command::OverrideSpot { stay, spot, reason } => {
-                require_supervisor(role, "override a spot")?;
                 self.override_spot(at, stay, spot, reason)
             }
             Command::SetSpotService {
                 spot,
                 in_service,
                 reason,
-            } => {
-                require_supervisor(role, "take spots out of service or back")?;
-                self.set_service(spot, *in_service, reason)
+            } => self.set_service(spot, *in_service, reason),
+            Command::VoidStay { stay, reason } => self.void_stay(at, stay, reason),
+            Command::OpenGate { lane, reason } => self.open_gate(lane, reason),
+            Command::PayFromAccount { stay, account } => self.pay_from_account(job, stay, *account),
+            Command::ApplyVoucher { stay, voucher } => self.apply_voucher(at, stay, voucher),
+            Command::Reserve(req) => self.reserve(job, req),
+            Command::ChangeReservation { code, start, end } => {
+                self.change_reservation(at, code, *start, *end)
             }
+            Command::CancelReservation { code } => self.cancel_reservation(at, code),
+            Command::IssuePermit(req) => self.issue_permit(at, req),
+            Command::RevokePermit { permit, reason } => self.revoke_permit(at, *permit, reason),
+            Command::OpenAccount { holder, expires_at } => {
+                self.open_account(at, holder, *expires_at)
+            }
+            Command::TopUpAccount {
+                account,
+                method,
+                amount,
+            } => self.top_up(job, *account, *method, *amount),
+            Command::IssueVoucher(req) => self.issue_voucher(at, req),
+            Command::Watch {
+                plate,
+                action,
+                note,
+            } => self.watch(job, plate, *action, note),
+            Command::AckAlert { alert, note } => self.ack_alert(job, *alert, note),
+            Command::OpenShift { float } => self.open_shift(job, *float),
+            Command::CloseShift { counted } => self.close_shift(job, *counted),
+            Command::Login {
+                user,
+                password,
+                totp,
+            } => self.login(at, user, password, totp.as_ref()),
+            Command::Logout => self.logout(job),
+            Command::AddUser {
+                name,
+                role,
+                password,
+            } => self.add_user(at, name, *role, password),
+            Command::SetPassword { name, password } => self.set_password(job, name, password),
+            Command::SetUserEnabled { name, enabled } => self.set_user_enabled(name, *enabled),
+            Command::PseudonymisePlates { before } => self.pseudonymise_plates(at, *before),
+            Command::ErasePlate { plate } => self.erase_plate(plate),
         }
     }
 
-    fn lane(&self, lane: Option<&str>, kind: LaneKind) -> Result<(usize, String)> {
+    pub(crate) fn lane(&self, lane: Option<&str>, kind: LaneKind) -> Result<(usize, String)> {
         let cfg = &self.ctx.config;
         let name = if kind == LaneKind::Entry {
             "entry"
@@ -728,7 +998,7 @@ impl Writer {
         }
     }
 
-    fn spot_named(&self, id: &str) -> Result<usize> {
+    pub(crate) fn spot_named(&self, id: &str) -> Result<usize> {
         self.alloc.spot_index(id).ok_or_else(|| {
             Error::not_found(format!(
                 "there is no spot '{id}'; `gatehouse spots` lists them"
@@ -764,23 +1034,46 @@ impl Writer {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn entry(
-        &mut self,
-        job: &Job,
-        plate: Option<&Plate>,
-        class: VehicleClass,
-        lane: Option<&str>,
-        ev: bool,
-        accessible: bool,
-        presented_ticket: Option<&str>,
-        spot_override: Option<&str>,
-    ) -> Result<Applied> {
+    fn entry(&mut self, job: &Job) -> Result<Applied> {
+        let Command::Entry {
+            plate,
+            class,
+            lane,
+            ev,
+            accessible,
+            presented_ticket,
+            spot: spot_override,
+            card,
+            reservation,
+        } = &job.command
+        else {
+            return Err(Error::storage("entry called for another command"));
+        };
+        let (plate, class, ev, accessible) = (plate.as_ref(), *class, *ev, *accessible);
         let at = job.at;
-        let (lane_idx, lane_id) = self.lane(lane, LaneKind::Entry)?;
+        let (lane_idx, lane_id) = self.lane(lane.as_deref(), LaneKind::Entry)?;
         let passback = self.ctx.config.lot.anti_passback;
         let mut events = Vec::new();
         let mut alerts = Vec::new();
+        // The watchlist first: a refused plate changes nothing but the alert.
+        if let Some(p) = plate
+            && let Some((action, note)) = self.watchlist_hit(p)?
+        {
+            let msg = format!("watchlist: plate {p} at lane {lane_id}: {note}");
+            let alert = self.raise_alert("watchlist", &msg, None, Some(p.as_str()), Some(&lane_id), at)?;
+            if action == crate::permits::WatchAction::Refuse {
+                return Ok(Applied::refusal(
+                    Error::new(
+                        ErrorKind::Forbidden,
+                        format!("plate {p} is on the watchlist to be refused ({note}); the gate stays closed and an attendant was alerted"),
+                    ),
+                    vec![alert],
+                ));
+            }
+            alerts.push(msg);
+            events.push(alert);
+        }
+        let permit = self.permit_at_entry(at, plate, card.as_deref(), &lane_id, &mut alerts)?;
         let mut inside: Option<(StayRow, String)> = None;
         if let Some(text) = presented_ticket {
             let stay = stay_of_ticket(&self.conn, &self.ctx.signer, text)?;
@@ -813,25 +1106,37 @@ impl Writer {
                 stay.entry_lane.as_deref().unwrap_or("?"),
                 stay.ticket()
             );
+            let plate_s = plate.map(Plate::as_str);
             if passback == AntiPassback::Hard {
-                return Err(Error::new(
-                    ErrorKind::Passback,
-                    format!(
-                        "{entered}; anti-passback refuses a second entry. An attendant can check the vehicle and exit the earlier stay"
+                let alert = self.raise_alert(
+                    "passback",
+                    &format!("anti-passback: {entered}; entry refused at lane {lane_id}"),
+                    Some(stay.id),
+                    plate_s,
+                    Some(&lane_id),
+                    at,
+                )?;
+                return Ok(Applied::refusal(
+                    Error::new(
+                        ErrorKind::Passback,
+                        format!(
+                            "{entered}; anti-passback refuses a second entry. An attendant can check the vehicle and exit the earlier stay"
+                        ),
                     ),
+                    vec![alert],
                 ));
             }
-            alerts.push(format!(
-                "anti-passback: {entered}; admitted (soft anti-passback)"
-            ));
-            events.push(Event::PassbackAlert {
-                inside_stay: stay.id,
-                plate: plate.map(|p| p.to_string()),
-                lane: lane_id.clone(),
-                action: "admitted".into(),
-            });
+            let msg = format!("anti-passback: {entered}; admitted (soft anti-passback)");
+            events.push(self.raise_alert("passback", &msg, Some(stay.id), plate_s, Some(&lane_id), at)?);
+            alerts.push(msg);
         }
-        let (spot, reason) = match spot_override {
+        let booked = if permit.is_none() {
+            self.reservation_at_entry(at, plate, reservation.as_deref())?
+        } else {
+            None
+        };
+        let levels = permit.as_ref().map(|p| p.levels.clone()).unwrap_or_default();
+        let (spot, reason) = match spot_override.as_deref() {
             Some(id) => {
                 require_supervisor(job.actor.role, "choose the spot at entry")?;
                 let s = self.spot_named(id)?;
@@ -841,9 +1146,20 @@ impl Writer {
                     format!("supervisor override to {id} by {}", job.actor.name),
                 )
             }
-            None => match self.alloc.allocate(class, ev, accessible, lane_idx) {
-                Some(a) => (a.spot, a.reason),
-                None => return Err(self.full_error(class, ev, accessible)),
+            None => match &booked {
+                Some(r) => self.allocate_reserved(r, lane_idx)?,
+                None => {
+                    let allowed = self.walk_in_rule(at);
+                    let level_ok = |spot: usize| {
+                        levels.is_empty() || levels.contains(&self.ctx.config.spots[spot].level)
+                    };
+                    match self.alloc.allocate_where(class, ev, accessible, lane_idx, |pool, size| {
+                        allowed.allows(pool, size)
+                    }, level_ok) {
+                        Some(a) => (a.spot, a.reason),
+                        None => return Err(self.full_error(class, ev, accessible, !levels.is_empty())),
+                    }
+                }
             },
         };
         let (occupied, in_service) = self.alloc.occupied_and_in_service();
@@ -853,9 +1169,22 @@ impl Writer {
         let at_s = ts(at);
         self.conn
             .prepare_cached(
-                "INSERT INTO stays (plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO stays (plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, permit_id, permit_until, reservation_id, reserved_until) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
-            .execute(params![plate.map(Plate::as_str), class.as_str(), ev, accessible, lane_id, at_s, spot_id, factor.to_string()])?;
+            .execute(params![
+                plate.map(Plate::as_str),
+                class.as_str(),
+                ev,
+                accessible,
+                lane_id,
+                at_s,
+                spot_id,
+                factor.to_string(),
+                permit.as_ref().map(|p| p.id),
+                permit.as_ref().map(|p| ts(p.valid_to)),
+                booked.as_ref().map(|r| r.id),
+                booked.as_ref().map(|r| ts(r.end)),
+            ])?;
         let stay = self.conn.last_insert_rowid();
         if stay > i64::from(u32::MAX) {
             return Err(Error::storage(
@@ -869,6 +1198,10 @@ impl Writer {
             .execute(params![stay, spot_id, at_s])?;
         let ticket = ticket_number(stay as u32);
         let def = &self.ctx.config.spots[spot];
+        let reason = match &permit {
+            Some(p) => format!("permit {} ({}, {}); {reason}", p.id, p.kind, p.holder),
+            None => reason,
+        };
         events.insert(
             0,
             Event::VehicleEntered {
@@ -884,8 +1217,20 @@ impl Writer {
                 occupancy_factor: factor.to_string(),
             },
         );
-        Ok(Applied {
-            outcome: Outcome::Entered(Entered {
+        let mut effects = vec![Effect::Take(spot)];
+        if let Some(r) = &booked {
+            self.conn
+                .prepare_cached("UPDATE reservations SET status = 'arrived', stay_id = ?2 WHERE id = ?1")?
+                .execute(params![r.id, stay])?;
+            events.push(Event::ReservationArrived {
+                reservation: r.id,
+                code: r.code.clone(),
+                stay,
+            });
+            effects.push(Effect::Unbook(r.id));
+        }
+        Ok(Applied::new(
+            Outcome::Entered(Entered {
                 stay,
                 qr: self.ctx.signer.payload(stay as u32),
                 ticket,
@@ -897,22 +1242,37 @@ impl Writer {
                 zone: def.zone.clone(),
                 reason,
                 entry_at: at,
+                permit: permit.map(|p| p.id),
+                reservation: booked.map(|r| r.code),
                 alerts,
             }),
             events,
-            effects: vec![Effect::Take(spot)],
-        })
+            effects,
+        ))
     }
 
-    fn full_error(&self, class: VehicleClass, ev: bool, accessible: bool) -> Error {
+    fn full_error(
+        &self,
+        class: VehicleClass,
+        ev: bool,
+        accessible: bool,
+        level_limited: bool,
+    ) -> Error {
         let (usable, total) = self.alloc.free_counts(class, ev, accessible);
         let msg = if total == 0 {
             format!(
                 "the car park is full: none of its {} spots is free; no ticket was issued",
                 self.alloc.len()
             )
+        } else if usable > 0 && level_limited {
+            format!(
+                "no spot on the permit's levels is free for a {class} vehicle ({usable} free elsewhere); no ticket was issued"
+            )
+        } else if usable > 0 {
+            format!(
+                "full for a {class} vehicle: the {usable} free spots that fit are held for reservations; no ticket was issued"
+            )
         } else {
-            debug_assert_eq!(usable, 0);
             let rule = if !accessible && !ev && !self.ctx.config.lot.ev_spots_for_others {
                 " (EV and accessible spots are kept for vehicles that need them)"
             } else if !accessible {
@@ -939,17 +1299,54 @@ impl Writer {
         }
         let q = quote_stay(&self.ctx, &stay, at);
         if !q.total.is_zero() {
-            return Err(Error::new(
-                ErrorKind::Unpaid,
-                format!(
-                    "ticket {} owes {} (stay of {} min, fee {}, paid {}); pay at a pay station or the booth, then exit",
-                    stay.ticket(),
-                    q.total,
-                    q.minutes,
-                    q.fee.amount,
-                    q.paid.amount
-                ),
-            ));
+            let msg = format!(
+                "ticket {} owes {} (stay of {} min, fee {}, paid {}); pay at a pay station or the booth, then exit",
+                stay.ticket(),
+                q.total,
+                q.minutes,
+                q.fee.amount,
+                q.paid.amount
+            );
+            let alert = self.raise_alert(
+                "unpaid_exit",
+                &format!("unpaid exit attempt at lane {lane_id}: {msg}"),
+                Some(stay.id),
+                stay.plate.as_deref(),
+                Some(&lane_id),
+                at,
+            )?;
+            return Ok(Applied::refusal(Error::new(ErrorKind::Unpaid, msg), vec![alert]));
+        }
+        let mut events = Vec::new();
+        for l in &q.lines {
+            if matches!(l.kind, crate::tariff::LineKind::Paid | crate::tariff::LineKind::ExitGrace) {
+                continue;
+            }
+            self.conn
+                .prepare_cached("INSERT INTO stay_lines (stay_id, kind, amount) VALUES (?1, ?2, ?3)")?
+                .execute(params![stay.id, l.kind.as_str(), l.amount.amount.to_string()])?;
+        }
+        if let Some(until) = stay.reserved_until
+            && at > until
+        {
+            let msg = format!(
+                "overstay: ticket {} left {} min after its reservation ended ({})",
+                stay.ticket(),
+                (at - until).num_minutes(),
+                self.ctx.local(until)
+            );
+            events.push(self.raise_alert("overstay", &msg, Some(stay.id), stay.plate.as_deref(), Some(&lane_id), at)?);
+        }
+        if let Some(until) = stay.permit_until
+            && at > until
+        {
+            let msg = format!(
+                "overstay: ticket {} stayed {} min past its permit's end ({})",
+                stay.ticket(),
+                (at - until).num_minutes(),
+                self.ctx.local(until)
+            );
+            events.push(self.raise_alert("overstay", &msg, Some(stay.id), stay.plate.as_deref(), Some(&lane_id), at)?);
         }
         let at_s = ts(at);
         self.conn
@@ -977,7 +1374,21 @@ impl Writer {
             .sum();
         let fee = self.ctx.money(q.fee.amount - waived).amount.to_string();
         let paid = q.paid.amount.to_string();
+        events.insert(
+            0,
+            Event::VehicleExited {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                plate: stay.plate.clone(),
+                spot: stay.spot.clone(),
+                lane: lane_id.clone(),
+                minutes: q.minutes,
+                fee: fee.clone(),
+                paid: paid.clone(),
+            },
+        );
         Ok(Applied {
+            refused: None,
             outcome: Outcome::Exited(Exited {
                 stay: stay.id,
                 ticket: stay.ticket(),
@@ -990,21 +1401,12 @@ impl Writer {
                 paid: paid.clone(),
                 currency: q.currency.clone(),
             }),
-            events: vec![Event::VehicleExited {
-                stay: stay.id,
-                ticket: stay.ticket(),
-                plate: stay.plate,
-                spot: stay.spot,
-                lane: lane_id,
-                minutes: q.minutes,
-                fee,
-                paid,
-            }],
+            events,
             effects,
         })
     }
 
-    fn check_amount(&self, amount: Decimal) -> Result<Decimal> {
+    pub(crate) fn check_amount(&self, amount: Decimal) -> Result<Decimal> {
         let cur = self.ctx.config.lot.currency;
         if amount <= Decimal::ZERO {
             return Err(Error::invalid(format!(
@@ -1064,7 +1466,7 @@ impl Writer {
         )))
     }
 
-    fn new_key(&self, key: Option<&str>) -> Result<String> {
+    pub(crate) fn new_key(&self, key: Option<&str>) -> Result<String> {
         match key {
             Some(k) if !k.trim().is_empty() && k.len() <= 128 => Ok(k.trim().to_string()),
             Some(_) => Err(Error::invalid("an idempotency key is 1 to 128 characters")),
@@ -1072,13 +1474,14 @@ impl Writer {
         }
     }
 
-    fn pay(
+    pub(crate) fn pay(
         &mut self,
         job: &Job,
         r: &StayRef,
         method: PaymentMethod,
         amount: Decimal,
         key: Option<&str>,
+        account: Option<i64>,
     ) -> Result<Applied> {
         let at = job.at;
         let amount = self.check_amount(amount)?;
@@ -1093,6 +1496,7 @@ impl Writer {
         {
             let q = quote_stay(&self.ctx, &stay, at);
             return Ok(Applied {
+                refused: None,
                 outcome: Outcome::Paid(Paid {
                     payment: id,
                     stay: stay.id,
@@ -1106,6 +1510,7 @@ impl Writer {
                     key,
                     grace_until: q.grace_until,
                     replayed: true,
+                    warnings: vec![],
                 }),
                 events: vec![],
                 effects: vec![],
@@ -1136,6 +1541,7 @@ impl Writer {
             }
             (amount, Decimal::ZERO)
         };
+        let shift = self.cash_shift(job, method)?;
         let paid_total = stay.paid + applied;
         let settled = paid_total >= q.fee.amount;
         let at_s = ts(at);
@@ -1144,9 +1550,9 @@ impl Writer {
             .execute(params![stay.id, paid_total.to_string(), settled, at_s])?;
         self.conn
             .prepare_cached(
-                "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, change, at, actor) VALUES (?1, ?2, 'payment', ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, change, at, actor, shift_id, account_id) VALUES (?1, ?2, 'payment', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
-            .execute(params![stay.id, key, method.as_str(), applied.to_string(), amount.to_string(), change.to_string(), at_s, job.actor.name])?;
+            .execute(params![stay.id, key, method.as_str(), applied.to_string(), amount.to_string(), change.to_string(), at_s, job.actor.name, shift, account])?;
         let payment = self.conn.last_insert_rowid();
         let after = StayRow {
             paid: paid_total,
@@ -1156,6 +1562,7 @@ impl Writer {
         let q2 = quote_stay(&self.ctx, &after, at);
         let due_after = q2.total.amount.to_string();
         Ok(Applied {
+            refused: None,
             outcome: Outcome::Paid(Paid {
                 payment,
                 stay: stay.id,
@@ -1169,6 +1576,7 @@ impl Writer {
                 key: key.clone(),
                 grace_until: q2.grace_until,
                 replayed: false,
+                warnings: vec![],
             }),
             events: vec![Event::PaymentRecorded {
                 stay: stay.id,
@@ -1208,6 +1616,7 @@ impl Writer {
         };
         if let Some((id, applied, _, _)) = self.replay(&key, "refund", stay.id, method, amount)? {
             return Ok(Applied {
+                refused: None,
                 outcome: Outcome::Refunded(Refunded {
                     payment: id,
                     stay: stay.id,
@@ -1229,6 +1638,7 @@ impl Writer {
                 stay.paid
             )));
         }
+        let shift = self.cash_shift(job, method)?;
         let paid_total = stay.paid - amount;
         let at_s = ts(job.at);
         // An exited stay keeps its record; one inside stays settled only if still covered.
@@ -1242,11 +1652,12 @@ impl Writer {
             .execute(params![stay.id, paid_total.to_string(), keep_settled])?;
         self.conn
             .prepare_cached(
-                "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, at, actor, note) VALUES (?1, ?2, 'refund', ?3, ?4, ?4, ?5, ?6, ?7)",
+                "INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, at, actor, note, shift_id) VALUES (?1, ?2, 'refund', ?3, ?4, ?4, ?5, ?6, ?7, ?8)",
             )?
-            .execute(params![stay.id, key, method.as_str(), amount.to_string(), at_s, job.actor.name, reason])?;
+            .execute(params![stay.id, key, method.as_str(), amount.to_string(), at_s, job.actor.name, reason, shift])?;
         let payment = self.conn.last_insert_rowid();
         Ok(Applied {
+            refused: None,
             outcome: Outcome::Refunded(Refunded {
                 payment,
                 stay: stay.id,
@@ -1285,6 +1696,7 @@ impl Writer {
                 .execute([stay.id])?;
             let q = quote_stay(&self.ctx, &stay, at);
             return Ok(Applied {
+                refused: None,
                 outcome: Outcome::LostTicket(LostTicketOutcome {
                     found: true,
                     stay: stay.id,
@@ -1312,6 +1724,7 @@ impl Writer {
             .ok_or_else(|| Error::storage("the lost-ticket stay vanished while it was written"))?;
         let q = quote_stay(&self.ctx, &stay, at);
         Ok(Applied {
+            refused: None,
             outcome: Outcome::LostTicket(LostTicketOutcome {
                 found: false,
                 stay: id,
@@ -1368,6 +1781,7 @@ impl Writer {
             effects.insert(0, Effect::Vacate(old, in_service));
         }
         Ok(Applied {
+            refused: None,
             outcome: Outcome::SpotOverridden(SpotOverridden {
                 stay: stay.id,
                 ticket: stay.ticket(),
@@ -1426,6 +1840,7 @@ impl Writer {
             }
         };
         Ok(Applied {
+            refused: None,
             outcome: Outcome::SpotService(SpotService {
                 spot: spot.to_string(),
                 in_service,
@@ -1434,6 +1849,73 @@ impl Writer {
             events: vec![event],
             effects: vec![effect],
         })
+    }
+}
+
+impl Writer {
+    fn void_stay(&mut self, at: DateTime<Utc>, r: &StayRef, reason: &str) -> Result<Applied> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("a void needs a reason (--reason), for the audit trail"));
+        }
+        let stay = find_inside(&self.conn, &self.ctx, r)?;
+        if stay.paid > Decimal::ZERO {
+            return Err(Error::conflict(format!(
+                "ticket {} has {} paid; refund it first, then void",
+                stay.ticket(),
+                stay.paid
+            )));
+        }
+        let at_s = ts(at.max(stay.entry_at));
+        self.conn
+            .prepare_cached("UPDATE stays SET exit_at = ?2, voided = 1 WHERE id = ?1")?
+            .execute(params![stay.id, at_s])?;
+        self.conn
+            .prepare_cached("UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL")?
+            .execute(params![stay.id, at_s])?;
+        let mut effects = Vec::new();
+        if let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {
+            let in_service: bool = self
+                .conn
+                .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
+                .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
+            effects.push(Effect::Vacate(spot, in_service));
+        }
+        Ok(Applied::new(
+            recorded(
+                "voided",
+                Some(stay.id),
+                format!("ticket {} voided: {}", stay.ticket(), reason.trim()),
+            ),
+            vec![Event::StayVoided {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                reason: reason.trim().to_string(),
+            }],
+            effects,
+        ))
+    }
+
+    fn open_gate(&mut self, lane: &str, reason: &str) -> Result<Applied> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "opening a gate by hand needs a reason (--reason), for the audit trail",
+            ));
+        }
+        if self.ctx.config.lane_index(lane).is_none() {
+            return Err(Error::not_found(format!("there is no lane '{lane}'")));
+        }
+        Ok(Applied::new(
+            recorded(
+                "gate opened",
+                None,
+                format!("gate of lane {lane} opened by hand: {}", reason.trim()),
+            ),
+            vec![Event::GateOpenedByHand {
+                lane: lane.to_string(),
+                reason: reason.trim().to_string(),
+            }],
+            vec![],
+        ))
     }
 }
 

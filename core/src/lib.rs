@@ -1,7 +1,9 @@
 //! gatehouse-core: the lot. Domain types, the tariff engine, allocation, tickets, the SQLite
 //! store and its journal, and the engine that applies commands. No device I/O, no UI, no network.
 
+pub mod alerts;
 pub mod allocation;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -10,10 +12,14 @@ pub mod events;
 pub mod journal;
 pub mod lot;
 pub mod money;
+pub mod permits;
+pub mod reservations;
+pub mod shifts;
 pub mod stays;
 pub mod store;
 pub mod tariff;
 pub mod ticket;
+pub mod users;
 
 pub use config::LotConfig;
 pub use domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};

@@ -18,6 +18,10 @@ use std::str::FromStr;
 pub struct LotContext {
     pub config: LotConfig,
     pub signer: TicketSigner,
+    /// Signs merchant vouchers with a key of their own, so a ticket is never a voucher.
+    pub voucher_signer: TicketSigner,
+    /// Keys the hash that replaces plates after retention or erasure.
+    pub plate_key: Vec<u8>,
 }
 
 impl LotContext {
@@ -34,7 +38,33 @@ impl LotContext {
             .map_err(|_| Error::storage(format!("{db_name}: the ticket secret is malformed")))?;
         let config = LotConfig::from_toml_str(&format!("{db_name} (stored lot config)"), &text)?;
         let signer = TicketSigner::new(&config.lot.id, &secret);
-        Ok(LotContext { config, signer })
+        let derive = |purpose: &str| -> Result<Vec<u8>> {
+            use hmac::Mac;
+            let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&secret)
+                .map_err(|_| Error::storage(format!("{db_name}: the lot secret is unusable")))?;
+            m.update(purpose.as_bytes());
+            Ok(m.finalize().into_bytes().to_vec())
+        };
+        let voucher_signer =
+            TicketSigner::new(&format!("{}#voucher", config.lot.id), &derive("voucher")?);
+        let plate_key = derive("plate pseudonym")?;
+        Ok(LotContext {
+            config,
+            signer,
+            voucher_signer,
+            plate_key,
+        })
+    }
+
+    /// The keyed hash that stands in for a plate after retention or erasure: `#` and 16 hex
+    /// digits, the same for the same plate, so reports can still count repeat visits.
+    pub fn plate_hash(&self, plate: &str) -> String {
+        use hmac::Mac;
+        let Ok(mut m) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.plate_key) else {
+            return "#".into();
+        };
+        m.update(plate.as_bytes());
+        format!("#{}", hex::encode(&m.finalize().into_bytes()[..8]))
     }
 
     /// A time as people at the lot read it: local date and time with the zone, e.g.
@@ -79,9 +109,16 @@ pub struct StayRow {
     pub settled_at: Option<DateTime<Utc>>,
     pub exit_at: Option<DateTime<Utc>>,
     pub exit_lane: Option<String>,
+    /// The end of the reservation this stay fulfils: past it, the overstay penalty applies.
+    pub reserved_until: Option<DateTime<Utc>>,
+    /// The permit covering this stay, and until when.
+    pub permit_id: Option<i64>,
+    pub permit_until: Option<DateTime<Utc>>,
+    pub voucher_minutes: Option<u32>,
+    pub voucher_percent: Option<u32>,
 }
 
-pub const STAY_COLUMNS: &str = "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane";
+pub const STAY_COLUMNS: &str = "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane, reserved_until, permit_id, permit_until, voucher_minutes, voucher_percent";
 
 fn dec(s: &str) -> Result<Decimal> {
     Decimal::from_str(s)
@@ -101,6 +138,9 @@ impl StayRow {
         let paid: String = r.get(11)?;
         let settled: Option<String> = r.get(12)?;
         let exit: Option<String> = r.get(13)?;
+        let reserved_until: Option<String> = r.get(15)?;
+        let permit_until: Option<String> = r.get(17)?;
+        let (permit_id, voucher_minutes, voucher_percent) = (r.get(16)?, r.get(18)?, r.get(19)?);
         let (id, plate, ev, accessible, entry_lane, spot, lost, exit_lane) = (
             r.get(0)?,
             r.get(1)?,
@@ -130,6 +170,11 @@ impl StayRow {
                 settled_at: opt_ts(settled)?,
                 exit_at: opt_ts(exit)?,
                 exit_lane,
+                reserved_until: opt_ts(reserved_until)?,
+                permit_id,
+                permit_until: opt_ts(permit_until)?,
+                voucher_minutes,
+                voucher_percent,
             })
         })())
     }
@@ -238,13 +283,75 @@ fn ser_amount<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> 
     s.collect_str(&m.amount)
 }
 
-/// The fee of a stay `[entry, at)` (or its flat lost-ticket fee), without payments.
+/// The fee of a stay `[entry, at)` (or its flat lost-ticket fee), without payments: the tariff
+/// for the part no permit covers, less a voucher, plus any overstay past a reservation.
 pub fn stay_fee(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> crate::tariff::TariffQuote {
     let t = &ctx.config.tariff;
-    match stay.flat_fee {
-        Some(_) => t.lost_ticket_quote(),
-        None => t.quote(stay.entry_at, at, stay.class, stay.occupancy_factor),
+    let cur = ctx.config.lot.currency;
+    if stay.flat_fee.is_some() {
+        return t.lost_ticket_quote();
     }
+    let line = |kind, label: String, amount: Decimal| QuoteLine {
+        kind,
+        label,
+        date: None,
+        from: None,
+        to: None,
+        amount: ctx.money(amount),
+    };
+    let mut lines = Vec::new();
+    let mut start = stay.entry_at;
+    if let (Some(p), Some(until)) = (stay.permit_id, stay.permit_until) {
+        lines.push(line(
+            LineKind::Permit,
+            format!("permit {p} covers the stay until {}", ctx.local(until)),
+            Decimal::ZERO,
+        ));
+        start = start.max(until);
+    }
+    if let Some(m) = stay.voucher_minutes {
+        lines.push(line(
+            LineKind::Voucher,
+            format!("voucher: the first {m} minutes free"),
+            Decimal::ZERO,
+        ));
+        start = start.max(stay.entry_at + Duration::minutes(i64::from(m)));
+    }
+    if start < at {
+        let q = t.quote(start, at, stay.class, stay.occupancy_factor);
+        if let Some(pct) = stay.voucher_percent {
+            let off = ctx
+                .money(q.total.amount * Decimal::from(pct) / Decimal::from(100))
+                .amount;
+            lines.extend(q.lines);
+            lines.push(line(
+                LineKind::Voucher,
+                format!("voucher: {pct}% off"),
+                -off,
+            ));
+        } else {
+            lines.extend(q.lines);
+        }
+    }
+    if let Some(end) = stay.reserved_until
+        && at > end
+    {
+        let pol = &ctx.config.policies.reservations;
+        let block = i64::from(pol.overstay_block_minutes);
+        let over = (at - end).num_minutes();
+        let blocks = (over + block - 1) / block.max(1);
+        if blocks > 0 && !pol.overstay_penalty.is_zero() {
+            lines.push(line(
+                LineKind::Overstay,
+                format!(
+                    "overstay of {over} min past the reservation: {blocks} × {} per started {block} min",
+                    pol.overstay_penalty
+                ),
+                pol.overstay_penalty * Decimal::from(blocks),
+            ));
+        }
+    }
+    crate::tariff::TariffQuote::from_lines(cur, lines)
 }
 
 pub fn quote_stay(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> StayQuote {

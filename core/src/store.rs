@@ -7,10 +7,16 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The migrations, in order. Only ever append.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_lot.sql",
-    include_str!("../../migrations/0001_lot.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_lot.sql",
+        include_str!("../../migrations/0001_lot.sql"),
+    ),
+    (
+        "0002_operations.sql",
+        include_str!("../../migrations/0002_operations.sql"),
+    ),
+];
 
 /// Time as stored: UTC RFC 3339 with milliseconds, so text order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {

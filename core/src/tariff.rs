@@ -411,6 +411,29 @@ pub enum LineKind {
     LostTicket,
     Paid,
     ExitGrace,
+    /// A permit covers the stay (until the permit's end).
+    Permit,
+    /// A merchant voucher: free minutes or a percentage off.
+    Voucher,
+    /// Staying past a reservation's end.
+    Overstay,
+}
+
+impl LineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::FreeMinutes => "free_minutes",
+            LineKind::Band => "band",
+            LineKind::DailyMaximum => "daily_maximum",
+            LineKind::MinimumCharge => "minimum_charge",
+            LineKind::LostTicket => "lost_ticket",
+            LineKind::Paid => "paid",
+            LineKind::ExitGrace => "exit_grace",
+            LineKind::Permit => "permit",
+            LineKind::Voucher => "voucher",
+            LineKind::Overstay => "overstay",
+        }
+    }
 }
 
 /// One line of a quote. The lines of a quote add up to its total.
@@ -440,7 +463,7 @@ pub struct TariffQuote {
 }
 
 impl TariffQuote {
-    fn from_lines(currency: Currency, lines: Vec<QuoteLine>) -> Self {
+    pub(crate) fn from_lines(currency: Currency, lines: Vec<QuoteLine>) -> Self {
         let sum: Decimal = lines.iter().map(|l| l.amount.amount).sum();
         TariffQuote {
             total: Money {
