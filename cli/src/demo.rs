@@ -432,6 +432,8 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     accessible: v.accessible,
                     presented_ticket: None,
                     spot: None,
+                    card: None,
+                    reservation: None,
                 };
                 let lane_actor = day.lane.clone();
                 match day.exec(&lane_actor, at, cmd) {
@@ -599,6 +601,8 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     accessible: false,
                     presented_ticket: None,
                     spot: None,
+                    card: None,
+                    reservation: None,
                 };
                 let lane_actor = day.lane.clone();
                 match day.exec(&lane_actor, at, cmd) {

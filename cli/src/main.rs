@@ -5,10 +5,14 @@ mod bench;
 mod cycle;
 mod demo;
 mod load;
+mod ops;
 mod output;
+mod report;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use gatehouse_core::auth::Secret;
+use gatehouse_core::engine::Outcome;
 use gatehouse_core::lot::restore;
 use gatehouse_core::money::parse_amount;
 use gatehouse_core::{
@@ -47,6 +51,10 @@ struct Cli {
         default_value = "attendant"
     )]
     role: String,
+    /// Log in as this user (once the lot has users): the password comes from
+    /// GATEHOUSE_PASSWORD, an admin's authenticator code from GATEHOUSE_TOTP.
+    #[arg(long, global = true, env = "GATEHOUSE_USER")]
+    user: Option<String>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -110,6 +118,12 @@ enum Cmd {
         /// Supervisor override: put the vehicle on this spot.
         #[arg(long)]
         spot: Option<String>,
+        /// An RFID permit card read at the lane.
+        #[arg(long)]
+        card: Option<String>,
+        /// A reservation's confirmation code (else a reservation is matched by plate).
+        #[arg(long)]
+        reservation: Option<String>,
     },
     /// What a stay owes now (or at --at), with its lines.
     Quote {
@@ -222,6 +236,68 @@ enum Cmd {
         #[arg(long)]
         replace: bool,
     },
+    /// Reservations: book, availability, change, cancel, show, list.
+    Reservation {
+        #[command(subcommand)]
+        action: ops::ReservationCmd,
+    },
+    /// Permits by plate or RFID card (supervisor).
+    Permit {
+        #[command(subcommand)]
+        action: ops::PermitCmd,
+    },
+    /// Prepaid accounts: open, top up, pay a stay.
+    Account {
+        #[command(subcommand)]
+        action: ops::AccountCmd,
+    },
+    /// Merchant vouchers: issue (supervisor) and apply.
+    Voucher {
+        #[command(subcommand)]
+        action: ops::VoucherCmd,
+    },
+    /// The watchlist: plates to refuse or alert on at entry (supervisor).
+    Watch {
+        #[command(subcommand)]
+        action: ops::WatchCmd,
+    },
+    /// Alerts for the attendant: list and acknowledge.
+    Alerts {
+        #[command(subcommand)]
+        action: ops::AlertCmd,
+    },
+    /// Cashier shifts: open with a float, close with the counted cash, Z-report.
+    Shift {
+        #[command(subcommand)]
+        action: ops::ShiftCmd,
+    },
+    /// Users (admin): add, passwd, disable, enable, list.
+    User {
+        #[command(subcommand)]
+        action: ops::UserCmd,
+    },
+    /// Check a user's password (and code): logs in and prints the session.
+    Login,
+    /// Open a lane's barrier by hand, with a reason.
+    OpenGate {
+        lane: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Supervisor: end a stay without charge.
+    Void {
+        #[command(flatten)]
+        stay: StayArg,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Personal data: retention and erasure (admin).
+    Privacy {
+        #[command(subcommand)]
+        action: ops::PrivacyCmd,
+    },
+    /// Reports: occupancy, revenue, stays, reservations, permits, as text, CSV or PDF.
+    Report(report::ReportArgs),
     /// Benchmark the engine: durable events/s and latency percentiles (prints JSON with --json).
     Bench(bench::BenchArgs),
     /// Run a scripted demo day on the demo lot and print its summary.
@@ -294,13 +370,76 @@ fn main() -> ExitCode {
     }
 }
 
+/// The engine, opened once per run.
+struct Session<'a> {
+    cli: &'a Cli,
+    at: DateTime<Utc>,
+    engine: std::cell::OnceCell<Engine>,
+    actor: std::cell::OnceCell<Actor>,
+}
+
+impl Session<'_> {
+    fn engine(&self) -> Result<&Engine, Error> {
+        if let Some(e) = self.engine.get() {
+            return Ok(e);
+        }
+        let e = Engine::open(&self.cli.db, EngineOptions::default())?;
+        Ok(self.engine.get_or_init(|| e))
+    }
+
+    fn login(&self, user: &str) -> Result<gatehouse_core::users::LoggedIn, Error> {
+        let password = std::env::var("GATEHOUSE_PASSWORD").map_err(|_| {
+            Error::invalid(format!(
+                "to act as {user}, put the password in GATEHOUSE_PASSWORD (and an admin's code in GATEHOUSE_TOTP)"
+            ))
+        })?;
+        let totp = std::env::var("GATEHOUSE_TOTP").ok().map(Secret);
+        match self.engine()?.execute(
+            &Actor::system("login"),
+            self.at,
+            Command::Login {
+                user: user.to_string(),
+                password: Secret(password),
+                totp,
+            },
+        )? {
+            Outcome::LoggedIn(l) => Ok(l),
+            _ => Err(Error::storage("login did not answer with a session")),
+        }
+    }
+
+    /// Who acts: a logged-in user (--user), else --actor with --role (a lot without users).
+    fn actor(&self) -> Result<&Actor, Error> {
+        if let Some(a) = self.actor.get() {
+            return Ok(a);
+        }
+        let a = match &self.cli.user {
+            Some(user) => {
+                let l = self.login(user)?;
+                let mut a = Actor::new(&l.user, l.role)?;
+                a.session = Some(l.token);
+                a
+            }
+            None => Actor::new(&self.cli.actor, Role::parse(&self.cli.role)?)?,
+        };
+        Ok(self.actor.get_or_init(|| a))
+    }
+
+    fn execute(&self, cmd: Command) -> Result<Outcome, Error> {
+        self.engine()?.execute(self.actor()?, self.at, cmd)
+    }
+}
+
 fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
     let at = parse_at(cli.at.as_deref())?;
-    let actor = Actor::new(&cli.actor, Role::parse(&cli.role)?)?;
-    let engine = || Engine::open(&cli.db, EngineOptions::default());
+    let session = Session {
+        cli,
+        at,
+        engine: Default::default(),
+        actor: Default::default(),
+    };
     let exec = |cmd: Command| -> Result<(), Error> {
-        let outcome = engine()?.execute(&actor, at, cmd)?;
-        out.outcome(&outcome);
+        out.outcome(&session.execute(cmd)?);
         Ok(())
     };
     match &cli.command {
@@ -309,7 +448,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
                 (Some(path), _) => LotConfig::load(path)?,
                 (None, _) => LotConfig::demo()?,
             };
-            Engine::init(&cli.db, &cfg, at, &actor)?;
+            Engine::init(&cli.db, &cfg, at, session.actor()?)?;
             out.init(&cli.db, &cfg);
             Ok(())
         }
@@ -326,6 +465,8 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             accessible,
             ticket,
             spot,
+            card,
+            reservation,
         } => exec(Command::Entry {
             plate: plate.as_deref().map(Plate::parse).transpose()?,
             class: VehicleClass::parse(class)?,
@@ -334,6 +475,8 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             accessible: *accessible,
             presented_ticket: ticket.clone(),
             spot: spot.clone(),
+            card: card.clone(),
+            reservation: reservation.clone(),
         }),
         Cmd::Quote { stay } => {
             let q = Lot::open(&cli.db)?.quote(&stay.resolve()?, at)?;
@@ -473,6 +616,32 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         }
         Cmd::Bench(args) => bench::run(args, out),
         Cmd::Demo(args) => demo::run(args, cli.at.as_deref(), out),
-        Cmd::Load(args) => load::run(args, &cli.db, &actor),
+        // The load drives the lot as lanes and pay stations do.
+        Cmd::Load(args) => load::run(args, &cli.db, &Actor::system("load")),
+        Cmd::Reservation { action } => ops::reservation(action, &cli.db, at, out, &exec),
+        Cmd::Permit { action } => ops::permit(action, &cli.db, out, &exec),
+        Cmd::Account { action } => ops::account(action, &exec),
+        Cmd::Voucher { action } => ops::voucher(action, &exec),
+        Cmd::Watch { action } => ops::watch(action, &exec),
+        Cmd::Alerts { action } => ops::alerts(action, &cli.db, out, &exec),
+        Cmd::User { action } => ops::user(action, &cli.db, out, &exec),
+        Cmd::Privacy { action } => ops::privacy(action, &cli.db, at, &exec),
+        Cmd::Login => match &cli.user {
+            Some(u) => {
+                out.outcome(&Outcome::LoggedIn(session.login(u)?));
+                Ok(())
+            }
+            None => Err(Error::invalid("say who logs in with --user NAME")),
+        },
+        Cmd::OpenGate { lane, reason } => exec(Command::OpenGate {
+            lane: lane.clone(),
+            reason: reason.clone(),
+        }),
+        Cmd::Void { stay, reason } => exec(Command::VoidStay {
+            stay: stay.resolve()?,
+            reason: reason.clone(),
+        }),
+        Cmd::Shift { action } => report::shift(action, &cli.db, out, &|c| session.execute(c)),
+        Cmd::Report(args) => report::run(args, &cli.db, at, out),
     }
 }

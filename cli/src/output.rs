@@ -3,6 +3,7 @@
 use gatehouse_core::engine::Outcome;
 use gatehouse_core::journal::{AuditReport, JournalRecord};
 use gatehouse_core::lot::{BackupInfo, Occupancy, Revenue, SpotView, TicketCheck};
+use gatehouse_core::reservations::ReservationView;
 use gatehouse_core::{Error, ErrorKind, LotConfig, StayQuote};
 use serde::Serialize;
 use serde_json::json;
@@ -115,6 +116,9 @@ impl Out {
                     println!("  leave before {g} (exit grace)");
                 }
                 println!("  key: {}", p.key);
+                for w in &p.warnings {
+                    println!("  WARNING: {w}");
+                }
             }
             Outcome::Refunded(r) => println!(
                 "Refunded {} {} by {} on ticket {}; paid in all now {} {}",
@@ -145,6 +149,82 @@ impl Out {
                 s.from.as_deref().unwrap_or("(no spot)"),
                 s.to
             ),
+            Outcome::Reservation(r) => self.reservation(r),
+            Outcome::Permit(p) => println!(
+                "Permit {} ({}) for {}: plates {} · card {} · {} to {}{}",
+                p.id,
+                p.kind.as_str(),
+                p.holder,
+                if p.plates.is_empty() {
+                    "-".to_string()
+                } else {
+                    p.plates.join(" ")
+                },
+                p.card.as_deref().unwrap_or("-"),
+                p.valid_from,
+                p.valid_to,
+                p.hours
+                    .as_deref()
+                    .map(|h| format!(" · hours {h}"))
+                    .unwrap_or_default()
+            ),
+            Outcome::Account(a) => {
+                println!(
+                    "Prepaid account {} ({}): balance {} {}",
+                    a.id, a.holder, a.balance, a.currency
+                );
+                for w in &a.warnings {
+                    println!("  WARNING: {w}");
+                }
+            }
+            Outcome::Voucher(v) => println!(
+                "Voucher {} from {}: {} · QR {}",
+                v.id,
+                v.merchant,
+                match (v.free_minutes, v.percent_off) {
+                    (Some(m), _) => format!("{m} minutes free"),
+                    (_, Some(p)) => format!("{p}% off"),
+                    _ => String::new(),
+                },
+                v.qr
+            ),
+            Outcome::LoggedIn(l) => println!(
+                "Logged in as {} ({}) until {}",
+                l.user,
+                l.role.as_str(),
+                l.expires_at
+            ),
+            Outcome::UserAdded(u) => {
+                println!("User {} added as {}.", u.user, u.role.as_str());
+                if let (Some(secret), Some(uri)) = (&u.totp_secret, &u.otpauth_uri) {
+                    println!(
+                        "  Admins log in with a second factor. Enter this secret in an authenticator app (shown once):"
+                    );
+                    println!("  {secret}");
+                    println!("  {uri}");
+                }
+            }
+            Outcome::Shift(s) => println!(
+                "Shift {} of {}: float {} · expected cash {}{} {}",
+                s.id,
+                s.cashier,
+                s.float,
+                s.expected,
+                s.over_short
+                    .as_deref()
+                    .map(|o| format!(
+                        " · counted {} · over/short {o}",
+                        s.counted.as_deref().unwrap_or("-")
+                    ))
+                    .unwrap_or_default(),
+                s.currency
+            ),
+            Outcome::Recorded(r) => {
+                println!("{}", r.message);
+                for w in &r.warnings {
+                    println!("  WARNING: {w}");
+                }
+            }
             Outcome::SpotService(s) => println!(
                 "Spot {} is {}{}.",
                 s.spot,
@@ -160,6 +240,63 @@ impl Out {
                 }
             ),
         }
+    }
+
+    /// A value as JSON, or the text `describe` gives.
+    pub fn value<T: Serialize>(&self, v: &T, describe: impl FnOnce() -> String) {
+        if self.json {
+            self.print_json(v);
+        } else {
+            println!("{}", describe());
+        }
+    }
+
+    /// Rows of a list: JSON array, or one `key=value` line per row.
+    pub fn rows(&self, rows: &[serde_json::Value]) {
+        if self.json {
+            return self.print_json(&rows);
+        }
+        for r in rows {
+            if let Some(obj) = r.as_object() {
+                let line: Vec<String> = obj
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| match v {
+                        serde_json::Value::String(s) => format!("{k}={s}"),
+                        v => format!("{k}={v}"),
+                    })
+                    .collect();
+                println!("{}", line.join("  "));
+            }
+        }
+        println!("({} rows)", rows.len());
+    }
+
+    pub fn reservation(&self, r: &ReservationView) {
+        if self.json {
+            return self.print_json(r);
+        }
+        println!(
+            "Reservation {} · {} · {}{}{} · {}",
+            r.code,
+            r.status.replace('_', "-"),
+            r.class,
+            if r.ev { " EV" } else { "" },
+            if r.accessible { " accessible" } else { "" },
+            r.window
+        );
+        println!(
+            "  plate {} · spot {} · estimate {} {}{}",
+            r.plate.as_deref().unwrap_or("(code only)"),
+            r.spot.as_deref().unwrap_or("any"),
+            r.estimate,
+            r.currency,
+            if r.fee != "0" {
+                format!(" · fee owed {} {}", r.fee, r.currency)
+            } else {
+                String::new()
+            }
+        );
     }
 
     pub fn quote(&self, q: &StayQuote) {

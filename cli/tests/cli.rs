@@ -84,6 +84,9 @@ fn entry_quote_pay_exit_as_a_script_would() {
             .contains("4.50 EUR")
     );
 
+    // The booth attendant takes cash on an open shift.
+    let (ok, shift) = lot.json("08:00", &["shift", "open", "--float", "100"]);
+    assert!(ok, "{shift}");
     let (ok, p) = lot.json(
         "10:01",
         &[

@@ -101,7 +101,10 @@ impl Writer {
             recorded(
                 "plates pseudonymised",
                 None,
-                format!("{n} plates of stays ended before {} replaced by keyed hashes", self.ctx.local(before)),
+                format!(
+                    "{n} plates of stays ended before {} replaced by keyed hashes",
+                    self.ctx.local(before)
+                ),
             ),
             vec![Event::PlatesPseudonymised {
                 stays: n,

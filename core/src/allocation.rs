@@ -269,9 +269,8 @@ impl Allocator {
                     ev: spot_ev,
                     accessible: spot_acc,
                 };
-                if let Some(&(dist, spot)) = sets[cat.index()]
-                    .iter()
-                    .find(|(_, s)| spot_ok(*s as usize))
+                if let Some(&(dist, spot)) =
+                    sets[cat.index()].iter().find(|(_, s)| spot_ok(*s as usize))
                 {
                     let fit = if size == class {
                         format!("best fit: {size} spot for a {class} vehicle")

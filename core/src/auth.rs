@@ -230,6 +230,7 @@ pub fn permitted(role: Role, p: Permission) -> bool {
                 | P::OpenGate
                 | P::Reserve
                 | P::VoucherApply
+                | P::Shift
                 | P::AlertAck
         ),
         Role::Cashier => matches!(

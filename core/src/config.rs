@@ -426,22 +426,47 @@ impl Checker<'_> {
         };
         range("reservations.max_days_ahead", r.max_days_ahead, 1, 366)?;
         range("reservations.max_hours", r.max_hours, 1, 31 * 24)?;
-        range("reservations.hold_before_minutes", r.hold_before_minutes, 0, 240)?;
+        range(
+            "reservations.hold_before_minutes",
+            r.hold_before_minutes,
+            0,
+            240,
+        )?;
         range("reservations.grace_minutes", r.grace_minutes, 0, 240)?;
         range("reservations.no_show_percent", r.no_show_percent, 0, 100)?;
-        range("reservations.free_cancel_minutes", r.free_cancel_minutes, 0, 7 * 24 * 60)?;
-        range("reservations.overstay_block_minutes", r.overstay_block_minutes, 1, 24 * 60)?;
+        range(
+            "reservations.free_cancel_minutes",
+            r.free_cancel_minutes,
+            0,
+            7 * 24 * 60,
+        )?;
+        range(
+            "reservations.overstay_block_minutes",
+            r.overstay_block_minutes,
+            1,
+            24 * 60,
+        )?;
         let penalty = self.money("reservations.overstay_penalty", r.overstay_penalty, cur)?;
         if penalty < Decimal::ZERO {
             return Err(self.err("reservations.overstay_penalty", "must not be negative"));
         }
         let low = self.money("accounts.low_balance", raw.accounts.low_balance, cur)?;
-        range("accounts.expiry_warning_days", raw.accounts.expiry_warning_days, 0, 366)?;
+        range(
+            "accounts.expiry_warning_days",
+            raw.accounts.expiry_warning_days,
+            0,
+            366,
+        )?;
         let u = &raw.users;
         range("users.lockout_after", u.lockout_after, 1, 100)?;
         range("users.lockout_minutes", u.lockout_minutes, 1, 24 * 60)?;
         range("users.session_hours", u.session_hours, 1, 24 * 7)?;
-        range("privacy.plate_retention_days", raw.privacy.plate_retention_days, 1, 3650)?;
+        range(
+            "privacy.plate_retention_days",
+            raw.privacy.plate_retention_days,
+            1,
+            3650,
+        )?;
         Ok(Policies {
             reservations: ReservationPolicy {
                 enabled: r.enabled,

@@ -50,7 +50,10 @@ pub enum Command {
         reservation: Option<String>,
     },
     /// The vehicle leaves; refused while anything is owed.
-    Exit { stay: StayRef, lane: Option<String> },
+    Exit {
+        stay: StayRef,
+        lane: Option<String>,
+    },
     /// A payment towards a stay. For cash, `amount` is what was handed over; change is returned.
     Pay {
         stay: StayRef,
@@ -85,22 +88,39 @@ pub enum Command {
         reason: String,
     },
     /// Supervisor: end a stay without charge (a ticket issued in error, a test vehicle).
-    VoidStay { stay: StayRef, reason: String },
+    VoidStay {
+        stay: StayRef,
+        reason: String,
+    },
     /// Open a lane's barrier by hand; the reason is journaled.
-    OpenGate { lane: String, reason: String },
+    OpenGate {
+        lane: String,
+        reason: String,
+    },
     /// Pay what a stay owes from a prepaid account.
-    PayFromAccount { stay: StayRef, account: i64 },
+    PayFromAccount {
+        stay: StayRef,
+        account: i64,
+    },
     /// Take a merchant voucher against a stay.
-    ApplyVoucher { stay: StayRef, voucher: String },
+    ApplyVoucher {
+        stay: StayRef,
+        voucher: String,
+    },
     Reserve(crate::reservations::ReservationRequest),
     ChangeReservation {
         code: String,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     },
-    CancelReservation { code: String },
+    CancelReservation {
+        code: String,
+    },
     IssuePermit(crate::permits::PermitRequest),
-    RevokePermit { permit: i64, reason: String },
+    RevokePermit {
+        permit: i64,
+        reason: String,
+    },
     OpenAccount {
         holder: String,
         expires_at: Option<DateTime<Utc>>,
@@ -117,9 +137,16 @@ pub enum Command {
         action: Option<crate::permits::WatchAction>,
         note: String,
     },
-    AckAlert { alert: i64, note: String },
-    OpenShift { float: Decimal },
-    CloseShift { counted: Decimal },
+    AckAlert {
+        alert: i64,
+        note: String,
+    },
+    OpenShift {
+        float: Decimal,
+    },
+    CloseShift {
+        counted: Decimal,
+    },
     Login {
         user: String,
         password: Secret,
@@ -131,13 +158,23 @@ pub enum Command {
         role: Role,
         password: Secret,
     },
-    SetPassword { name: String, password: Secret },
+    SetPassword {
+        name: String,
+        password: Secret,
+    },
     /// Disable a user (their sessions end) or enable them again (which also lifts a lockout).
-    SetUserEnabled { name: String, enabled: bool },
+    SetUserEnabled {
+        name: String,
+        enabled: bool,
+    },
     /// Replace the plates of stays finished before `before` by a keyed hash (retention).
-    PseudonymisePlates { before: DateTime<Utc> },
+    PseudonymisePlates {
+        before: DateTime<Utc>,
+    },
     /// Erase a person's data on request: every record of this plate.
-    ErasePlate { plate: Plate },
+    ErasePlate {
+        plate: Plate,
+    },
 }
 
 impl Command {
@@ -850,7 +887,12 @@ impl Writer {
                     )
                 } else {
                     format!(
-                        "a {} may not {} ({} refused); ask a colleague whose role may",
+                        "{} {} may not {} ({} refused); ask a colleague whose role may",
+                        if role == Role::Attendant || role == Role::Admin {
+                            "an"
+                        } else {
+                            "a"
+                        },
                         role.as_str(),
                         p.describe(),
                         job.command.name()
@@ -1060,12 +1102,21 @@ impl Writer {
             && let Some((action, note)) = self.watchlist_hit(p)?
         {
             let msg = format!("watchlist: plate {p} at lane {lane_id}: {note}");
-            let alert = self.raise_alert("watchlist", &msg, None, Some(p.as_str()), Some(&lane_id), at)?;
+            let alert = self.raise_alert(
+                "watchlist",
+                &msg,
+                None,
+                Some(p.as_str()),
+                Some(&lane_id),
+                at,
+            )?;
             if action == crate::permits::WatchAction::Refuse {
                 return Ok(Applied::refusal(
                     Error::new(
                         ErrorKind::Forbidden,
-                        format!("plate {p} is on the watchlist to be refused ({note}); the gate stays closed and an attendant was alerted"),
+                        format!(
+                            "plate {p} is on the watchlist to be refused ({note}); the gate stays closed and an attendant was alerted"
+                        ),
                     ),
                     vec![alert],
                 ));
@@ -1127,7 +1178,14 @@ impl Writer {
                 ));
             }
             let msg = format!("anti-passback: {entered}; admitted (soft anti-passback)");
-            events.push(self.raise_alert("passback", &msg, Some(stay.id), plate_s, Some(&lane_id), at)?);
+            events.push(self.raise_alert(
+                "passback",
+                &msg,
+                Some(stay.id),
+                plate_s,
+                Some(&lane_id),
+                at,
+            )?);
             alerts.push(msg);
         }
         let booked = if permit.is_none() {
@@ -1135,7 +1193,10 @@ impl Writer {
         } else {
             None
         };
-        let levels = permit.as_ref().map(|p| p.levels.clone()).unwrap_or_default();
+        let levels = permit
+            .as_ref()
+            .map(|p| p.levels.clone())
+            .unwrap_or_default();
         let (spot, reason) = match spot_override.as_deref() {
             Some(id) => {
                 require_supervisor(job.actor.role, "choose the spot at entry")?;
@@ -1153,11 +1214,18 @@ impl Writer {
                     let level_ok = |spot: usize| {
                         levels.is_empty() || levels.contains(&self.ctx.config.spots[spot].level)
                     };
-                    match self.alloc.allocate_where(class, ev, accessible, lane_idx, |pool, size| {
-                        allowed.allows(pool, size)
-                    }, level_ok) {
+                    match self.alloc.allocate_where(
+                        class,
+                        ev,
+                        accessible,
+                        lane_idx,
+                        |pool, size| allowed.allows(pool, size),
+                        level_ok,
+                    ) {
                         Some(a) => (a.spot, a.reason),
-                        None => return Err(self.full_error(class, ev, accessible, !levels.is_empty())),
+                        None => {
+                            return Err(self.full_error(class, ev, accessible, !levels.is_empty()));
+                        }
                     }
                 }
             },
@@ -1220,7 +1288,9 @@ impl Writer {
         let mut effects = vec![Effect::Take(spot)];
         if let Some(r) = &booked {
             self.conn
-                .prepare_cached("UPDATE reservations SET status = 'arrived', stay_id = ?2 WHERE id = ?1")?
+                .prepare_cached(
+                    "UPDATE reservations SET status = 'arrived', stay_id = ?2 WHERE id = ?1",
+                )?
                 .execute(params![r.id, stay])?;
             events.push(Event::ReservationArrived {
                 reservation: r.id,
@@ -1315,16 +1385,28 @@ impl Writer {
                 Some(&lane_id),
                 at,
             )?;
-            return Ok(Applied::refusal(Error::new(ErrorKind::Unpaid, msg), vec![alert]));
+            return Ok(Applied::refusal(
+                Error::new(ErrorKind::Unpaid, msg),
+                vec![alert],
+            ));
         }
         let mut events = Vec::new();
         for l in &q.lines {
-            if matches!(l.kind, crate::tariff::LineKind::Paid | crate::tariff::LineKind::ExitGrace) {
+            if matches!(
+                l.kind,
+                crate::tariff::LineKind::Paid | crate::tariff::LineKind::ExitGrace
+            ) {
                 continue;
             }
             self.conn
-                .prepare_cached("INSERT INTO stay_lines (stay_id, kind, amount) VALUES (?1, ?2, ?3)")?
-                .execute(params![stay.id, l.kind.as_str(), l.amount.amount.to_string()])?;
+                .prepare_cached(
+                    "INSERT INTO stay_lines (stay_id, kind, amount) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![
+                    stay.id,
+                    l.kind.as_str(),
+                    l.amount.amount.to_string()
+                ])?;
         }
         if let Some(until) = stay.reserved_until
             && at > until
@@ -1335,7 +1417,14 @@ impl Writer {
                 (at - until).num_minutes(),
                 self.ctx.local(until)
             );
-            events.push(self.raise_alert("overstay", &msg, Some(stay.id), stay.plate.as_deref(), Some(&lane_id), at)?);
+            events.push(self.raise_alert(
+                "overstay",
+                &msg,
+                Some(stay.id),
+                stay.plate.as_deref(),
+                Some(&lane_id),
+                at,
+            )?);
         }
         if let Some(until) = stay.permit_until
             && at > until
@@ -1346,7 +1435,14 @@ impl Writer {
                 (at - until).num_minutes(),
                 self.ctx.local(until)
             );
-            events.push(self.raise_alert("overstay", &msg, Some(stay.id), stay.plate.as_deref(), Some(&lane_id), at)?);
+            events.push(self.raise_alert(
+                "overstay",
+                &msg,
+                Some(stay.id),
+                stay.plate.as_deref(),
+                Some(&lane_id),
+                at,
+            )?);
         }
         let at_s = ts(at);
         self.conn
@@ -1855,7 +1951,9 @@ impl Writer {
 impl Writer {
     fn void_stay(&mut self, at: DateTime<Utc>, r: &StayRef, reason: &str) -> Result<Applied> {
         if reason.trim().is_empty() {
-            return Err(Error::invalid("a void needs a reason (--reason), for the audit trail"));
+            return Err(Error::invalid(
+                "a void needs a reason (--reason), for the audit trail",
+            ));
         }
         let stay = find_inside(&self.conn, &self.ctx, r)?;
         if stay.paid > Decimal::ZERO {
@@ -1870,7 +1968,9 @@ impl Writer {
             .prepare_cached("UPDATE stays SET exit_at = ?2, voided = 1 WHERE id = ?1")?
             .execute(params![stay.id, at_s])?;
         self.conn
-            .prepare_cached("UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL")?
+            .prepare_cached(
+                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
+            )?
             .execute(params![stay.id, at_s])?;
         let mut effects = Vec::new();
         if let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {

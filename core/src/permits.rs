@@ -302,7 +302,9 @@ impl Writer {
                 };
                 return Err(Error::new(
                     kind,
-                    format!("{why}; the gate stays closed at lane {lane}: take a ticket or call the attendant"),
+                    format!(
+                        "{why}; the gate stays closed at lane {lane}: take a ticket or call the attendant"
+                    ),
                 ));
             }
             return Ok(Some(p));
@@ -405,7 +407,9 @@ impl Writer {
         let id = self.conn.last_insert_rowid();
         for p in &req.plates {
             self.conn
-                .prepare_cached("INSERT OR IGNORE INTO permit_plates (permit_id, plate) VALUES (?1, ?2)")?
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO permit_plates (permit_id, plate) VALUES (?1, ?2)",
+                )?
                 .execute(params![id, p.as_str()])?;
         }
         let plates: Vec<String> = req.plates.iter().map(|p| p.to_string()).collect();
@@ -448,7 +452,9 @@ impl Writer {
         reason: &str,
     ) -> Result<Applied> {
         if reason.trim().is_empty() {
-            return Err(Error::invalid("give a reason (--reason), for the audit trail"));
+            return Err(Error::invalid(
+                "give a reason (--reason), for the audit trail",
+            ));
         }
         let n = self
             .conn
@@ -462,7 +468,11 @@ impl Writer {
             )));
         }
         Ok(Applied::new(
-            recorded("permit revoked", Some(permit), format!("permit {permit} revoked")),
+            recorded(
+                "permit revoked",
+                Some(permit),
+                format!("permit {permit} revoked"),
+            ),
             vec![Event::PermitRevoked {
                 permit,
                 reason: reason.to_string(),
@@ -479,9 +489,8 @@ impl Writer {
             .prepare_cached("SELECT holder, balance, expires_at FROM accounts WHERE id = ?1")?
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let (holder, balance, expires) = row.ok_or_else(|| {
-            Error::not_found(format!("there is no prepaid account {id}"))
-        })?;
+        let (holder, balance, expires) =
+            row.ok_or_else(|| Error::not_found(format!("there is no prepaid account {id}")))?;
         Ok((
             holder,
             dec(&balance)?,
@@ -534,7 +543,9 @@ impl Writer {
             return Err(Error::invalid("the expiry must be in the future"));
         }
         self.conn
-            .prepare_cached("INSERT INTO accounts (holder, expires_at, created_at) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT INTO accounts (holder, expires_at, created_at) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![holder, expires_at.map(ts), ts(at)])?;
         let id = self.conn.last_insert_rowid();
         Ok(Applied::new(
@@ -816,7 +827,9 @@ impl Writer {
                     .prepare_cached("DELETE FROM watchlist WHERE plate = ?1")?
                     .execute([plate.as_str()])?;
                 if n == 0 {
-                    return Err(Error::not_found(format!("plate {plate} is not on the watchlist")));
+                    return Err(Error::not_found(format!(
+                        "plate {plate} is not on the watchlist"
+                    )));
                 }
             }
         }

@@ -134,6 +134,15 @@ pub fn room(counts: &PoolCounts, peaks: &Peaks, pool: Pool, class: VehicleClass)
         .max(0)
 }
 
+/// Spots of the pool that fit `class` (in service, occupied).
+fn fitting(counts: &PoolCounts, pool: Pool, class: VehicleClass) -> (i64, i64) {
+    counts[pool.index()][class.index()..]
+        .iter()
+        .fold((0, 0), |(s, o), (n, occ)| {
+            (s + i64::from(*n), o + i64::from(*occ))
+        })
+}
+
 /// Which spot categories a walk-in may take now.
 pub struct WalkInRule {
     free: [[i64; 5]; 3],
@@ -490,11 +499,7 @@ pub fn availability(
     }
     let pool = Pool::of(ev, accessible);
     let p = peaks(bookings.iter(), from, end);
-    let (mut spots, mut occupied) = (0, 0);
-    for size in class.index()..5 {
-        spots += i64::from(counts[pool.index()][size].0);
-        occupied += i64::from(counts[pool.index()][size].1);
-    }
+    let (spots, occupied) = fitting(&counts, pool, class);
     Ok(Availability {
         class,
         pool,
@@ -574,11 +579,7 @@ impl Writer {
         let peaks = self.book.peaks_between(from, end, except);
         let counts = self.alloc.pool_counts();
         if room(&counts, &peaks, pool, class) < 1 {
-            let (mut spots, mut occupied) = (0, 0);
-            for size in class.index()..5 {
-                spots += counts[pool.index()][size].0;
-                occupied += counts[pool.index()][size].1;
-            }
+            let (spots, occupied) = fitting(&counts, pool, class);
             return Err(Error::new(
                 ErrorKind::Full,
                 format!(
@@ -725,8 +726,7 @@ impl Writer {
 
     pub(crate) fn cancel_reservation(&mut self, at: DateTime<Utc>, code: &str) -> Result<Applied> {
         let r = self.booked(code)?;
-        let free_until =
-            r.start - Duration::minutes(i64::from(self.policy().free_cancel_minutes));
+        let free_until = r.start - Duration::minutes(i64::from(self.policy().free_cancel_minutes));
         let fee = if at <= free_until {
             Decimal::ZERO
         } else {
@@ -754,9 +754,7 @@ impl Writer {
         for id in self.book.overdue(at) {
             let Some(r) = self
                 .conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM reservations WHERE id = ?1"
-                ))?
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM reservations WHERE id = ?1"))?
                 .query_row([id], row)
                 .optional()?
                 .transpose()?
@@ -779,7 +777,11 @@ impl Writer {
         }
         let n = events.len();
         Ok(Applied::new(
-            recorded("no-shows", None, format!("{n} reservations became no-shows")),
+            recorded(
+                "no-shows",
+                None,
+                format!("{n} reservations became no-shows"),
+            ),
             events,
             effects,
         ))

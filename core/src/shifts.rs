@@ -61,7 +61,9 @@ fn cash_moves(conn: &Connection, shift: i64) -> Result<(Decimal, Decimal)> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, amount FROM payments WHERE shift_id = ?1 AND method = 'cash'",
     )?;
-    for r in stmt.query_map([shift], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+    for r in stmt.query_map([shift], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
         let (kind, amount) = r?;
         if kind == "refund" {
             cash_out += dec(&amount)?;
@@ -84,7 +86,9 @@ pub fn shift_view(conn: &Connection, ctx: &LotContext, id: i64) -> Result<ShiftV
         .prepare_cached(
             "SELECT cashier, opened_at, float, closed_at, counted FROM shifts WHERE id = ?1",
         )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()?
         .ok_or_else(|| Error::not_found(format!("there is no shift {id}")))?;
     let float = dec(&float)?;
@@ -156,13 +160,18 @@ impl ZReport {
     pub fn receipt_text(&self) -> String {
         const W: usize = 42;
         let row = |l: &str, r: &str| {
-            let pad = W.saturating_sub(l.chars().count() + r.chars().count()).max(1);
+            let pad = W
+                .saturating_sub(l.chars().count() + r.chars().count())
+                .max(1);
             format!("{l}{}{r}\n", " ".repeat(pad))
         };
         let rule = format!("{}\n", "-".repeat(W));
         let s = &self.shift;
         let mut out = String::new();
-        out.push_str(&format!("{:^W$}\n", self.lot.chars().take(W).collect::<String>()));
+        out.push_str(&format!(
+            "{:^W$}\n",
+            self.lot.chars().take(W).collect::<String>()
+        ));
         out.push_str(&format!("{:^W$}\n", format!("Z-REPORT  SHIFT {}", s.id)));
         out.push_str(&rule);
         out.push_str(&row("Cashier", &s.cashier));
@@ -183,10 +192,17 @@ impl ZReport {
         out.push_str(&row("Float", &s.float));
         out.push_str(&row("Cash in", &self.cash_in));
         out.push_str(&row("Cash out (refunds)", &self.cash_out));
-        out.push_str(&row(&format!("Expected cash ({})", s.currency), &s.expected));
+        out.push_str(&row(
+            &format!("Expected cash ({})", s.currency),
+            &s.expected,
+        ));
         out.push_str(&row("Counted cash", s.counted.as_deref().unwrap_or("-")));
         let os = s.over_short.as_deref().unwrap_or("-");
-        let label = match s.over_short.as_deref().and_then(|v| Decimal::from_str(v).ok()) {
+        let label = match s
+            .over_short
+            .as_deref()
+            .and_then(|v| Decimal::from_str(v).ok())
+        {
             Some(v) if v > Decimal::ZERO => "OVER",
             Some(v) if v < Decimal::ZERO => "SHORT",
             Some(_) => "Balanced",
@@ -273,7 +289,12 @@ impl Writer {
             .prepare_cached(
                 "UPDATE shifts SET closed_at = ?2, counted = ?3, expected = ?4 WHERE id = ?1",
             )?
-            .execute(params![id, ts(job.at), counted.to_string(), before.expected])?;
+            .execute(params![
+                id,
+                ts(job.at),
+                counted.to_string(),
+                before.expected
+            ])?;
         let view = shift_view(&self.conn, &self.ctx, id)?;
         Ok(Applied::new(
             Outcome::Shift(view.clone()),

@@ -69,7 +69,8 @@ struct UserRow {
 
 impl Writer {
     fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let row: Option<(String, String, Option<String>, u32, Option<String>, bool)> = self
+        type Row = (String, String, Option<String>, u32, Option<String>, bool);
+        let row: Option<Row> = self
             .conn
             .prepare_cached(
                 "SELECT role, password_hash, totp_secret, failed, locked_until, disabled FROM users WHERE name = ?1",
@@ -78,16 +79,18 @@ impl Writer {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .optional()?;
-        row.map(|(role, password_hash, totp_secret, failed, locked, disabled)| {
-            Ok(UserRow {
-                role: Role::parse(&role)?,
-                password_hash,
-                totp_secret,
-                failed,
-                locked_until: locked.as_deref().map(parse_ts).transpose()?,
-                disabled,
-            })
-        })
+        row.map(
+            |(role, password_hash, totp_secret, failed, locked, disabled)| {
+                Ok(UserRow {
+                    role: Role::parse(&role)?,
+                    password_hash,
+                    totp_secret,
+                    failed,
+                    locked_until: locked.as_deref().map(parse_ts).transpose()?,
+                    disabled,
+                })
+            },
+        )
         .transpose()
     }
 
@@ -213,7 +216,9 @@ impl Writer {
             let err = if reason == "second factor missing" {
                 Error::new(
                     ErrorKind::Forbidden,
-                    format!("user {name} needs a code from their authenticator app (GATEHOUSE_TOTP)"),
+                    format!(
+                        "user {name} needs a code from their authenticator app (GATEHOUSE_TOTP)"
+                    ),
                 )
             } else if locked {
                 Error::new(
@@ -345,10 +350,18 @@ impl Writer {
             .prepare_cached("DELETE FROM sessions WHERE user = ?1 AND token_sha256 != ?2")?
             .execute(params![
                 name,
-                job.actor.session.as_deref().map(token_hash).unwrap_or_default()
+                job.actor
+                    .session
+                    .as_deref()
+                    .map(token_hash)
+                    .unwrap_or_default()
             ])?;
         Ok(Applied::new(
-            recorded("password", None, format!("the password of {name} was changed")),
+            recorded(
+                "password",
+                None,
+                format!("the password of {name} was changed"),
+            ),
             vec![Event::UserChanged {
                 user: name.to_string(),
                 change: "password changed".into(),

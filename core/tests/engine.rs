@@ -60,6 +60,17 @@ fn demo_lot() -> TestLot {
 }
 
 impl TestLot {
+    /// booth-1 opens a shift: a person takes cash only on an open shift.
+    fn on_shift(self) -> TestLot {
+        self.run(
+            "2026-11-18 06:00",
+            Command::OpenShift {
+                float: Decimal::from(100),
+            },
+        )
+        .unwrap();
+        self
+    }
     fn run(&self, at: &str, cmd: Command) -> gatehouse_core::Result<Outcome> {
         self.engine.execute(&attendant(), berlin(at), cmd)
     }
@@ -173,6 +184,9 @@ fn refused_command_changes_nothing() {
         lot.exit("2026-11-18 10:00", &e.ticket).unwrap_err().kind,
         ErrorKind::Unpaid
     );
+    // The unpaid exit attempt is an alert for the attendant, and nothing else changed.
+    assert_eq!(lot.journal_rows(), rows + 1);
+    let rows = lot.journal_rows();
     assert_eq!(
         lot.pay(
             "2026-11-18 10:00",
@@ -191,7 +205,7 @@ fn refused_command_changes_nothing() {
 
 #[test]
 fn exit_grace_then_the_remainder_of_the_whole_stay() {
-    let lot = demo_lot();
+    let lot = demo_lot().on_shift();
     let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
     let p = lot
         .pay(
@@ -335,7 +349,11 @@ fn hard_anti_passback_refuses_a_plate_already_inside() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Passback);
     assert!(err.message.contains("already inside"), "{}", err.message);
-    assert_eq!(lot.journal_rows(), rows);
+    // Refused: no second stay, only the alert for the attendant.
+    assert_eq!(lot.journal_rows(), rows + 1);
+    let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["kind"], "passback");
 }
 
 #[test]
@@ -348,7 +366,7 @@ fn soft_anti_passback_admits_and_raises_an_alert() {
     let kinds: Vec<String> = std::iter::from_fn(|| feed.try_recv().ok())
         .map(|r| r.kind.clone())
         .collect();
-    assert_eq!(kinds, vec!["vehicle_entered", "passback_alert"]);
+    assert_eq!(kinds, vec!["vehicle_entered", "alert_raised"]);
 }
 
 #[test]
@@ -445,7 +463,7 @@ fn lost(lot: &TestLot, plate: &str) -> gatehouse_core::engine::LostTicketOutcome
 
 #[test]
 fn lost_ticket_finds_the_stay_by_plate_or_charges_the_flat_fee() {
-    let lot = demo_lot();
+    let lot = demo_lot().on_shift();
     lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
     let f = lost(&lot, "BAB123");
     assert!(f.found);
