@@ -1,0 +1,1222 @@
+//! Running a car park day to day, against a real SQLite file: reservations, permits, prepaid
+//! accounts, vouchers, the watchlist, alerts, users and roles, shifts, privacy and reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use gatehouse_core::auth::{Secret, decode_totp_secret, totp_code};
+use gatehouse_core::engine::Entered;
+use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
+use gatehouse_core::reservations::{ReservationRequest, ReservationView, availability};
+use gatehouse_core::{
+    Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, LotConfig, Outcome,
+    PaymentMethod, Plate, Role, StayRef, VehicleClass,
+};
+use rust_decimal::Decimal;
+use std::path::PathBuf;
+
+fn berlin(s: &str) -> DateTime<Utc> {
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    chrono_tz::Europe::Berlin
+        .from_local_datetime(&naive)
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// A small lot: four regular spots (three standard, one large), one EV spot, one accessible
+/// spot, on two levels; the demo tariff.
+fn small_toml() -> String {
+    let tariff = &gatehouse_core::config::DEMO_TOML
+        [gatehouse_core::config::DEMO_TOML.find("[tariff]").unwrap()..];
+    format!(
+        r#"
+[lot]
+id = "small"
+name = "Small Test Car Park"
+timezone = "Europe/Berlin"
+currency = "EUR"
+
+[[levels]]
+id = "P0"
+name = "Ground"
+
+[[levels]]
+id = "P1"
+name = "Upper"
+
+[[lanes]]
+id = "E1"
+kind = "entry"
+level = "P0"
+x = 0
+y = 0
+
+[[lanes]]
+id = "X1"
+kind = "exit"
+level = "P0"
+x = 1
+y = 0
+
+[[spots]]
+level = "P0"
+zone = "A"
+count = 2
+size = "standard"
+x = 5
+y = 0
+dx = 3
+
+[[spots]]
+level = "P1"
+zone = "B"
+count = 1
+size = "standard"
+x = 5
+y = 0
+
+[[spots]]
+level = "P0"
+zone = "L"
+count = 1
+size = "large"
+x = 20
+y = 0
+
+[[spots]]
+level = "P0"
+zone = "E"
+count = 1
+size = "standard"
+ev = true
+x = 30
+y = 0
+
+[[spots]]
+level = "P0"
+zone = "H"
+count = 1
+size = "standard"
+accessible = true
+x = 2
+y = 2
+
+{tariff}"#
+    )
+}
+
+struct TestLot {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    engine: Engine,
+}
+
+fn lot_from(toml: &str) -> TestLot {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lot.db");
+    let cfg = LotConfig::from_toml_str("test.toml", toml).unwrap();
+    Engine::init(
+        &path,
+        &cfg,
+        berlin("2026-11-18 06:00"),
+        &Actor::system("init"),
+    )
+    .unwrap();
+    let engine = Engine::open(&path, EngineOptions::default()).unwrap();
+    TestLot {
+        _dir: dir,
+        path,
+        engine,
+    }
+}
+
+fn small() -> TestLot {
+    lot_from(&small_toml())
+}
+
+fn staff(name: &str, role: Role) -> Actor {
+    Actor::new(name, role).unwrap()
+}
+
+impl TestLot {
+    fn as_(&self, who: &Actor, at: &str, cmd: Command) -> Result<Outcome, Error> {
+        self.engine.execute(who, berlin(at), cmd)
+    }
+    fn run(&self, at: &str, cmd: Command) -> Result<Outcome, Error> {
+        self.as_(&staff("sam", Role::Supervisor), at, cmd)
+    }
+    fn lane(&self, at: &str, cmd: Command) -> Result<Outcome, Error> {
+        self.as_(&Actor::system("lane"), at, cmd)
+    }
+    fn enter(&self, at: &str, plate: &str) -> Result<Entered, Error> {
+        self.lane(
+            at,
+            Command::entry(Some(Plate::parse(plate).unwrap()), VehicleClass::Standard),
+        )
+        .map(|o| match o {
+            Outcome::Entered(e) => e,
+            o => panic!("{o:?}"),
+        })
+    }
+    fn book(
+        &self,
+        at: &str,
+        plate: Option<&str>,
+        start: &str,
+        end: &str,
+    ) -> Result<ReservationView, Error> {
+        self.run(
+            at,
+            Command::Reserve(ReservationRequest {
+                plate: plate.map(|p| Plate::parse(p).unwrap()),
+                class: VehicleClass::Standard,
+                ev: false,
+                accessible: false,
+                spot: None,
+                start: berlin(start),
+                end: berlin(end),
+                holder: Some("test".into()),
+            }),
+        )
+        .map(|o| match o {
+            Outcome::Reservation(r) => r,
+            o => panic!("{o:?}"),
+        })
+    }
+    fn reader(&self) -> Lot {
+        Lot::open(&self.path).unwrap()
+    }
+    fn quote(&self, at: &str, ticket: &str) -> gatehouse_core::StayQuote {
+        self.reader()
+            .quote(&StayRef::Ticket(ticket.into()), berlin(at))
+            .unwrap()
+    }
+    fn reservation(&self, code: &str) -> ReservationView {
+        let lot = self.reader();
+        gatehouse_core::reservations::find(lot.connection(), lot.context(), code).unwrap()
+    }
+    fn kinds(&self) -> Vec<String> {
+        self.reader()
+            .journal(1, 10_000)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect()
+    }
+    /// Pays what is owed by card at the lane, then leaves.
+    fn exit_paid(&self, at: &str, e: &Entered) -> Result<Outcome, Error> {
+        let due = self.quote(at, &e.ticket).total.amount;
+        if !due.is_zero() {
+            self.lane(
+                at,
+                Command::Pay {
+                    stay: StayRef::Ticket(e.qr.clone()),
+                    method: PaymentMethod::Card,
+                    amount: due,
+                    key: None,
+                },
+            )?;
+        }
+        self.lane(
+            at,
+            Command::Exit {
+                stay: StayRef::Ticket(e.qr.clone()),
+                lane: None,
+            },
+        )
+    }
+}
+
+// ---- reservations ------------------------------------------------------------------------------
+
+#[test]
+fn walk_ins_cannot_take_capacity_promised_to_a_reservation() {
+    let lot = small();
+    // Four regular spots; two are booked for tomorrow morning.
+    lot.book(
+        "2026-11-18 08:00",
+        Some("R-ES 1"),
+        "2026-11-19 10:00",
+        "2026-11-19 12:00",
+    )
+    .unwrap();
+    lot.book(
+        "2026-11-18 08:00",
+        Some("R-ES 2"),
+        "2026-11-19 10:00",
+        "2026-11-19 12:00",
+    )
+    .unwrap();
+    lot.enter("2026-11-18 09:00", "W-AA 1").unwrap();
+    lot.enter("2026-11-18 09:01", "W-AA 2").unwrap();
+    let err = lot.enter("2026-11-18 09:02", "W-AA 3").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Full);
+    assert!(
+        err.message.contains("held for reservations"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_full_window_refuses_the_next_booking_and_availability_says_so() {
+    let lot = small();
+    for i in 0..4 {
+        lot.book(
+            "2026-11-18 08:00",
+            None,
+            "2026-11-20 09:00",
+            "2026-11-20 17:00",
+        )
+        .unwrap_or_else(|e| panic!("booking {i}: {e:?}"));
+    }
+    let err = lot
+        .book(
+            "2026-11-18 08:00",
+            None,
+            "2026-11-20 16:00",
+            "2026-11-20 18:00",
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Full);
+    let r = lot.reader();
+    let policy = &r.context().config.policies.reservations;
+    let full = availability(
+        r.connection(),
+        policy,
+        VehicleClass::Standard,
+        false,
+        false,
+        berlin("2026-11-20 12:00"),
+        berlin("2026-11-20 13:00"),
+    )
+    .unwrap();
+    assert_eq!((full.spots, full.booked_peak, full.available), (4, 4, 0));
+    // After the window (and its hold), the capacity is there again.
+    lot.book(
+        "2026-11-18 08:00",
+        None,
+        "2026-11-20 17:15",
+        "2026-11-20 19:00",
+    )
+    .unwrap();
+    // The large spot fits only large vehicles' bookings once the standard ones are gone.
+    let large = availability(
+        r.connection(),
+        policy,
+        VehicleClass::Large,
+        false,
+        false,
+        berlin("2026-11-20 12:00"),
+        berlin("2026-11-20 13:00"),
+    )
+    .unwrap();
+    assert_eq!(large.available, 0, "{large:?}");
+}
+
+#[test]
+fn arrival_by_plate_takes_the_reserved_capacity_and_overstay_pays_a_penalty() {
+    let lot = small();
+    let r = lot
+        .book(
+            "2026-11-18 07:00",
+            Some("B-RS 100"),
+            "2026-11-18 10:00",
+            "2026-11-18 12:00",
+        )
+        .unwrap();
+    assert_eq!(r.estimate, "6.00");
+    let e = lot.enter("2026-11-18 09:50", "B-RS 100").unwrap();
+    assert_eq!(e.reservation.as_deref(), Some(r.code.as_str()));
+    assert_eq!(lot.reservation(&r.code).status, "arrived");
+    // Leaving 40 minutes after the end: two started half hours of penalty on top of the tariff.
+    let q = lot.quote("2026-11-18 12:40", &e.ticket);
+    let overstay: Vec<_> = q
+        .lines
+        .iter()
+        .filter(|l| l.kind == gatehouse_core::tariff::LineKind::Overstay)
+        .collect();
+    assert_eq!(overstay.len(), 1);
+    assert_eq!(overstay[0].amount.amount, Decimal::from(10));
+    lot.exit_paid("2026-11-18 12:40", &e).unwrap();
+    let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
+    assert!(open.iter().any(|a| a["kind"] == "overstay"), "{open:?}");
+    assert!(lot.kinds().contains(&"reservation_arrived".to_string()));
+}
+
+#[test]
+fn arrival_by_confirmation_code_and_too_early_is_refused_with_the_time() {
+    let lot = small();
+    let r = lot
+        .book(
+            "2026-11-18 07:00",
+            None,
+            "2026-11-18 10:00",
+            "2026-11-18 12:00",
+        )
+        .unwrap();
+    let with_code = |at: &str| {
+        lot.lane(
+            at,
+            Command::Entry {
+                plate: None,
+                class: VehicleClass::Standard,
+                lane: None,
+                ev: false,
+                accessible: false,
+                presented_ticket: None,
+                spot: None,
+                card: None,
+                reservation: Some(r.code.to_lowercase()),
+            },
+        )
+    };
+    let early = with_code("2026-11-18 09:00").unwrap_err();
+    assert_eq!(early.kind, ErrorKind::Conflict);
+    assert!(early.message.contains("09:45"), "{}", early.message);
+    assert!(matches!(
+        with_code("2026-11-18 09:46"),
+        Ok(Outcome::Entered(_))
+    ));
+}
+
+#[test]
+fn no_show_after_the_grace_owes_a_fee_and_releases_the_capacity() {
+    let lot = small();
+    for i in 0..4 {
+        lot.book(
+            "2026-11-18 07:00",
+            Some(&format!("N-OS {i}")),
+            "2026-11-18 10:00",
+            "2026-11-18 12:00",
+        )
+        .unwrap();
+    }
+    // Held: a walk-in at 10:10 finds the regular capacity promised.
+    assert_eq!(
+        lot.enter("2026-11-18 10:10", "W-AL 1").unwrap_err().kind,
+        ErrorKind::Full
+    );
+    // After 10:15 nobody came: no-shows, 20% of the 6.00 estimate each, capacity released.
+    let e = lot.enter("2026-11-18 10:16", "W-AL 1").unwrap();
+    assert!(!e.spot.is_empty());
+    let lot_r = lot.reader();
+    let list = gatehouse_core::reservations::list(
+        lot_r.connection(),
+        lot_r.context(),
+        berlin("2026-11-18 00:00"),
+        berlin("2026-11-19 00:00"),
+    )
+    .unwrap();
+    assert!(
+        list.iter()
+            .all(|r| r.status == "no_show" && r.fee == "1.20"),
+        "{list:?}"
+    );
+    let journal = lot.reader().journal(1, 1000).unwrap();
+    let no_show = journal
+        .iter()
+        .find(|r| r.kind == "reservation_no_show")
+        .unwrap();
+    assert_eq!(no_show.actor, "engine");
+}
+
+#[test]
+fn cancel_is_free_until_an_hour_before_then_costs_the_no_show_fee() {
+    let lot = small();
+    let a = lot
+        .book(
+            "2026-11-18 07:00",
+            None,
+            "2026-11-18 12:00",
+            "2026-11-18 14:00",
+        )
+        .unwrap();
+    let b = lot
+        .book(
+            "2026-11-18 07:00",
+            None,
+            "2026-11-18 12:00",
+            "2026-11-18 14:00",
+        )
+        .unwrap();
+    let cancel = |at: &str, code: &str| match lot
+        .run(at, Command::CancelReservation { code: code.into() })
+        .unwrap()
+    {
+        Outcome::Reservation(r) => r,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(cancel("2026-11-18 11:00", &a.code).fee, "0");
+    assert_eq!(cancel("2026-11-18 11:01", &b.code).fee, "1.20");
+    let again = lot
+        .run(
+            "2026-11-18 11:02",
+            Command::CancelReservation {
+                code: a.code.clone(),
+            },
+        )
+        .unwrap_err();
+    assert!(again.message.contains("cancelled"), "{}", again.message);
+}
+
+#[test]
+fn changing_a_reservation_keeps_its_own_capacity() {
+    let lot = small();
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        codes.push(
+            lot.book(
+                "2026-11-18 07:00",
+                None,
+                "2026-11-19 10:00",
+                "2026-11-19 12:00",
+            )
+            .unwrap()
+            .code,
+        );
+    }
+    // Moving one within the full window works (it does not compete with itself)...
+    let moved = lot
+        .run(
+            "2026-11-18 08:00",
+            Command::ChangeReservation {
+                code: codes[0].clone(),
+                start: berlin("2026-11-19 10:30"),
+                end: berlin("2026-11-19 12:30"),
+            },
+        )
+        .unwrap();
+    assert!(matches!(moved, Outcome::Reservation(ref r) if r.window.contains("10:30")));
+    // ...but a new one there does not fit.
+    assert_eq!(
+        lot.book(
+            "2026-11-18 08:00",
+            None,
+            "2026-11-19 11:00",
+            "2026-11-19 11:30"
+        )
+        .unwrap_err()
+        .kind,
+        ErrorKind::Full
+    );
+}
+
+#[test]
+fn concurrent_bookings_never_double_book() {
+    let lot = small();
+    // 8 threads × 5 attempts at the same window on a lot with 4 regular spots (2 engines on
+    // one file: bookings from two processes too).
+    let second = Engine::open(&lot.path, EngineOptions::default()).unwrap();
+    let accepted = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let engine = if t % 2 == 0 { &lot.engine } else { &second };
+            let accepted = &accepted;
+            s.spawn(move || {
+                for i in 0..5 {
+                    let r = engine.execute(
+                        &Actor::new(&format!("web-{t}"), Role::System).unwrap(),
+                        berlin("2026-11-18 07:00"),
+                        Command::Reserve(ReservationRequest {
+                            plate: Some(Plate::parse(&format!("C-ON {t}{i}")).unwrap()),
+                            class: VehicleClass::Standard,
+                            ev: false,
+                            accessible: false,
+                            spot: None,
+                            start: berlin("2026-11-21 09:00") + Duration::minutes(i64::from(i) * 7),
+                            end: berlin("2026-11-21 15:00"),
+                            holder: None,
+                        }),
+                    );
+                    match r {
+                        Ok(_) => {
+                            accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Err(e) => assert_eq!(e.kind, ErrorKind::Full, "{e:?}"),
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(accepted.into_inner(), 4);
+    let r = lot.reader();
+    let booked: i64 = r
+        .connection()
+        .query_row(
+            "SELECT COUNT(*) FROM reservations WHERE status = 'booked'",
+            [],
+            |x| x.get(0),
+        )
+        .unwrap();
+    assert_eq!(booked, 4);
+}
+
+// ---- permits, accounts, vouchers, watchlist ------------------------------------------------------
+
+fn permit(plates: &[&str], card: Option<&str>) -> PermitRequest {
+    PermitRequest {
+        kind: PermitKind::Monthly,
+        holder: "Ada Lovelace".into(),
+        plates: plates.iter().map(|p| Plate::parse(p).unwrap()).collect(),
+        card: card.map(String::from),
+        valid_from: berlin("2026-11-01 00:00"),
+        valid_to: berlin("2026-12-01 00:00"),
+        levels: vec![],
+        hours: None,
+        max_inside: 1,
+        passback: true,
+    }
+}
+
+#[test]
+fn a_permit_holder_enters_and_leaves_without_paying() {
+    let lot = small();
+    lot.run(
+        "2026-11-18 07:00",
+        Command::IssuePermit(permit(&["P-ER 1"], Some("04A1B2C3"))),
+    )
+    .unwrap();
+    let e = lot.enter("2026-11-18 08:00", "P-ER 1").unwrap();
+    assert!(e.permit.is_some(), "{e:?}");
+    assert_eq!(
+        lot.quote("2026-11-18 18:00", &e.ticket).total.amount,
+        Decimal::ZERO
+    );
+    assert!(matches!(
+        lot.exit_paid("2026-11-18 18:00", &e),
+        Ok(Outcome::Exited(_))
+    ));
+    // By card: the same permit, one vehicle inside at once.
+    let card = |at: &str| {
+        lot.lane(
+            at,
+            Command::Entry {
+                plate: None,
+                class: VehicleClass::Standard,
+                lane: None,
+                ev: false,
+                accessible: false,
+                presented_ticket: None,
+                spot: None,
+                card: Some("04A1B2C3".into()),
+                reservation: None,
+            },
+        )
+    };
+    assert!(matches!(card("2026-11-19 08:00"), Ok(Outcome::Entered(_))));
+    let second = card("2026-11-19 08:05").unwrap_err();
+    assert_eq!(second.kind, ErrorKind::Passback);
+    assert!(second.message.contains("1 of its 1"), "{}", second.message);
+}
+
+#[test]
+fn a_permit_outside_its_hours_or_levels_is_honoured_only_where_it_applies() {
+    let lot = small();
+    let mut p = permit(&["P-ER 2"], None);
+    p.hours = Some(Hours::parse("07:00-19:00").unwrap());
+    p.levels = vec!["P1".into()];
+    lot.run("2026-11-18 07:00", Command::IssuePermit(p))
+        .unwrap();
+    let e = lot.enter("2026-11-18 08:00", "P-ER 2").unwrap();
+    assert_eq!(e.level, "P1", "the permit parks on its level: {e:?}");
+    lot.exit_paid("2026-11-18 09:00", &e).unwrap();
+    let night = lot.enter("2026-11-18 21:00", "P-ER 2").unwrap();
+    assert!(night.permit.is_none());
+    assert!(
+        night.alerts.iter().any(|a| a.contains("07:00-19:00")),
+        "{night:?}"
+    );
+    assert!(lot.quote("2026-11-18 23:00", &night.ticket).total.amount > Decimal::ZERO);
+    lot.exit_paid("2026-11-18 23:00", &night).unwrap();
+    // After its end, the permit no longer admits.
+    let after = lot.enter("2026-12-02 08:00", "P-ER 2").unwrap();
+    assert!(after.permit.is_none());
+    assert!(
+        after.alerts.iter().any(|a| a.contains("expired")),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn prepaid_accounts_top_up_pay_and_warn_when_low() {
+    let lot = small();
+    let cashier = staff("carla", Role::Cashier);
+    let refused = lot
+        .as_(
+            &cashier,
+            "2026-11-18 07:00",
+            Command::OpenAccount {
+                holder: "Bob".into(),
+                expires_at: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        refused.kind,
+        ErrorKind::Forbidden,
+        "only supervisors open accounts"
+    );
+    let acc = match lot
+        .run(
+            "2026-11-18 07:00",
+            Command::OpenAccount {
+                holder: "Bob".into(),
+                expires_at: None,
+            },
+        )
+        .unwrap()
+    {
+        Outcome::Account(a) => a,
+        o => panic!("{o:?}"),
+    };
+    let top_up = |amount: i64| {
+        lot.as_(
+            &cashier,
+            "2026-11-18 07:05",
+            Command::TopUpAccount {
+                account: acc.id,
+                method: PaymentMethod::Cash,
+                amount: Decimal::from(amount),
+            },
+        )
+    };
+    assert!(top_up(20).unwrap_err().message.contains("no open shift"));
+    lot.as_(
+        &cashier,
+        "2026-11-18 07:04",
+        Command::OpenShift {
+            float: Decimal::from(50),
+        },
+    )
+    .unwrap();
+    top_up(12).unwrap();
+    let e = lot.enter("2026-11-18 08:00", "A-CC 1").unwrap();
+    let pay = |at: &str| {
+        lot.lane(
+            at,
+            Command::PayFromAccount {
+                stay: StayRef::Ticket(e.qr.clone()),
+                account: acc.id,
+            },
+        )
+    };
+    match pay("2026-11-18 10:00").unwrap() {
+        Outcome::Paid(p) => {
+            assert_eq!(p.amount, "6.00");
+            assert!(
+                p.warnings.iter().any(|w| w.contains("low balance")),
+                "{p:?}"
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+    lot.lane(
+        "2026-11-18 10:05",
+        Command::Exit {
+            stay: StayRef::Ticket(e.qr.clone()),
+            lane: None,
+        },
+    )
+    .unwrap();
+    // 6.00 left; a long stay owes more than that: refused, nothing debited.
+    let e2 = lot.enter("2026-11-18 10:30", "A-CC 1").unwrap();
+    let long = lot.lane(
+        "2026-11-18 20:00",
+        Command::PayFromAccount {
+            stay: StayRef::Ticket(e2.qr),
+            account: acc.id,
+        },
+    );
+    assert!(long.unwrap_err().message.contains("holds 6.00"));
+}
+
+#[test]
+fn vouchers_are_signed_single_use_and_reduce_the_fee() {
+    let lot = small();
+    let issue = |req: VoucherRequest| match lot
+        .run("2026-11-18 07:00", Command::IssueVoucher(req))
+        .unwrap()
+    {
+        Outcome::Voucher(v) => v,
+        o => panic!("{o:?}"),
+    };
+    let hour = issue(VoucherRequest {
+        merchant: "Bakery".into(),
+        free_minutes: Some(60),
+        percent_off: None,
+        valid_to: None,
+    });
+    let half = issue(VoucherRequest {
+        merchant: "Cinema".into(),
+        free_minutes: None,
+        percent_off: Some(50),
+        valid_to: None,
+    });
+    let e = lot.enter("2026-11-18 09:00", "V-OU 1").unwrap();
+    let apply = |stay: &str, v: &str| {
+        lot.lane(
+            "2026-11-18 10:30",
+            Command::ApplyVoucher {
+                stay: StayRef::Ticket(stay.into()),
+                voucher: v.into(),
+            },
+        )
+    };
+    // 90 minutes cost 4.50; the first hour free leaves 30 minutes: 3.00 (first period).
+    apply(&e.qr, &hour.qr).unwrap();
+    assert_eq!(
+        lot.quote("2026-11-18 10:30", &e.ticket)
+            .total
+            .amount
+            .to_string(),
+        "3.00"
+    );
+    assert_eq!(
+        apply(&e.qr, &half.qr).unwrap_err().kind,
+        ErrorKind::Conflict
+    );
+    let e2 = lot.enter("2026-11-18 09:00", "V-OU 2").unwrap();
+    assert_eq!(
+        apply(&e2.qr, &hour.qr).unwrap_err().kind,
+        ErrorKind::TicketUsed
+    );
+    // A ticket's QR is not a voucher; an altered voucher is refused.
+    assert_eq!(
+        apply(&e2.qr, &e.qr).unwrap_err().kind,
+        ErrorKind::TicketForged
+    );
+    let mut altered = half.qr.clone();
+    altered.replace_range(10..11, if &half.qr[10..11] == "A" { "B" } else { "A" });
+    assert_eq!(
+        apply(&e2.qr, &altered).unwrap_err().kind,
+        ErrorKind::TicketForged
+    );
+    apply(&e2.qr, &half.qr).unwrap();
+    assert_eq!(
+        lot.quote("2026-11-18 10:30", &e2.ticket)
+            .total
+            .amount
+            .to_string(),
+        "2.25"
+    );
+}
+
+#[test]
+fn the_watchlist_refuses_or_alerts_and_the_alert_is_acknowledged_by_name() {
+    let lot = small();
+    let watch = |p: &str, a| Command::Watch {
+        plate: Plate::parse(p).unwrap(),
+        action: Some(a),
+        note: "police request 1234".into(),
+    };
+    lot.run("2026-11-18 07:00", watch("S-TOP 1", WatchAction::Refuse))
+        .unwrap();
+    lot.run("2026-11-18 07:00", watch("L-OOK 1", WatchAction::Alert))
+        .unwrap();
+    let refused = lot.enter("2026-11-18 08:00", "STOP1").unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    assert_eq!(
+        lot.reader()
+            .occupancy(berlin("2026-11-18 08:01"))
+            .unwrap()
+            .total
+            .occupied,
+        0
+    );
+    let admitted = lot.enter("2026-11-18 08:00", "L-OOK 1").unwrap();
+    assert_eq!(admitted.alerts.len(), 1);
+    let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
+    assert_eq!(open.len(), 2);
+    let id = open[0]["id"].as_i64().unwrap();
+    let att = staff("anna", Role::Attendant);
+    lot.as_(
+        &att,
+        "2026-11-18 08:05",
+        Command::AckAlert {
+            alert: id,
+            note: "seen, called police".into(),
+        },
+    )
+    .unwrap();
+    let again = lot.as_(
+        &att,
+        "2026-11-18 08:06",
+        Command::AckAlert {
+            alert: id,
+            note: String::new(),
+        },
+    );
+    assert_eq!(again.unwrap_err().kind, ErrorKind::Conflict);
+    let all = gatehouse_core::alerts::list_alerts(lot.reader().connection(), true).unwrap();
+    let acked = all.iter().find(|a| a["id"] == id).unwrap();
+    assert_eq!(acked["acked_by"], "anna");
+    assert_eq!(
+        gatehouse_core::alerts::list_alerts(lot.reader().connection(), false)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+// ---- users, roles, shifts ------------------------------------------------------------------------
+
+fn login(
+    lot: &TestLot,
+    at: &str,
+    user: &str,
+    pw: &str,
+    totp: Option<String>,
+) -> Result<Actor, Error> {
+    match lot.lane(
+        at,
+        Command::Login {
+            user: user.into(),
+            password: Secret(pw.into()),
+            totp: totp.map(Secret),
+        },
+    )? {
+        Outcome::LoggedIn(l) => {
+            let mut a = Actor::new(&l.user, l.role).unwrap();
+            a.session = Some(l.token);
+            Ok(a)
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn once_users_exist_every_command_needs_a_login_and_the_role_table_decides() {
+    let lot = small();
+    let boot = staff("installer", Role::Admin);
+    let admin = match lot
+        .as_(
+            &boot,
+            "2026-11-18 07:00",
+            Command::AddUser {
+                name: "root".into(),
+                role: Role::Admin,
+                password: Secret("a long admin password".into()),
+            },
+        )
+        .unwrap()
+    {
+        Outcome::UserAdded(u) => u,
+        o => panic!("{o:?}"),
+    };
+    let secret = admin
+        .totp_secret
+        .clone()
+        .expect("admins get a second factor");
+    // Now a claimed role without a session is refused.
+    let err = lot
+        .as_(
+            &boot,
+            "2026-11-18 07:01",
+            Command::AddUser {
+                name: "x".into(),
+                role: Role::Cashier,
+                password: Secret("another long one".into()),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    assert!(err.message.contains("log in"), "{}", err.message);
+    // The admin needs the code.
+    let at = "2026-11-18 07:02";
+    assert!(login(&lot, at, "root", "a long admin password", None).is_err());
+    let code = format!(
+        "{:06}",
+        totp_code(
+            &decode_totp_secret(&secret).unwrap(),
+            berlin(at).timestamp()
+        )
+    );
+    let root = login(&lot, at, "root", "a long admin password", Some(code)).unwrap();
+    lot.as_(
+        &root,
+        at,
+        Command::AddUser {
+            name: "carla".into(),
+            role: Role::Cashier,
+            password: Secret("cashier password".into()),
+        },
+    )
+    .unwrap();
+    let carla = login(&lot, at, "carla", "cashier password", None).unwrap();
+    // The permission table: a cashier may not refund or add users, whatever she claims.
+    let e = lot.enter("2026-11-18 08:00", "U-SR 1").unwrap();
+    let refund = Command::Refund {
+        stay: StayRef::Ticket(e.ticket.clone()),
+        method: PaymentMethod::Card,
+        amount: Decimal::ONE,
+        reason: "x".into(),
+        key: None,
+    };
+    assert_eq!(
+        lot.as_(&carla, "2026-11-18 08:10", refund.clone())
+            .unwrap_err()
+            .kind,
+        ErrorKind::Forbidden
+    );
+    let mut claimed = carla.clone();
+    claimed.role = Role::Supervisor;
+    let err = lot.as_(&claimed, "2026-11-18 08:10", refund).unwrap_err();
+    assert!(err.message.contains("session belongs"), "{}", err.message);
+    // Who acted is in the journal.
+    lot.as_(
+        &carla,
+        "2026-11-18 08:11",
+        Command::OpenShift {
+            float: Decimal::from(100),
+        },
+    )
+    .unwrap();
+    let last = lot.reader().journal(1, 1000).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str(), last.role.as_str()),
+        ("shift_opened", "carla", "cashier")
+    );
+    // Disabled: the session ends.
+    lot.as_(
+        &root,
+        "2026-11-18 08:12",
+        Command::SetUserEnabled {
+            name: "carla".into(),
+            enabled: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        lot.as_(
+            &carla,
+            "2026-11-18 08:13",
+            Command::CloseShift {
+                counted: Decimal::from(100)
+            }
+        )
+        .unwrap_err()
+        .kind,
+        ErrorKind::Forbidden
+    );
+}
+
+#[test]
+fn failed_logins_lock_the_user_out_and_are_journaled() {
+    let lot = small();
+    lot.as_(
+        &staff("installer", Role::Admin),
+        "2026-11-18 07:00",
+        Command::AddUser {
+            name: "dave".into(),
+            role: Role::Attendant,
+            password: Secret("right password".into()),
+        },
+    )
+    .unwrap();
+    for i in 0..5 {
+        let e = login(
+            &lot,
+            "2026-11-18 07:01",
+            "dave",
+            &format!("wrong {i}"),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden);
+    }
+    let locked = login(&lot, "2026-11-18 07:02", "dave", "right password", None).unwrap_err();
+    assert!(locked.message.contains("locked"), "{}", locked.message);
+    assert!(login(&lot, "2026-11-18 07:17", "dave", "right password", None).is_ok());
+    let kinds = lot.kinds();
+    assert_eq!(kinds.iter().filter(|k| *k == "login_failed").count(), 5);
+    assert_eq!(kinds.iter().filter(|k| *k == "user_locked").count(), 1);
+    // No password or hash in the journal.
+    let text: String = lot
+        .reader()
+        .journal(1, 1000)
+        .unwrap()
+        .iter()
+        .map(|r| r.payload.clone())
+        .collect();
+    assert!(!text.contains("right password") && !text.contains("argon2"));
+}
+
+#[test]
+fn a_shift_accrues_cash_and_the_z_report_shows_short() {
+    let lot = small();
+    let booth = staff("booth-1", Role::Cashier);
+    let sup = staff("sam", Role::Supervisor);
+    lot.as_(
+        &booth,
+        "2026-11-18 07:00",
+        Command::OpenShift {
+            float: Decimal::from(100),
+        },
+    )
+    .unwrap();
+    lot.as_(
+        &sup,
+        "2026-11-18 07:00",
+        Command::OpenShift {
+            float: Decimal::from(20),
+        },
+    )
+    .unwrap();
+    let e = lot.enter("2026-11-18 08:00", "Z-RP 1").unwrap();
+    let cash = |who: &Actor, amount: i64| {
+        lot.as_(
+            who,
+            "2026-11-18 10:00",
+            Command::Pay {
+                stay: StayRef::Ticket(e.ticket.clone()),
+                method: PaymentMethod::Cash,
+                amount: Decimal::from(amount),
+                key: None,
+            },
+        )
+    };
+    cash(&booth, 10).unwrap(); // 6.00 owed: 4.00 change
+    lot.as_(
+        &sup,
+        "2026-11-18 10:02",
+        Command::Refund {
+            stay: StayRef::Ticket(e.ticket.clone()),
+            method: PaymentMethod::Cash,
+            amount: Decimal::from(1),
+            reason: "goodwill".into(),
+            key: None,
+        },
+    )
+    .unwrap();
+    let closed = match lot
+        .as_(
+            &booth,
+            "2026-11-18 15:00",
+            Command::CloseShift {
+                counted: Decimal::new(10500, 2),
+            },
+        )
+        .unwrap()
+    {
+        Outcome::Shift(s) => s,
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(
+        (closed.expected.as_str(), closed.over_short.as_deref()),
+        ("106.00", Some("-1.00"))
+    );
+    let r = lot.reader();
+    let z = gatehouse_core::shifts::z_report(r.connection(), r.context(), closed.id).unwrap();
+    let text = z.receipt_text();
+    assert!(text.lines().all(|l| l.chars().count() <= 42), "{text}");
+    assert!(text.contains("SHORT") && text.contains("-1.00"), "{text}");
+    // The supervisor's refund came out of the supervisor's drawer.
+    let sup_shift =
+        gatehouse_core::shifts::shift_view(r.connection(), r.context(), closed.id + 1).unwrap();
+    assert_eq!(sup_shift.expected, "19.00");
+}
+
+// ---- privacy and reports -------------------------------------------------------------------------
+
+#[test]
+fn retention_and_erasure_replace_plates_and_the_chain_still_verifies() {
+    let lot = small();
+    let old = lot.enter("2026-11-18 08:00", "O-LD 1").unwrap();
+    lot.exit_paid("2026-11-18 09:00", &old).unwrap();
+    let recent = lot.enter("2026-11-18 10:00", "N-EW 1").unwrap();
+    lot.exit_paid("2026-11-18 11:00", &recent).unwrap();
+    let admin = staff("root", Role::Admin);
+    lot.as_(
+        &admin,
+        "2026-11-18 12:00",
+        Command::PseudonymisePlates {
+            before: berlin("2026-11-18 10:00"),
+        },
+    )
+    .unwrap();
+    let plate_of = |stay: i64| -> String {
+        lot.reader()
+            .connection()
+            .query_row("SELECT plate FROM stays WHERE id = ?1", [stay], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert!(plate_of(old.stay).starts_with('#'));
+    assert_eq!(plate_of(recent.stay), "NEW1");
+    assert_eq!(
+        lot.as_(
+            &staff("sam", Role::Supervisor),
+            "2026-11-18 12:01",
+            Command::ErasePlate {
+                plate: Plate::parse("NEW1").unwrap()
+            }
+        )
+        .unwrap_err()
+        .kind,
+        ErrorKind::Forbidden
+    );
+    lot.as_(
+        &admin,
+        "2026-11-18 12:01",
+        Command::ErasePlate {
+            plate: Plate::parse("NEW1").unwrap(),
+        },
+    )
+    .unwrap();
+    assert!(plate_of(recent.stay).starts_with('#'));
+    // The same plate hashes the same way: repeat visits still count.
+    assert_eq!(
+        plate_of(recent.stay),
+        lot.reader().context().plate_hash("NEW1")
+    );
+    assert!(lot.reader().audit().unwrap().ok);
+}
+
+#[test]
+fn a_day_report_counts_revenue_occupancy_and_reservations() {
+    let lot = small();
+    let a = lot.enter("2026-11-18 08:00", "R-EP 1").unwrap();
+    let b = lot.enter("2026-11-18 09:00", "R-EP 2").unwrap();
+    lot.exit_paid("2026-11-18 10:00", &a).unwrap(); // 2 h: 6.00
+    lot.exit_paid("2026-11-18 10:00", &b).unwrap(); // 1 h: 3.00
+    lot.book(
+        "2026-11-18 07:00",
+        None,
+        "2026-11-18 12:00",
+        "2026-11-18 13:00",
+    )
+    .unwrap();
+    lot.enter("2026-11-18 13:00", "R-EP 3").unwrap(); // after the no-show
+    let r = lot.reader();
+    let (from, to) = gatehouse_core::reports::period_bounds(
+        r.context(),
+        "day",
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 18).unwrap(),
+    )
+    .unwrap();
+    let rep =
+        gatehouse_core::reports::report(r.connection(), r.context(), "day", from, to).unwrap();
+    assert_eq!(rep.revenue_total, "9.00");
+    assert_eq!(rep.occupancy_peak, 2);
+    assert_eq!((rep.entries, rep.exits), (3, 2));
+    assert_eq!(rep.average_stay_minutes, 90.0);
+    assert_eq!(rep.reservations.get("no_show"), Some(&1));
+    assert_eq!(rep.no_show_rate, 1.0);
+    assert_eq!(rep.by_hour.len(), 24);
+    assert_eq!(rep.by_hour[9].peak, 2, "{:?}", rep.by_hour[9]);
+    let card: Vec<_> = rep
+        .revenue_by_method
+        .iter()
+        .map(|m| (m.key.as_str(), m.amount.as_str()))
+        .collect();
+    assert_eq!(card, vec![("card", "9.00")]);
+    let band: Decimal = rep
+        .charges_by_line
+        .iter()
+        .map(|l| l.amount.parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(band.to_string(), "9.00");
+}
