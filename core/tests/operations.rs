@@ -1220,3 +1220,207 @@ fn a_day_report_counts_revenue_occupancy_and_reservations() {
         .sum();
     assert_eq!(band.to_string(), "9.00");
 }
+
+// ---- the no-double-booking invariant, by property ------------------------------------------------
+
+mod invariant {
+    use super::*;
+    use gatehouse_core::reservations::pool_counts;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Book {
+            in_min: i64,
+            len_min: i64,
+            large: bool,
+        },
+        Cancel(usize),
+        WalkIn,
+        Leave(usize),
+        Arrive(usize),
+        Wait(i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (20i64..480, 30i64..300, any::<bool>()).prop_map(|(in_min, len_min, large)| {
+                Op::Book {
+                    in_min,
+                    len_min,
+                    large,
+                }
+            }),
+            (0usize..50).prop_map(Op::Cancel),
+            Just(Op::WalkIn),
+            Just(Op::WalkIn),
+            (0usize..50).prop_map(Op::Leave),
+            (0usize..50).prop_map(Op::Arrive),
+            (1i64..240).prop_map(Op::Wait),
+            (1i64..120).prop_map(Op::Wait),
+        ]
+    }
+
+    /// From `now` on: for each pool and size threshold, the vehicles inside (a reserved one
+    /// until its reservation ends, a walk-in for ever) plus the reservations holding capacity
+    /// never exceed the spots, at now and at every future hold start.
+    fn check(lot: &TestLot, now: DateTime<Utc>) -> Result<(), String> {
+        let r = lot.reader();
+        let counts = pool_counts(r.connection()).unwrap();
+        let hold = Duration::minutes(15);
+        let mut stmt = r
+            .connection()
+            .prepare("SELECT class, ev, accessible, start_at, end_at FROM reservations WHERE status = 'booked'")
+            .unwrap();
+        let rows: Vec<(usize, usize, DateTime<Utc>, DateTime<Utc>)> = stmt
+            .query_map([], |x| {
+                Ok((
+                    x.get::<_, String>(0)?,
+                    x.get(1)?,
+                    x.get(2)?,
+                    x.get::<_, String>(3)?,
+                    x.get::<_, String>(4)?,
+                ))
+            })
+            .unwrap()
+            .map(|x| {
+                let (c, ev, acc, start, end) = x.unwrap();
+                (
+                    gatehouse_core::allocation::Pool::of(ev, acc).index(),
+                    VehicleClass::parse(&c).unwrap().index(),
+                    start.parse::<DateTime<Utc>>().unwrap() - hold,
+                    end.parse().unwrap(),
+                )
+            })
+            .collect();
+        let mut stmt = r
+            .connection()
+            .prepare("SELECT sp.size, sp.ev, sp.accessible, st.reserved_until FROM stays st JOIN spots sp ON sp.id = st.spot_id WHERE st.exit_at IS NULL")
+            .unwrap();
+        let inside: Vec<(usize, usize, Option<DateTime<Utc>>)> = stmt
+            .query_map([], |x| {
+                Ok((
+                    x.get::<_, String>(0)?,
+                    x.get(1)?,
+                    x.get(2)?,
+                    x.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .unwrap()
+            .map(|x| {
+                let (size, ev, acc, until) = x.unwrap();
+                (
+                    gatehouse_core::allocation::Pool::of(ev, acc).index(),
+                    VehicleClass::parse(&size).unwrap().index(),
+                    until.map(|u| u.parse().unwrap()),
+                )
+            })
+            .collect();
+        let mut instants = vec![now];
+        instants.extend(rows.iter().map(|r| r.2).filter(|t| *t > now));
+        for t in instants {
+            for pool in 0..3 {
+                for s in 0..5 {
+                    let cap: u32 = counts[pool][s..].iter().map(|c| c.0).sum();
+                    let occ = inside
+                        .iter()
+                        .filter(|(p, size, until)| {
+                            *p == pool && *size >= s && until.is_none_or(|u| u > t)
+                        })
+                        .count() as u32;
+                    let held = rows
+                        .iter()
+                        .filter(|(p, size, from, end)| {
+                            *p == pool && *size >= s && *from <= t && t < *end
+                        })
+                        .count() as u32;
+                    if occ + held > cap {
+                        return Err(format!(
+                            "pool {pool} size>={s} at {t} (now {now}): {occ} inside + {held} held > {cap} spots"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn reservations_plus_vehicles_inside_never_exceed_capacity(ops in proptest::collection::vec(op(), 1..60)) {
+            let lot = small();
+            let mut now = berlin("2026-11-18 08:00");
+            let mut codes: Vec<String> = Vec::new();
+            // Stays inside: (qr, reservation end if it came with one).
+            let mut inside: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
+            let mut n = 0;
+            for op in ops {
+                n += 1;
+                let sys = Actor::system("lane");
+                match op {
+                    Op::Book { in_min, len_min, large } => {
+                        let start = now + Duration::minutes(in_min);
+                        let r = lot.engine.execute(&sys, now, Command::Reserve(ReservationRequest {
+                            plate: None,
+                            class: if large { VehicleClass::Large } else { VehicleClass::Standard },
+                            ev: false, accessible: false, spot: None,
+                            start, end: start + Duration::minutes(len_min), holder: None,
+                        }));
+                        match r {
+                            Ok(Outcome::Reservation(v)) => codes.push(v.code),
+                            Ok(o) => panic!("{o:?}"),
+                            Err(e) => prop_assert_eq!(e.kind, ErrorKind::Full),
+                        }
+                    }
+                    Op::Cancel(i) if !codes.is_empty() => {
+                        let code = codes[i % codes.len()].clone();
+                        let _ = lot.engine.execute(&sys, now, Command::CancelReservation { code });
+                    }
+                    Op::WalkIn => {
+                        let plate = Plate::parse(&format!("W-K {n}")).unwrap();
+                        match lot.engine.execute(&sys, now, Command::entry(Some(plate), VehicleClass::Standard)) {
+                            Ok(Outcome::Entered(e)) => inside.push((e.qr, None)),
+                            Ok(o) => panic!("{o:?}"),
+                            Err(e) => prop_assert_eq!(e.kind, ErrorKind::Full),
+                        }
+                    }
+                    Op::Leave(i) if !inside.is_empty() => {
+                        let (qr, _) = inside.remove(i % inside.len());
+                        let stay = StayRef::Ticket(qr);
+                        lot.engine.execute(&staff("sam", Role::Supervisor), now, Command::VoidStay { stay, reason: "test leaves".into() }).unwrap();
+                    }
+                    Op::Arrive(i) if !codes.is_empty() => {
+                        let code = codes[i % codes.len()].clone();
+                        let r = lot.engine.execute(&sys, now, Command::Entry {
+                            plate: None, class: VehicleClass::Standard, lane: None, ev: false, accessible: false,
+                            presented_ticket: None, spot: None, card: None, reservation: Some(code.clone()),
+                        });
+                        if let Ok(Outcome::Entered(e)) = r {
+                            let end = lot.reservation(&code).end;
+                            inside.push((e.qr, Some(end)));
+                        }
+                    }
+                    Op::Wait(m) => {
+                        let to = now + Duration::minutes(m);
+                        // Reserved vehicles leave by their reservation's end (an overstay is the
+                        // driver's fault, penalised and alerted, not a booking the lot made).
+                        inside.sort_by_key(|(_, end)| *end);
+                        while let Some(pos) = inside.iter().position(|(_, end)| end.is_some_and(|e| e <= to)) {
+                            let (qr, end) = inside.remove(pos);
+                            let at = (end.unwrap() - Duration::minutes(1)).max(now);
+                            lot.engine.execute(&staff("sam", Role::Supervisor), at, Command::VoidStay { stay: StayRef::Ticket(qr), reason: "left in time".into() }).unwrap();
+                            now = at;
+                            prop_assert!(check(&lot, now).is_ok(), "{}", check(&lot, now).unwrap_err());
+                        }
+                        now = to;
+                        // Let the engine see the time (no-shows), with a harmless read-only command.
+                        let _ = lot.engine.execute(&sys, now, Command::CancelReservation { code: "none".into() });
+                    }
+                    _ => {}
+                }
+                prop_assert!(check(&lot, now).is_ok(), "{}", check(&lot, now).unwrap_err());
+            }
+        }
+    }
+}
