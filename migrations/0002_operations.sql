@@ -39,7 +39,8 @@ CREATE TABLE reservations (
     created_at  TEXT NOT NULL,
     created_by  TEXT NOT NULL
 );
-CREATE INDEX reservations_booked ON reservations (start_at) WHERE status = 'booked';
+-- Covering: availability reads booked windows from the index alone.
+CREATE INDEX reservations_booked ON reservations (start_at, end_at, class, ev, accessible, id) WHERE status = 'booked';
 CREATE INDEX reservations_by_plate ON reservations (plate) WHERE status = 'booked';
 
 CREATE TABLE permits (

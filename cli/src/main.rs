@@ -2,6 +2,7 @@
 //! scriptable (`--json`, `--at`); the rules live in gatehouse-core.
 
 mod bench;
+mod bench_ops;
 mod cycle;
 mod demo;
 mod load;
@@ -300,6 +301,8 @@ enum Cmd {
     Report(report::ReportArgs),
     /// Benchmark the engine: durable events/s and latency percentiles (prints JSON with --json).
     Bench(bench::BenchArgs),
+    /// Benchmark operations: availability with 10,000 reservations, a monthly report.
+    BenchOps(bench_ops::BenchOpsArgs),
     /// Run a scripted demo day on the demo lot and print its summary.
     Demo(demo::DemoArgs),
     /// Drive entry → pay → exit cycles against --db, printing one line per acknowledged command
@@ -615,6 +618,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args, out),
+        Cmd::BenchOps(args) => bench_ops::run(args, out),
         Cmd::Demo(args) => demo::run(args, cli.at.as_deref(), out),
         // The load drives the lot as lanes and pay stations do.
         Cmd::Load(args) => load::run(args, &cli.db, &Actor::system("load")),

@@ -430,7 +430,7 @@ pub struct Availability {
 pub fn pool_counts(conn: &Connection) -> Result<PoolCounts> {
     let mut out = [[(0u32, 0u32); 5]; 3];
     let mut stmt = conn.prepare_cached(
-        "SELECT size, ev, accessible, in_service, EXISTS (SELECT 1 FROM stays WHERE stays.spot_id = spots.id AND exit_at IS NULL) FROM spots",
+        "SELECT s.size, s.ev, s.accessible, s.in_service, o.id IS NOT NULL FROM spots s LEFT JOIN stays o ON o.spot_id = s.id AND o.exit_at IS NULL",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
@@ -470,11 +470,13 @@ pub fn availability(
     }
     let counts = pool_counts(conn)?;
     let from = start - Duration::minutes(i64::from(policy.hold_before_minutes));
+    // A booking lasts at most `max_hours`: that bounds the index range from below.
     let mut stmt = conn.prepare_cached(
-        "SELECT id, class, ev, accessible, start_at, end_at FROM reservations WHERE status = 'booked' AND start_at < ?1 AND end_at > ?2",
+        "SELECT id, class, ev, accessible, start_at, end_at FROM reservations WHERE status = 'booked' AND start_at < ?1 AND start_at > ?3 AND end_at > ?2",
     )?;
     let hold_end = end + Duration::minutes(i64::from(policy.hold_before_minutes));
-    let rows = stmt.query_map([ts(hold_end), ts(from)], |r| {
+    let earliest = from - Duration::hours(i64::from(policy.max_hours));
+    let rows = stmt.query_map([ts(hold_end), ts(from), ts(earliest)], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
