@@ -72,7 +72,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     (sorted[i.min(sorted.len() - 1)] * 1000.0).round() / 1000.0
 }
 
-fn new_lot(name: &str, at: DateTime<Utc>) -> Result<(tempfile::TempDir, std::path::PathBuf), Error> {
+fn new_lot(
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<(tempfile::TempDir, std::path::PathBuf), Error> {
     let dir = tempfile::tempdir().map_err(fail)?;
     let path = dir.path().join(name);
     Engine::init(&path, &LotConfig::demo()?, at, &Actor::system("bench"))?;
@@ -110,8 +113,9 @@ pub fn run(args: &BenchOpsArgs, out: &Out) -> Result<(), Error> {
         .collect();
     let started = Instant::now();
     let (booked, full) = std::thread::scope(|s| {
-        let chunks: Vec<&[ReservationRequest]> =
-            requests.chunks(args.reservations.div_ceil(8).max(1)).collect();
+        let chunks: Vec<&[ReservationRequest]> = requests
+            .chunks(args.reservations.div_ceil(8).max(1))
+            .collect();
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
@@ -119,7 +123,11 @@ pub fn run(args: &BenchOpsArgs, out: &Out) -> Result<(), Error> {
                 s.spawn(move || {
                     let (mut ok, mut full) = (0, 0);
                     for r in chunk {
-                        match engine.execute(&Actor::system("web"), now, Command::Reserve(r.clone())) {
+                        match engine.execute(
+                            &Actor::system("web"),
+                            now,
+                            Command::Reserve(r.clone()),
+                        ) {
                             Ok(_) => ok += 1,
                             Err(_) => full += 1,
                         }
@@ -175,7 +183,9 @@ pub fn run(args: &BenchOpsArgs, out: &Out) -> Result<(), Error> {
             .prepare("INSERT INTO stays (plate, class, ev, accessible, entry_lane, entry_at, spot_id, paid, exit_at, exit_lane) VALUES (?1, 'standard', 0, 0, 'E1', ?2, ?3, ?4, ?5, 'X1')")
             .map_err(fail)?;
         let mut spot = conn
-            .prepare("INSERT INTO stay_spots (stay_id, spot_id, from_at, to_at) VALUES (?1, ?2, ?3, ?4)")
+            .prepare(
+                "INSERT INTO stay_spots (stay_id, spot_id, from_at, to_at) VALUES (?1, ?2, ?3, ?4)",
+            )
             .map_err(fail)?;
         let mut pay = conn
             .prepare("INSERT INTO payments (stay_id, idem_key, kind, method, amount, tendered, change, at, actor) VALUES (?1, ?2, 'payment', ?3, ?4, ?4, '0', ?5, 'bench')")
@@ -186,9 +196,8 @@ pub fn run(args: &BenchOpsArgs, out: &Out) -> Result<(), Error> {
         let ts = gatehouse_core::store::ts;
         for day in 0..args.days {
             for k in 0..args.stays_per_day {
-                let entry = from.0
-                    + Duration::days(day)
-                    + Duration::minutes(rng.below(24 * 60 - 5) as i64);
+                let entry =
+                    from.0 + Duration::days(day) + Duration::minutes(rng.below(24 * 60 - 5) as i64);
                 let exit = entry + Duration::minutes(5 + rng.below(240) as i64);
                 let fee = rust_decimal::Decimal::new(150 * (1 + rng.below(8) as i64), 2);
                 let spot_id = &spots[(k as usize + day as usize * 7) % spots.len()];

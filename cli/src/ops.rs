@@ -217,8 +217,9 @@ pub enum UserCmd {
     /// Add a user; the password comes from GATEHOUSE_NEW_PASSWORD. Admins get a TOTP secret.
     Add {
         name: String,
-        #[arg(long)]
-        role: String,
+        /// attendant, cashier, supervisor, admin or auditor.
+        #[arg(value_name = "ROLE")]
+        grant: String,
     },
     /// Set a password (yours, or anyone's as admin) from GATEHOUSE_NEW_PASSWORD.
     Passwd {
@@ -481,9 +482,9 @@ pub fn user(
     exec: &dyn Fn(Command) -> Result<(), Error>,
 ) -> Result<(), Error> {
     match cmd {
-        UserCmd::Add { name, role } => exec(Command::AddUser {
+        UserCmd::Add { name, grant } => exec(Command::AddUser {
             name: name.clone(),
-            role: Role::parse(role)?,
+            role: Role::parse(grant)?,
             password: new_password()?,
         }),
         UserCmd::Passwd { name } => exec(Command::SetPassword {

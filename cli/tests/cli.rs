@@ -2,54 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Output;
-
 mod common;
-use common::gatehouse_on;
-
-struct Lot {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-fn lot() -> Lot {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lot.db");
-    let l = Lot { dir, db };
-    let out = l.run(&[
-        "init",
-        "--config",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/lots/demo.toml"),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    l
-}
-
-impl Lot {
-    fn run(&self, args: &[&str]) -> Output {
-        gatehouse_on(&self.db).args(args).output().unwrap()
-    }
-    /// Runs with --json at a Berlin local time on 2026-11-18 and parses the one JSON object.
-    fn json(&self, time: &str, args: &[&str]) -> (bool, Value) {
-        let at = format!("2026-11-18T{time}:00+01:00");
-        let mut all = vec!["--json", "--at", &at];
-        all.extend_from_slice(args);
-        let out = self.run(&all);
-        let text = String::from_utf8_lossy(&out.stdout);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 1, "one JSON object per result: {text}");
-        (
-            out.status.success(),
-            serde_json::from_str(lines[0]).unwrap(),
-        )
-    }
-}
+use common::{gatehouse_on, lot};
+use serde_json::Value;
 
 #[test]
 fn entry_quote_pay_exit_as_a_script_would() {

@@ -1319,9 +1319,9 @@ mod invariant {
         let mut instants = vec![now];
         instants.extend(rows.iter().map(|r| r.2).filter(|t| *t > now));
         for t in instants {
-            for pool in 0..3 {
+            for (pool, sizes) in counts.iter().enumerate() {
                 for s in 0..5 {
-                    let cap: u32 = counts[pool][s..].iter().map(|c| c.0).sum();
+                    let cap: u32 = sizes[s..].iter().map(|c| c.0).sum();
                     let occ = inside
                         .iter()
                         .filter(|(p, size, until)| {
