@@ -1408,41 +1408,29 @@ impl Writer {
                     l.amount.amount.to_string()
                 ])?;
         }
-        if let Some(until) = stay.reserved_until
-            && at > until
-        {
-            let msg = format!(
-                "overstay: ticket {} left {} min after its reservation ended ({})",
-                stay.ticket(),
-                (at - until).num_minutes(),
-                self.ctx.local(until)
-            );
-            events.push(self.raise_alert(
-                "overstay",
-                &msg,
-                Some(stay.id),
-                stay.plate.as_deref(),
-                Some(&lane_id),
-                at,
-            )?);
-        }
-        if let Some(until) = stay.permit_until
-            && at > until
-        {
-            let msg = format!(
-                "overstay: ticket {} stayed {} min past its permit's end ({})",
-                stay.ticket(),
-                (at - until).num_minutes(),
-                self.ctx.local(until)
-            );
-            events.push(self.raise_alert(
-                "overstay",
-                &msg,
-                Some(stay.id),
-                stay.plate.as_deref(),
-                Some(&lane_id),
-                at,
-            )?);
+        // Staying past a reservation's or a permit's end is an overstay for the attendant.
+        for (until, what) in [
+            (stay.reserved_until, "its reservation ended"),
+            (stay.permit_until, "its permit ended"),
+        ] {
+            if let Some(until) = until
+                && at > until
+            {
+                let msg = format!(
+                    "overstay: ticket {} left {} min after {what} ({})",
+                    stay.ticket(),
+                    (at - until).num_minutes(),
+                    self.ctx.local(until)
+                );
+                events.push(self.raise_alert(
+                    "overstay",
+                    &msg,
+                    Some(stay.id),
+                    stay.plate.as_deref(),
+                    Some(&lane_id),
+                    at,
+                )?);
+            }
         }
         let at_s = ts(at);
         self.conn
