@@ -814,7 +814,7 @@ impl Writer {
 
     /// Applies time-driven changes that are due at `at` (no-shows), as the engine.
     fn run_due(&mut self, at: DateTime<Utc>) -> Result<Vec<JournalRecord>> {
-        if !self.book.due(at, &self.ctx.config.policies.reservations) {
+        if !self.book.due(at) {
             return Ok(vec![]);
         }
         let engine = Actor::system("engine");
@@ -1436,19 +1436,7 @@ impl Writer {
         self.conn
             .prepare_cached("UPDATE stays SET exit_at = ?2, exit_lane = ?3 WHERE id = ?1")?
             .execute(params![stay.id, at_s, lane_id])?;
-        self.conn
-            .prepare_cached(
-                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
-            )?
-            .execute(params![stay.id, at_s])?;
-        let mut effects = Vec::new();
-        if let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {
-            let in_service: bool = self
-                .conn
-                .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
-                .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
-            effects.push(Effect::Vacate(spot, in_service));
-        }
+        let effects: Vec<Effect> = self.leave_spot(&stay, &at_s)?.into_iter().collect();
         // What the stay was charged: its fee less what the exit grace waived.
         let waived: Decimal = q
             .lines
@@ -1488,6 +1476,24 @@ impl Writer {
             events,
             effects,
         })
+    }
+
+    /// The stay leaves its spot at `at_s` (exit, void, override): closes its spot history row
+    /// and says how the spot's index changes (free again, or still out of service).
+    fn leave_spot(&self, stay: &StayRow, at_s: &str) -> Result<Option<Effect>> {
+        self.conn
+            .prepare_cached(
+                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
+            )?
+            .execute(params![stay.id, at_s])?;
+        let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) else {
+            return Ok(None);
+        };
+        let in_service: bool = self
+            .conn
+            .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
+            .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
+        Ok(Some(Effect::Vacate(spot, in_service)))
     }
 
     pub(crate) fn check_amount(&self, amount: Decimal) -> Result<Decimal> {
@@ -1846,24 +1852,13 @@ impl Writer {
         self.conn
             .prepare_cached("UPDATE stays SET spot_id = ?2 WHERE id = ?1")?
             .execute(params![stay.id, spot])?;
-        self.conn
-            .prepare_cached(
-                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
-            )?
-            .execute(params![stay.id, at_s])?;
+        let mut effects: Vec<Effect> = self.leave_spot(&stay, &at_s)?.into_iter().collect();
         self.conn
             .prepare_cached(
                 "INSERT INTO stay_spots (stay_id, spot_id, from_at) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![stay.id, spot, at_s])?;
-        let mut effects = vec![Effect::Take(target)];
-        if let Some(old) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {
-            let in_service: bool = self
-                .conn
-                .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
-                .query_row([self.alloc.spot_id(old)], |r| r.get(0))?;
-            effects.insert(0, Effect::Vacate(old, in_service));
-        }
+        effects.push(Effect::Take(target));
         Ok(Applied {
             refused: None,
             outcome: Outcome::SpotOverridden(SpotOverridden {
@@ -1955,19 +1950,7 @@ impl Writer {
         self.conn
             .prepare_cached("UPDATE stays SET exit_at = ?2, voided = 1 WHERE id = ?1")?
             .execute(params![stay.id, at_s])?;
-        self.conn
-            .prepare_cached(
-                "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",
-            )?
-            .execute(params![stay.id, at_s])?;
-        let mut effects = Vec::new();
-        if let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) {
-            let in_service: bool = self
-                .conn
-                .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
-                .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
-            effects.push(Effect::Vacate(spot, in_service));
-        }
+        let effects: Vec<Effect> = self.leave_spot(&stay, &at_s)?.into_iter().collect();
         Ok(Applied::new(
             recorded(
                 "voided",

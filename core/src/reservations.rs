@@ -173,29 +173,8 @@ impl ReservationBook {
         let mut stmt = conn.prepare(
             "SELECT id, class, ev, accessible, start_at, end_at FROM reservations WHERE status = 'booked'",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, bool>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, class, ev, acc, start, end) = row?;
-            let class = VehicleClass::parse(&class)
-                .map_err(|_| Error::storage(format!("reservation {id} has class '{class}'")))?;
-            book.insert(booking(
-                policy,
-                id,
-                class,
-                ev,
-                acc,
-                parse_ts(&start)?,
-                parse_ts(&end)?,
-            ));
+        for b in bookings(&mut stmt, [], policy)? {
+            book.insert(b);
         }
         Ok(book)
     }
@@ -224,7 +203,7 @@ impl ReservationBook {
     }
 
     /// Whether a booking turned into a no-show by `at`.
-    pub fn due(&self, at: DateTime<Utc>, _policy: &ReservationPolicy) -> bool {
+    pub fn due(&self, at: DateTime<Utc>) -> bool {
         self.due.first().is_some_and(|(t, _)| *t < at)
     }
 
@@ -262,6 +241,40 @@ impl ReservationBook {
         self.cache = Some((self.version, at, until, p));
         p
     }
+}
+
+/// Reads `id, class, ev, accessible, start_at, end_at` rows as bookings.
+fn bookings(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+    policy: &ReservationPolicy,
+) -> Result<Vec<Booking>> {
+    let rows = stmt.query_map(params, |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+            r.get::<_, bool>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, class, ev, acc, start, end) = row?;
+        let class = VehicleClass::parse(&class)
+            .map_err(|_| Error::storage(format!("reservation {id} has class '{class}'")))?;
+        out.push(booking(
+            policy,
+            id,
+            class,
+            ev,
+            acc,
+            parse_ts(&start)?,
+            parse_ts(&end)?,
+        ));
+    }
+    Ok(out)
 }
 
 fn booking(
@@ -476,29 +489,7 @@ pub fn availability(
     )?;
     let hold_end = end + Duration::minutes(i64::from(policy.hold_before_minutes));
     let earliest = from - Duration::hours(i64::from(policy.max_hours));
-    let rows = stmt.query_map([ts(hold_end), ts(from), ts(earliest)], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-            r.get::<_, bool>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    let mut bookings = Vec::new();
-    for r in rows {
-        let (id, c, e, a, s, t) = r?;
-        bookings.push(booking(
-            policy,
-            id,
-            VehicleClass::parse(&c)?,
-            e,
-            a,
-            parse_ts(&s)?,
-            parse_ts(&t)?,
-        ));
-    }
+    let bookings = bookings(&mut stmt, [ts(hold_end), ts(from), ts(earliest)], policy)?;
     let pool = Pool::of(ev, accessible);
     let p = peaks(bookings.iter(), from, end);
     let (spots, occupied) = fitting(&counts, pool, class);

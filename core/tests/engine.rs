@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+mod common;
+use common::{TestLot, berlin};
+
 use gatehouse_core::engine::{Entered, Paid};
 use gatehouse_core::lot::restore;
 use gatehouse_core::{
@@ -13,21 +15,6 @@ use rust_decimal::Decimal;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-struct TestLot {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    engine: Engine,
-}
-
-fn berlin(s: &str) -> DateTime<Utc> {
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Berlin
-        .from_local_datetime(&naive)
-        .earliest()
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 fn attendant() -> Actor {
     Actor::new("booth-1", Role::Attendant).unwrap()
 }
@@ -36,23 +23,7 @@ fn supervisor() -> Actor {
 }
 
 fn lot_with(edit: impl Fn(String) -> String) -> TestLot {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lot.db");
-    let text = edit(gatehouse_core::config::DEMO_TOML.to_string());
-    let cfg = LotConfig::from_toml_str("test.toml", &text).unwrap();
-    Engine::init(
-        &path,
-        &cfg,
-        berlin("2026-11-18 06:00"),
-        &Actor::system("init"),
-    )
-    .unwrap();
-    let engine = Engine::open(&path, EngineOptions::default()).unwrap();
-    TestLot {
-        _dir: dir,
-        path,
-        engine,
-    }
+    TestLot::from_toml(&edit(gatehouse_core::config::DEMO_TOML.to_string()))
 }
 
 fn demo_lot() -> TestLot {

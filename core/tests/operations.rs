@@ -3,26 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+mod common;
+use common::{TestLot, berlin};
+
+use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::auth::{Secret, decode_totp_secret, totp_code};
 use gatehouse_core::engine::Entered;
 use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
 use gatehouse_core::reservations::{ReservationRequest, ReservationView, availability};
 use gatehouse_core::{
-    Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, LotConfig, Outcome,
-    PaymentMethod, Plate, Role, StayRef, VehicleClass,
+    Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, Outcome, PaymentMethod, Plate,
+    Role, StayRef, VehicleClass,
 };
 use rust_decimal::Decimal;
-use std::path::PathBuf;
-
-fn berlin(s: &str) -> DateTime<Utc> {
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-    chrono_tz::Europe::Berlin
-        .from_local_datetime(&naive)
-        .earliest()
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 /// A small lot: four regular spots (three standard, one large), one EV spot, one accessible
 /// spot, on two levels; the demo tariff.
@@ -106,33 +99,8 @@ y = 2
     )
 }
 
-struct TestLot {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    engine: Engine,
-}
-
-fn lot_from(toml: &str) -> TestLot {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lot.db");
-    let cfg = LotConfig::from_toml_str("test.toml", toml).unwrap();
-    Engine::init(
-        &path,
-        &cfg,
-        berlin("2026-11-18 06:00"),
-        &Actor::system("init"),
-    )
-    .unwrap();
-    let engine = Engine::open(&path, EngineOptions::default()).unwrap();
-    TestLot {
-        _dir: dir,
-        path,
-        engine,
-    }
-}
-
 fn small() -> TestLot {
-    lot_from(&small_toml())
+    TestLot::from_toml(&small_toml())
 }
 
 fn staff(name: &str, role: Role) -> Actor {
@@ -226,6 +194,24 @@ impl TestLot {
             },
         )
     }
+}
+
+/// A standard car without a plate read, entering on a reservation's confirmation code.
+fn by_code(code: &str) -> Command {
+    let mut c = Command::entry(None, VehicleClass::Standard);
+    if let Command::Entry { reservation, .. } = &mut c {
+        *reservation = Some(code.to_string());
+    }
+    c
+}
+
+/// A standard car without a plate read, entering on an RFID permit card.
+fn by_card(card: &str) -> Command {
+    let mut c = Command::entry(None, VehicleClass::Standard);
+    if let Command::Entry { card: c2, .. } = &mut c {
+        *c2 = Some(card.to_string());
+    }
+    c
 }
 
 // ---- reservations ------------------------------------------------------------------------------
@@ -356,22 +342,7 @@ fn arrival_by_confirmation_code_and_too_early_is_refused_with_the_time() {
             "2026-11-18 12:00",
         )
         .unwrap();
-    let with_code = |at: &str| {
-        lot.lane(
-            at,
-            Command::Entry {
-                plate: None,
-                class: VehicleClass::Standard,
-                lane: None,
-                ev: false,
-                accessible: false,
-                presented_ticket: None,
-                spot: None,
-                card: None,
-                reservation: Some(r.code.to_lowercase()),
-            },
-        )
-    };
+    let with_code = |at: &str| lot.lane(at, by_code(&r.code.to_lowercase()));
     let early = with_code("2026-11-18 09:00").unwrap_err();
     assert_eq!(early.kind, ErrorKind::Conflict);
     assert!(early.message.contains("09:45"), "{}", early.message);
@@ -589,22 +560,7 @@ fn a_permit_holder_enters_and_leaves_without_paying() {
         Ok(Outcome::Exited(_))
     ));
     // By card: the same permit, one vehicle inside at once.
-    let card = |at: &str| {
-        lot.lane(
-            at,
-            Command::Entry {
-                plate: None,
-                class: VehicleClass::Standard,
-                lane: None,
-                ev: false,
-                accessible: false,
-                presented_ticket: None,
-                spot: None,
-                card: Some("04A1B2C3".into()),
-                reservation: None,
-            },
-        )
-    };
+    let card = |at: &str| lot.lane(at, by_card("04A1B2C3"));
     assert!(matches!(card("2026-11-19 08:00"), Ok(Outcome::Entered(_))));
     let second = card("2026-11-19 08:05").unwrap_err();
     assert_eq!(second.kind, ErrorKind::Passback);
@@ -1392,10 +1348,7 @@ mod invariant {
                     }
                     Op::Arrive(i) if !codes.is_empty() => {
                         let code = codes[i % codes.len()].clone();
-                        let r = lot.engine.execute(&sys, now, Command::Entry {
-                            plate: None, class: VehicleClass::Standard, lane: None, ev: false, accessible: false,
-                            presented_ticket: None, spot: None, card: None, reservation: Some(code.clone()),
-                        });
+                        let r = lot.engine.execute(&sys, now, by_code(&code));
                         if let Ok(Outcome::Entered(e)) = r {
                             let end = lot.reservation(&code).end;
                             inside.push((e.qr, Some(end)));
