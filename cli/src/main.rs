@@ -584,7 +584,13 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             out.audit(&report)
         }
         Cmd::Journal { from, limit } => {
-            out.journal(&Lot::open(&cli.db)?.journal(*from, *limit)?);
+            let lot = Lot::open(&cli.db)?;
+            let rows = lot.journal(*from, *limit)?;
+            let shown = rows
+                .iter()
+                .map(|r| lot.reveal(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.journal(&rows, &shown);
             Ok(())
         }
         Cmd::Revenue { from, to } => {

@@ -6,7 +6,7 @@ use gatehouse_core::lot::{BackupInfo, Occupancy, Revenue, SpotView, TicketCheck}
 use gatehouse_core::reservations::ReservationView;
 use gatehouse_core::{Error, ErrorKind, LotConfig, StayQuote};
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::Path;
 
 pub struct Out {
@@ -435,14 +435,17 @@ impl Out {
         }
     }
 
-    pub fn journal(&self, rows: &[JournalRecord]) {
-        for r in rows {
+    /// Journal rows; `shown` is each payload with the personal data that is still known.
+    pub fn journal(&self, rows: &[JournalRecord], shown: &[String]) {
+        for (r, shown) in rows.iter().zip(shown) {
             if self.json {
-                self.print_json(r);
+                let mut v = json!(r);
+                v["shown"] = serde_json::from_str(shown).unwrap_or(Value::Null);
+                self.print_json(&v);
             } else {
                 println!(
                     "{:>6} {} {}/{} {} {}",
-                    r.seq, r.at, r.actor, r.role, r.kind, r.payload
+                    r.seq, r.at, r.actor, r.role, r.kind, shown
                 );
             }
         }

@@ -5,6 +5,7 @@ use crate::domain::Plate;
 use crate::engine::{Applied, Job, Writer, recorded};
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::personal;
 use crate::store::ts;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -97,6 +98,7 @@ impl Writer {
                 .execute(params![id, h, plate])?;
         }
         let n = rows.len() as u64;
+        personal::forget_unused_plates(&self.conn)?;
         Ok(Applied::new(
             recorded(
                 "plates pseudonymised",
@@ -137,12 +139,35 @@ impl Writer {
         let permits = n("UPDATE permit_plates SET plate = ?2 WHERE plate = ?1")?;
         let watchlist = n("DELETE FROM watchlist WHERE plate = ?1 OR plate = ?2")?;
         n("UPDATE alerts SET plate = ?2, message = replace(message, ?1, ?2) WHERE plate = ?1")?;
+        personal::forget(&self.conn, &h)?;
+        // The names of the people behind this plate's permits and reservations go too.
+        let holders: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT holder FROM permits WHERE id IN (SELECT permit_id FROM permit_plates WHERE plate = ?1)
+                 UNION SELECT holder FROM reservations WHERE plate = ?1 AND holder IS NOT NULL",
+            )?
+            .query_map([&h], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for holder in holders.iter().filter(|n| !personal::is_token(n)) {
+            let token = self.ctx.holder_token(holder);
+            self.conn
+                .prepare_cached("UPDATE permits SET holder = ?2 WHERE holder = ?1 AND id IN (SELECT permit_id FROM permit_plates WHERE plate = ?3)")?
+                .execute(params![holder, token, h])?;
+            self.conn
+                .prepare_cached(
+                    "UPDATE reservations SET holder = ?2 WHERE holder = ?1 AND plate = ?3",
+                )?
+                .execute(params![holder, token, h])?;
+            personal::forget(&self.conn, &token)?;
+        }
         Ok(Applied::new(
             recorded(
                 "erased",
                 None,
                 format!(
-                    "plate {h}: {stays} stays, {reservations} reservations, {permits} permits and {watchlist} watchlist entries erased"
+                    "plate {h}: {stays} stays, {reservations} reservations, {permits} permits, {watchlist} watchlist entries and {} holder names erased; the journal keeps only the token",
+                    holders.len()
                 ),
             ),
             vec![Event::PersonalDataErased {

@@ -13,6 +13,7 @@ use crate::domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClas
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::journal::{Head, JournalRecord};
+use crate::personal;
 use crate::stays::{
     LotContext, StayQuote, StayRef, StayRow, find_inside, quote_stay, stay_of_ticket,
 };
@@ -836,7 +837,14 @@ impl Writer {
         let result = f(self).and_then(|applied| {
             let mut records = Vec::with_capacity(applied.events.len());
             for ev in &applied.events {
-                records.push(self.head.append(&self.conn, at, actor, ev)?);
+                let payload = personal::seal(&self.conn, &self.ctx, self.head.seq + 1, ev)?;
+                records.push(self.head.append_payload(
+                    &self.conn,
+                    at,
+                    actor,
+                    ev.kind(),
+                    payload,
+                )?);
             }
             Ok((applied, records))
         });
@@ -1267,7 +1275,7 @@ impl Writer {
         let ticket = ticket_number(stay as u32);
         let def = &self.ctx.config.spots[spot];
         let reason = match &permit {
-            Some(p) => format!("permit {} ({}, {}); {reason}", p.id, p.kind, p.holder),
+            Some(p) => format!("permit {} ({}); {reason}", p.id, p.kind),
             None => reason,
         };
         events.insert(

@@ -86,11 +86,22 @@ impl Head {
         actor: &Actor,
         event: &Event,
     ) -> Result<JournalRecord> {
-        let seq = self.seq + 1;
-        let at = ts(at);
         let payload = serde_json::to_string(event)
             .map_err(|e| Error::storage(format!("cannot encode a journal event: {e}")))?;
-        let kind = event.kind();
+        self.append_payload(conn, at, actor, event.kind(), payload)
+    }
+
+    /// Appends one event already encoded (for example sealed by `personal::seal`).
+    pub fn append_payload(
+        &mut self,
+        conn: &Connection,
+        at: DateTime<Utc>,
+        actor: &Actor,
+        kind: &str,
+        payload: String,
+    ) -> Result<JournalRecord> {
+        let seq = self.seq + 1;
+        let at = ts(at);
         let role = actor.role.as_str();
         let hash = link_hash(&self.hash, seq, &at, &actor.name, role, kind, &payload);
         conn.prepare_cached(

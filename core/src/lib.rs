@@ -13,6 +13,7 @@ pub mod journal;
 pub mod lot;
 pub mod money;
 pub mod permits;
+pub mod personal;
 pub mod reports;
 pub mod reservations;
 pub mod shifts;

@@ -364,6 +364,12 @@ impl Lot {
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
+
+    /// A journal row's payload with the plates and names that are still known in clear; erased
+    /// or expired ones stay tokens.
+    pub fn reveal(&self, row: &JournalRecord) -> Result<String> {
+        crate::personal::reveal(&self.conn, row.seq, &row.payload)
+    }
 }
 
 /// How far restore moves the ticket serials on: more tickets than a lot issues between backups.

@@ -116,7 +116,6 @@ pub struct PermitIssued {
 pub(crate) struct PermitRow {
     pub id: i64,
     pub kind: String,
-    pub holder: String,
     pub valid_from: DateTime<Utc>,
     pub valid_to: DateTime<Utc>,
     pub levels: Vec<String>,
@@ -126,26 +125,24 @@ pub(crate) struct PermitRow {
     pub revoked: bool,
 }
 
-const PERMIT_COLUMNS: &str = "p.id, p.kind, p.holder, p.valid_from, p.valid_to, p.levels, p.hours, p.max_inside, p.passback, p.revoked_at IS NOT NULL";
+const PERMIT_COLUMNS: &str = "p.id, p.kind, p.valid_from, p.valid_to, p.levels, p.hours, p.max_inside, p.passback, p.revoked_at IS NOT NULL";
 
 fn permit_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitRow>> {
-    let from: String = r.get(3)?;
-    let to: String = r.get(4)?;
-    let levels: String = r.get(5)?;
-    let (id, kind, holder, hours, max_inside, passback, revoked) = (
+    let from: String = r.get(2)?;
+    let to: String = r.get(3)?;
+    let levels: String = r.get(4)?;
+    let (id, kind, hours, max_inside, passback, revoked) = (
         r.get(0)?,
         r.get(1)?,
-        r.get(2)?,
+        r.get(5)?,
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
-        r.get(9)?,
     );
     Ok((|| {
         Ok(PermitRow {
             id,
             kind,
-            holder,
             valid_from: parse_ts(&from)?,
             valid_to: parse_ts(&to)?,
             levels: levels

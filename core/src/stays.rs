@@ -59,11 +59,23 @@ impl LotContext {
     /// The keyed hash that stands in for a plate after retention or erasure: `#` and 16 hex
     /// digits, the same for the same plate, so reports can still count repeat visits.
     pub fn plate_hash(&self, plate: &str) -> String {
+        self.token(&[plate.as_bytes()])
+    }
+
+    /// The keyed token that stands in for a holder's name in the journal; never equal to a
+    /// plate's.
+    pub fn holder_token(&self, name: &str) -> String {
+        self.token(&[b"holder\0", name.as_bytes()])
+    }
+
+    fn token(&self, parts: &[&[u8]]) -> String {
         use hmac::Mac;
         let Ok(mut m) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.plate_key) else {
             return "#".into();
         };
-        m.update(plate.as_bytes());
+        for p in parts {
+            m.update(p);
+        }
         format!("#{}", hex::encode(&m.finalize().into_bytes()[..8]))
     }
 

@@ -16,6 +16,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_operations.sql",
         include_str!("../../migrations/0002_operations.sql"),
     ),
+    (
+        "0003_personal_data.sql",
+        include_str!("../../migrations/0003_personal_data.sql"),
+    ),
 ];
 
 /// Time as stored: UTC RFC 3339 with milliseconds, so text order is time order.

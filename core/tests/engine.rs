@@ -512,10 +512,11 @@ fn audit_verify_names_an_edited_row() {
     conn.execute_batch("DROP TRIGGER journal_is_append_only_update")
         .unwrap();
     conn.execute(
-        "UPDATE journal SET payload = replace(payload, 'BAB2', 'BAB9') WHERE seq = 4",
+        "UPDATE journal SET payload = replace(payload, '\"class\":\"standard\"', '\"class\":\"motorcycle\"') WHERE seq = 4",
         [],
     )
     .unwrap();
+    assert_eq!(conn.changes(), 1);
     let report = Lot::open(&lot.path).unwrap().audit().unwrap();
     assert!(!report.ok);
     let broken = report.first_broken.unwrap();

@@ -1131,6 +1131,107 @@ fn retention_and_erasure_replace_plates_and_the_chain_still_verifies() {
     assert!(lot.reader().audit().unwrap().ok);
 }
 
+/// The journal as stored, and as `gatehouse journal` shows it (personal data still known).
+fn journal_text(lot: &TestLot) -> (String, String) {
+    let reader = lot.reader();
+    let rows = reader.journal(1, 10_000).unwrap();
+    let stored: String = rows.iter().map(|r| r.payload.clone() + "\n").collect();
+    let shown: String = rows
+        .iter()
+        .map(|r| reader.reveal(r).unwrap() + "\n")
+        .collect();
+    (stored, shown)
+}
+
+#[test]
+fn erasure_reaches_plates_and_names_in_the_journal_and_the_chain_still_verifies() {
+    let lot = small();
+    lot.run(
+        "2026-11-18 07:00",
+        Command::IssuePermit(permit(&["P-ER 1"], None)),
+    )
+    .unwrap();
+    lot.run(
+        "2026-11-18 07:00",
+        Command::Watch {
+            plate: Plate::parse("W-AT 1").unwrap(),
+            action: Some(WatchAction::Alert),
+            note: "ask W-AT 1 to call the office".into(),
+        },
+    )
+    .unwrap();
+    let p = lot.enter("2026-11-18 08:00", "P-ER 1").unwrap();
+    lot.exit_paid("2026-11-18 09:00", &p).unwrap();
+    let w = lot.enter("2026-11-18 08:00", "W-AT 1").unwrap();
+    assert_eq!(w.alerts.len(), 1);
+    lot.exit_paid("2026-11-18 09:00", &w).unwrap();
+
+    // Stored: tokens only. Shown: the clear values, in the entry, the alert's message and the
+    // permit's holder.
+    let (stored, shown) = journal_text(&lot);
+    for clear in ["PER1", "WAT1", "Ada Lovelace"] {
+        assert!(
+            !stored.contains(clear),
+            "{clear} stored in clear:\n{stored}"
+        );
+        assert!(shown.contains(clear), "{clear} not shown:\n{shown}");
+    }
+    // The attendant's note named the plate as they wrote it; that is sealed too.
+    assert!(!stored.contains("W-AT 1"), "{stored}");
+    let per1 = lot.reader().context().plate_hash("PER1");
+    assert!(stored.contains(&per1));
+
+    lot.as_(
+        &staff("root", Role::Admin),
+        "2026-11-18 12:00",
+        Command::ErasePlate {
+            plate: Plate::parse("PER1").unwrap(),
+        },
+    )
+    .unwrap();
+    let (_, shown) = journal_text(&lot);
+    assert!(
+        !shown.contains("PER1") && !shown.contains("Ada Lovelace"),
+        "{shown}"
+    );
+    assert!(shown.contains(&per1));
+    // Other people's data is untouched.
+    assert!(shown.contains("WAT1"));
+    let audit = lot.reader().audit().unwrap();
+    assert!(audit.ok, "{audit:?}");
+}
+
+#[test]
+fn retention_forgets_old_plates_in_the_journal_but_keeps_recent_ones() {
+    let lot = small();
+    let old = lot.enter("2026-11-18 08:00", "O-LD 1").unwrap();
+    lot.exit_paid("2026-11-18 09:00", &old).unwrap();
+    let recent = lot.enter("2026-11-18 10:00", "N-EW 1").unwrap();
+    lot.exit_paid("2026-11-18 11:00", &recent).unwrap();
+    lot.as_(
+        &staff("root", Role::Admin),
+        "2026-11-18 12:00",
+        Command::PseudonymisePlates {
+            before: berlin("2026-11-18 10:00"),
+        },
+    )
+    .unwrap();
+    let (_, shown) = journal_text(&lot);
+    assert!(!shown.contains("OLD1"), "{shown}");
+    assert!(shown.contains("NEW1"));
+    // The old plate coming back is known again from its new rows on, never for its old ones.
+    lot.enter("2026-11-19 08:00", "O-LD 1").unwrap();
+    let (_, shown) = journal_text(&lot);
+    let entries: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.contains("vehicle_entered"))
+        .collect();
+    assert_eq!(entries.len(), 3);
+    assert!(!entries[0].contains("OLD1"), "{}", entries[0]);
+    assert!(entries[2].contains("OLD1"), "{}", entries[2]);
+    assert!(lot.reader().audit().unwrap().ok);
+}
+
 #[test]
 fn a_day_report_counts_revenue_occupancy_and_reservations() {
     let lot = small();
