@@ -292,6 +292,11 @@ enum Cmd {
         #[arg(long)]
         reason: String,
     },
+    /// Tariff versions: publish one from a time on (admin), list them.
+    Tariff {
+        #[command(subcommand)]
+        action: ops::TariffCmd,
+    },
     /// Personal data: retention and erasure (admin).
     Privacy {
         #[command(subcommand)]
@@ -636,6 +641,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Alerts { action } => ops::alerts(action, &cli.db, out, &exec),
         Cmd::User { action } => ops::user(action, &cli.db, out, &exec),
         Cmd::Privacy { action } => ops::privacy(action, &cli.db, at, &exec),
+        Cmd::Tariff { action } => ops::tariff(action, &cli.db, out, &exec),
         Cmd::Login => match &cli.user {
             Some(u) => {
                 out.outcome(&Outcome::LoggedIn(session.login(u)?));

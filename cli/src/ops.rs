@@ -9,8 +9,9 @@ use gatehouse_core::auth::Secret;
 use gatehouse_core::money::parse_amount;
 use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
 use gatehouse_core::reservations::ReservationRequest;
+use gatehouse_core::tariffs::TariffRequest;
 use gatehouse_core::{Command, Error, Lot, PaymentMethod, Plate, Role, VehicleClass};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum ReservationCmd {
@@ -244,6 +245,23 @@ pub enum PrivacyCmd {
         #[arg(long)]
         plate: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum TariffCmd {
+    /// Admin: publish a tariff (a `[tariff]` table as in the lot config) from a time on; stays
+    /// that entered before keep the tariff they entered under.
+    Publish {
+        /// The TOML file with the `[tariff]` table.
+        file: PathBuf,
+        /// When it takes effect (default: now).
+        #[arg(long, value_parser = time)]
+        from: Option<DateTime<Utc>>,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The published versions, newest first.
+    List,
 }
 
 fn class(s: &str) -> Result<VehicleClass, Error> {
@@ -527,5 +545,51 @@ pub fn privacy(
         PrivacyCmd::Erase { plate } => exec(Command::ErasePlate {
             plate: Plate::parse(plate)?,
         }),
+    }
+}
+
+pub fn tariff(
+    cmd: &TariffCmd,
+    db: &Path,
+    out: &Out,
+    exec: &dyn Fn(Command) -> Result<(), Error>,
+) -> Result<(), Error> {
+    match cmd {
+        TariffCmd::Publish { file, from, note } => {
+            let toml = std::fs::read_to_string(file).map_err(|e| {
+                Error::invalid(format!(
+                    "cannot read the tariff file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            // Checked here too, so an error names the operator's file rather than "the tariff".
+            Lot::open(db)?
+                .context()
+                .config
+                .parse_tariff(&file.display().to_string(), &toml)?;
+            exec(Command::PublishTariff(TariffRequest {
+                toml,
+                effective_from: *from,
+                note: note.clone(),
+            }))
+        }
+        TariffCmd::List => {
+            let versions = gatehouse_core::tariffs::list(Lot::open(db)?.connection())?;
+            let rows: Vec<serde_json::Value> = versions
+                .iter()
+                .map(|v| {
+                    serde_json::json!({
+                        "version": v.version,
+                        "effective_from": v.effective_from,
+                        "sha256": v.sha256,
+                        "note": v.note,
+                        "published_by": v.published_by,
+                        "published_at": v.published_at,
+                    })
+                })
+                .collect();
+            out.rows(&rows);
+            Ok(())
+        }
     }
 }

@@ -341,3 +341,66 @@ fn the_pdf_report_opens_and_shows_its_charts() {
         "{csv}"
     );
 }
+
+#[test]
+fn an_admin_publishes_a_tariff_from_a_file_and_a_bad_file_is_named() {
+    let lot = lot();
+    let file = lot.dir.path().join("winter.toml");
+    let tariff = r#"[tariff]
+lost_ticket_fee = "40.00"
+
+[[tariff.bands]]
+name = "all day"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "00:00"
+end = "24:00"
+increment_minutes = 60
+increment_price = "4.00"
+"#;
+    std::fs::write(
+        &file,
+        tariff.replace("increment_minutes", "increment_minuets"),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, e) = lot.json("08:00", &["--role", "admin", "tariff", "publish", path]);
+    assert!(!ok);
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("winter.toml") && msg.contains("increment_minuets"),
+        "{msg}"
+    );
+
+    std::fs::write(&file, tariff).unwrap();
+    let (ok, e) = lot.json(
+        "08:00",
+        &["--role", "supervisor", "tariff", "publish", path],
+    );
+    assert!(!ok);
+    assert_eq!(e["error"]["kind"], "forbidden", "{e}");
+    let (ok, r) = lot.json(
+        "08:00",
+        &[
+            "--role",
+            "admin",
+            "tariff",
+            "publish",
+            path,
+            "--from",
+            "2026-11-18T09:00:00+01:00",
+            "--note",
+            "winter",
+        ],
+    );
+    assert!(ok, "{r}");
+    // A car entering at 09:30 pays the new tariff: two started hours at 4.00 by 11:00.
+    let (ok, e) = lot.json("09:30", &["entry", "--plate", "W-IN 1"]);
+    assert!(ok, "{e}");
+    let ticket = e["ticket"].as_str().unwrap();
+    let (ok, q) = lot.json("11:00", &["quote", "--ticket", ticket]);
+    assert!(ok, "{q}");
+    assert_eq!(q["total"], "8.00", "{q}");
+    let (ok, list) = lot.json("11:00", &["tariff", "list"]);
+    assert!(ok);
+    assert_eq!(list[0]["note"], "winter");
+}

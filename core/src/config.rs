@@ -400,6 +400,27 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Reads TOML into `T`, naming the field and line of the first problem.
+    fn deserialize<T: serde::de::DeserializeOwned>(&self, text: &str) -> Result<T> {
+        let de = toml::Deserializer::new(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.message().to_string();
+            let at = inner
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            if path == "." || path.is_empty() {
+                self.err("(file)", format!("{msg}{at}"))
+            } else {
+                self.err(&path, format!("{msg}{at}"))
+            }
+        })
+    }
     fn err(&self, field: &str, reason: impl std::fmt::Display) -> Error {
         Error::new(
             ErrorKind::Config,
@@ -539,25 +560,21 @@ impl LotConfig {
     /// Parses and validates config text; `file` names it in errors.
     pub fn from_toml_str(file: &str, text: &str) -> Result<LotConfig> {
         let c = Checker { file };
-        let de = toml::Deserializer::new(text);
-        let raw: RawConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let msg = inner.message().to_string();
-            let at = inner
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            if path == "." || path.is_empty() {
-                c.err("(file)", format!("{msg}{at}"))
-            } else {
-                c.err(&path, format!("{msg}{at}"))
-            }
-        })?;
+        let raw: RawConfig = c.deserialize(text)?;
         Self::validate(&c, raw, text)
+    }
+
+    /// A tariff published after the lot was set up: a `[tariff]` table written as in the lot
+    /// config, checked against this lot's currency and timezone. Errors name `file` and the field.
+    pub fn parse_tariff(&self, file: &str, text: &str) -> Result<Tariff> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct TariffFile {
+            tariff: RawTariff,
+        }
+        let c = Checker { file };
+        let raw: TariffFile = c.deserialize(text)?;
+        Self::validate_tariff(&c, &raw.tariff, self.lot.currency, self.lot.timezone)
     }
 
     fn validate(c: &Checker, raw: RawConfig, text: &str) -> Result<LotConfig> {

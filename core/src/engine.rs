@@ -176,6 +176,8 @@ pub enum Command {
     ErasePlate {
         plate: Plate,
     },
+    /// Publish a new tariff, in force from its start for stays that enter from then on.
+    PublishTariff(crate::tariffs::TariffRequest),
 }
 
 impl Command {
@@ -227,6 +229,7 @@ impl Command {
             Command::SetUserEnabled { .. } => "user change",
             Command::PseudonymisePlates { .. } => "plate retention",
             Command::ErasePlate { .. } => "erasure",
+            Command::PublishTariff(_) => "tariff publication",
         }
     }
 
@@ -256,6 +259,7 @@ impl Command {
             Command::OpenShift { .. } | Command::CloseShift { .. } => P::Shift,
             Command::AddUser { .. } | Command::SetUserEnabled { .. } => P::UserAdmin,
             Command::PseudonymisePlates { .. } | Command::ErasePlate { .. } => P::Privacy,
+            Command::PublishTariff(_) => P::TariffEdit,
             Command::Login { .. } | Command::Logout | Command::SetPassword { .. } => return None,
         })
     }
@@ -620,6 +624,8 @@ pub(crate) enum Effect {
     Book(crate::reservations::Booking),
     Unbook(i64),
     UsersExist,
+    /// A published tariff comes into force from its start.
+    Tariff(DateTime<Utc>, i64, Box<crate::tariff::Tariff>),
 }
 
 pub(crate) struct Applied {
@@ -865,6 +871,7 @@ impl Writer {
                         Effect::Book(b) => self.book.insert(b),
                         Effect::Unbook(id) => self.book.remove(id),
                         Effect::UsersExist => self.users_exist = true,
+                        Effect::Tariff(from, id, t) => self.ctx.tariffs.add(from, id, *t),
                     }
                 }
                 let result = match applied.refused {
@@ -1010,6 +1017,7 @@ impl Writer {
             Command::SetUserEnabled { name, enabled } => self.set_user_enabled(name, *enabled),
             Command::PseudonymisePlates { before } => self.pseudonymise_plates(at, *before),
             Command::ErasePlate { plate } => self.erase_plate(plate),
+            Command::PublishTariff(req) => self.publish_tariff(job, req),
         }
     }
 
@@ -1240,7 +1248,7 @@ impl Writer {
         };
         let (occupied, in_service) = self.alloc.occupied_and_in_service();
         let percent = (occupied * 100).checked_div(in_service).unwrap_or(100) as u32;
-        let factor = self.ctx.config.tariff.occupancy_factor(percent);
+        let factor = self.ctx.tariffs.at(at).occupancy_factor(percent);
         let spot_id = self.alloc.spot_id(spot).to_string();
         let at_s = ts(at);
         self.conn
@@ -1810,7 +1818,7 @@ impl Writer {
                 effects: vec![],
             });
         }
-        let fee = self.ctx.config.tariff.lost_ticket_fee;
+        let fee = self.ctx.tariffs.at(at).lost_ticket_fee;
         let at_s = ts(at);
         self.conn
             .prepare_cached(

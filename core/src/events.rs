@@ -247,6 +247,14 @@ pub enum Event {
         permits: u64,
         watchlist: u64,
     },
+    TariffPublished {
+        version: i64,
+        effective_from: String,
+        sha256: String,
+        /// The tariff as published (a `[tariff]` table), so the journal alone can price a stay.
+        toml: String,
+        note: String,
+    },
 }
 
 impl Event {
@@ -290,6 +298,7 @@ impl Event {
             Event::StayVoided { .. } => "stay_voided",
             Event::PlatesPseudonymised { .. } => "plates_pseudonymised",
             Event::PersonalDataErased { .. } => "personal_data_erased",
+            Event::TariffPublished { .. } => "tariff_published",
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod shifts;
 pub mod stays;
 pub mod store;
 pub mod tariff;
+pub mod tariffs;
 pub mod ticket;
 pub mod users;
 

@@ -398,8 +398,8 @@ fn normalise_code(code: &str) -> String {
 
 fn view(ctx: &crate::stays::LotContext, r: &ReservationRow) -> ReservationView {
     let est = ctx
-        .config
-        .tariff
+        .tariffs
+        .at(r.start)
         .quote(r.start, r.end, r.class, Decimal::ONE)
         .total
         .amount;
@@ -707,8 +707,8 @@ impl Writer {
     fn no_show_fee(&self, r: &ReservationRow) -> Decimal {
         let est = self
             .ctx
-            .config
-            .tariff
+            .tariffs
+            .at(r.start)
             .quote(r.start, r.end, r.class, Decimal::ONE)
             .total
             .amount;

@@ -22,6 +22,8 @@ pub struct LotContext {
     pub voucher_signer: TicketSigner,
     /// Keys the hash that replaces plates after retention or erasure.
     pub plate_key: Vec<u8>,
+    /// The tariffs in force over time.
+    pub tariffs: crate::tariffs::TariffVersions,
 }
 
 impl LotContext {
@@ -48,11 +50,13 @@ impl LotContext {
         let voucher_signer =
             TicketSigner::new(&format!("{}#voucher", config.lot.id), &derive("voucher")?);
         let plate_key = derive("plate pseudonym")?;
+        let tariffs = crate::tariffs::TariffVersions::load(conn, &config, db_name)?;
         Ok(LotContext {
             config,
             signer,
             voucher_signer,
             plate_key,
+            tariffs,
         })
     }
 
@@ -298,7 +302,7 @@ fn ser_amount<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> 
 /// The fee of a stay `[entry, at)` (or its flat lost-ticket fee), without payments: the tariff
 /// for the part no permit covers, less a voucher, plus any overstay past a reservation.
 pub fn stay_fee(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> crate::tariff::TariffQuote {
-    let t = &ctx.config.tariff;
+    let t = ctx.tariffs.at(stay.entry_at);
     let cur = ctx.config.lot.currency;
     if stay.flat_fee.is_some() {
         return t.lost_ticket_quote();
@@ -383,9 +387,9 @@ pub fn quote_stay(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> StayQu
         });
     }
     let remaining = (fee - paid).max(Decimal::ZERO);
-    let grace_until = stay
-        .settled_at
-        .map(|s| s + Duration::minutes(i64::from(ctx.config.tariff.exit_grace_minutes)));
+    let grace_until = stay.settled_at.map(|s| {
+        s + Duration::minutes(i64::from(ctx.tariffs.at(stay.entry_at).exit_grace_minutes))
+    });
     let in_grace = grace_until.is_some_and(|g| at <= g);
     if remaining > Decimal::ZERO && in_grace {
         lines.push(QuoteLine {

@@ -20,6 +20,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_personal_data.sql",
         include_str!("../../migrations/0003_personal_data.sql"),
     ),
+    (
+        "0004_tariff_versions.sql",
+        include_str!("../../migrations/0004_tariff_versions.sql"),
+    ),
 ];
 
 /// Time as stored: UTC RFC 3339 with milliseconds, so text order is time order.

@@ -11,6 +11,7 @@ use gatehouse_core::auth::{Secret, decode_totp_secret, totp_code};
 use gatehouse_core::engine::Entered;
 use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
 use gatehouse_core::reservations::{ReservationRequest, ReservationView, availability};
+use gatehouse_core::tariffs::TariffRequest;
 use gatehouse_core::{
     Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, Outcome, PaymentMethod, Plate,
     Role, StayRef, VehicleClass,
@@ -1129,6 +1130,130 @@ fn retention_and_erasure_replace_plates_and_the_chain_still_verifies() {
         lot.reader().context().plate_hash("NEW1")
     );
     assert!(lot.reader().audit().unwrap().ok);
+}
+
+// ---- tariff versions -----------------------------------------------------------------------
+
+/// A flat all-day tariff: 4.00 per started hour, no free minutes.
+const HOURLY_TARIFF: &str = r#"
+[tariff]
+lost_ticket_fee = "40.00"
+
+[[tariff.bands]]
+name = "all day"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "00:00"
+end = "24:00"
+increment_minutes = 60
+increment_price = "4.00"
+"#;
+
+fn publish(from: Option<&str>) -> Command {
+    Command::PublishTariff(TariffRequest {
+        toml: HOURLY_TARIFF.into(),
+        effective_from: from.map(berlin),
+        note: "winter prices".into(),
+    })
+}
+
+#[test]
+fn a_published_tariff_prices_stays_that_enter_from_its_start_and_not_cars_already_inside() {
+    let lot = small();
+    let admin = staff("root", Role::Admin);
+    let before = lot.enter("2026-11-18 08:00", "B-EF 1").unwrap();
+    // Only an admin may change prices, and never in the past.
+    let refused = lot
+        .run("2026-11-18 09:00", publish(Some("2026-11-18 10:00")))
+        .unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    let past = lot
+        .as_(
+            &admin,
+            "2026-11-18 09:00",
+            publish(Some("2026-11-18 08:30")),
+        )
+        .unwrap_err();
+    assert_eq!(past.kind, ErrorKind::InvalidInput);
+    assert!(past.message.contains("past"), "{}", past.message);
+    lot.as_(
+        &admin,
+        "2026-11-18 09:00",
+        publish(Some("2026-11-18 10:00")),
+    )
+    .unwrap();
+    let after = lot.enter("2026-11-18 10:30", "A-FT 1").unwrap();
+
+    let reader = lot.reader();
+    let old = &reader.context().config.tariff;
+    let new = reader
+        .context()
+        .config
+        .parse_tariff("test", HOURLY_TARIFF)
+        .unwrap();
+    let class = VehicleClass::Standard;
+    let before_due = lot.quote("2026-11-18 12:10", &before.ticket).total.amount;
+    let after_due = lot.quote("2026-11-18 12:10", &after.ticket).total.amount;
+    let at = berlin("2026-11-18 12:10");
+    let by = |t: &gatehouse_core::tariff::Tariff, entry: &str| {
+        t.quote(berlin(entry), at, class, Decimal::ONE).total.amount
+    };
+    assert_eq!(before_due, by(old, "2026-11-18 08:00"));
+    assert_eq!(after_due, by(&new, "2026-11-18 10:30"));
+    // 10:30 to 12:10 is two started hours at 4.00; the config's day tariff would say otherwise.
+    assert_eq!(after_due, Decimal::new(800, 2));
+    assert_ne!(after_due, by(old, "2026-11-18 10:30"));
+
+    // A restarted engine still prices by the published version.
+    let TestLot {
+        _dir, path, engine, ..
+    } = lot;
+    drop(engine);
+    let engine = Engine::open(&path, EngineOptions::default()).unwrap();
+    let again = engine
+        .execute(
+            &Actor::system("lane"),
+            berlin("2026-11-18 13:00"),
+            Command::entry(Some(Plate::parse("R-ST 1").unwrap()), class),
+        )
+        .unwrap();
+    let Outcome::Entered(again) = again else {
+        panic!("{again:?}")
+    };
+    let q = Lot::open(&path)
+        .unwrap()
+        .quote(&StayRef::Ticket(again.ticket), berlin("2026-11-18 13:30"))
+        .unwrap();
+    assert_eq!(q.total.amount, Decimal::new(400, 2));
+    let versions = gatehouse_core::tariffs::list(Lot::open(&path).unwrap().connection()).unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].published_by, "root");
+}
+
+#[test]
+fn a_bad_tariff_is_refused_with_its_field_and_changes_nothing() {
+    let lot = small();
+    let admin = staff("root", Role::Admin);
+    let bad = HOURLY_TARIFF.replace("increment_price = \"4.00\"", "increment_price = \"4.005\"");
+    let e = lot
+        .as_(
+            &admin,
+            "2026-11-18 09:00",
+            Command::PublishTariff(TariffRequest {
+                toml: bad,
+                effective_from: None,
+                note: String::new(),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
+    assert!(
+        e.message.contains("tariff.bands[0].increment_price"),
+        "{}",
+        e.message
+    );
+    let versions = gatehouse_core::tariffs::list(lot.reader().connection()).unwrap();
+    assert!(versions.is_empty());
+    assert!(!lot.kinds().contains(&"tariff_published".to_string()));
 }
 
 /// The journal as stored, and as `gatehouse journal` shows it (personal data still known).
