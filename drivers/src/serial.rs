@@ -48,3 +48,24 @@ fn slave_path(slave: &SerialStream) -> Result<PathBuf> {
     std::fs::read_link(format!("/proc/self/fd/{fd}"))
         .map_err(|e| DriverError::io(format!("cannot find the pseudo-terminal's path: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn a_driver_opens_the_pty_path_like_a_serial_port_and_talks_to_the_simulator() {
+        let mut pair = pty_pair().unwrap();
+        let mut port = open(&pair.path, 9600).unwrap();
+        port.write_all(b"hello\n").await.unwrap();
+        let mut buf = [0u8; 6];
+        pair.master.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello\n");
+        pair.master.write_all(b"back").await.unwrap();
+        let mut buf = [0u8; 4];
+        port.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"back");
+    }
+}
