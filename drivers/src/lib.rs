@@ -9,6 +9,15 @@
 pub mod health;
 pub use health::{DriverError, ErrorKind, Health, HealthState, HealthWatch};
 
+/// A sign that shows how many spaces are free in a zone: the Modbus count display
+/// (`gate::CountDisplay`) and the MQTT count sign (`mqtt::MqttCountSign`) both implement it.
+#[async_trait::async_trait]
+pub trait CountSign: Send + Sync {
+    /// Shows `free` for `zone` ("FULL" at zero; numbers above what the sign can show are shown as
+    /// its maximum).
+    async fn show(&self, zone: &str, free: u32) -> health::Result<()>;
+}
+
 #[cfg(feature = "serial")]
 pub mod serial;
 

@@ -42,12 +42,7 @@ pub struct SensorReading {
     pub battery: Option<u8>,
 }
 
-/// A display that shows how many spaces are free in a zone.
-#[async_trait]
-pub trait CountSign: Send + Sync {
-    /// Shows `free` spaces for `zone` ("FULL" at zero).
-    async fn show(&self, zone: &str, free: u32) -> Result<()>;
-}
+pub use crate::CountSign;
 
 /// The Things Stack v3 uplinks: which application to listen to and which device is which spot.
 #[derive(Debug, Clone, PartialEq, Eq)]

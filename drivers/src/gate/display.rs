@@ -2,6 +2,7 @@
 
 use super::link::{Link, Transport};
 use super::map::{check_range, check_unit_id};
+use crate::CountSign;
 use crate::health::{DriverError, Health, HealthState, HealthWatch, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -9,14 +10,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_modbus::Request;
-
-/// A sign that shows how many spaces are free in a zone. The Modbus [`CountDisplay`] implements
-/// it here; the MQTT count sign implements the same idea over a broker.
-#[async_trait]
-pub trait CountSign: Send + Sync {
-    /// Shows `free` for `zone` (numbers above what the sign can show are shown as its maximum).
-    async fn show(&self, zone: &str, free: u32) -> Result<()>;
-}
 
 /// Which holding register shows which zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,8 @@ mod link;
 mod map;
 pub mod sim;
 
-pub use display::{CountDisplay, CountDisplayMap, CountSign};
+pub use crate::CountSign;
+pub use display::{CountDisplay, CountDisplayMap};
 pub use link::Transport;
 pub use map::{GateMap, InputMap, Inputs, LoopMap, MAX_INPUT_SPAN, Position};
 
