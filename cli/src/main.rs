@@ -5,6 +5,7 @@ mod bench;
 mod bench_ops;
 mod cycle;
 mod demo;
+mod devices;
 mod load;
 mod ops;
 mod output;
@@ -313,6 +314,16 @@ enum Cmd {
     /// Drive entry → pay → exit cycles against --db, printing one line per acknowledged command
     /// (for crash tests and soak runs).
     Load(load::LoadArgs),
+    /// Commission lane hardware: open a gate, print a test ticket, take a test payment...
+    Device {
+        #[command(subcommand)]
+        action: devices::DeviceCmd,
+    },
+    /// Run a device simulator until Ctrl-C (or --seconds), printing what it receives.
+    Simulate {
+        #[command(subcommand)]
+        action: devices::SimCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -633,6 +644,8 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Demo(args) => demo::run(args, cli.at.as_deref(), out),
         // The load drives the lot as lanes and pay stations do.
         Cmd::Load(args) => load::run(args, &cli.db, &Actor::system("load")),
+        Cmd::Device { action } => devices::device(action, out),
+        Cmd::Simulate { action } => devices::simulate(action, out),
         Cmd::Reservation { action } => ops::reservation(action, &cli.db, at, out, &exec),
         Cmd::Permit { action } => ops::permit(action, &cli.db, out, &exec),
         Cmd::Account { action } => ops::account(action, &exec),
