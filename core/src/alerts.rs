@@ -149,7 +149,8 @@ impl Writer {
             )?
             .query_map([&h], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        for holder in holders.iter().filter(|n| !personal::is_token(n)) {
+        let holders: Vec<&String> = holders.iter().filter(|n| !personal::is_token(n)).collect();
+        for holder in &holders {
             let token = self.ctx.holder_token(holder);
             self.conn
                 .prepare_cached("UPDATE permits SET holder = ?2 WHERE holder = ?1 AND id IN (SELECT permit_id FROM permit_plates WHERE plate = ?3)")?
