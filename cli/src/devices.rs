@@ -498,29 +498,57 @@ async fn gate(a: &GateArgs, out: &Out) -> Result<(), Error> {
 }
 
 async fn gate_watch(g: &ModbusGate, seconds: u64, out: &Out) -> Result<(), Error> {
-    let mut events = g.events();
     let mut health = g.health();
     print_health(out, &health.borrow_and_update());
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
+    follow(
+        &mut g.events(),
+        &mut health,
+        deadline,
+        None,
+        "events",
+        out,
+        |e| out.value(&e, || format!("{e:?}")),
+    )
+    .await;
+    Ok(())
+}
+
+/// Prints each item a device reports and each change of its health, until the deadline, Ctrl-C,
+/// `limit` items, or the device's stream ends. Returns how many items came.
+async fn follow<T: Clone>(
+    items: &mut tokio::sync::broadcast::Receiver<T>,
+    health: &mut tokio::sync::watch::Receiver<Health>,
+    deadline: Instant,
+    limit: Option<u64>,
+    what: &str,
+    out: &Out,
+    mut show: impl FnMut(T),
+) -> u64 {
+    let mut seen = 0u64;
+    while limit.is_none_or(|n| seen < n) {
         tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => return Ok(()),
-            _ = interrupted() => return Ok(()),
-            e = events.recv() => match e {
-                Ok(e) => out.value(&e, || format!("{e:?}")),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    eprintln!("({n} events skipped: too many at once)");
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = interrupted() => break,
+            item = items.recv() => match item {
+                Ok(item) => {
+                    seen += 1;
+                    show(item);
                 }
-                Err(_) => return Ok(()),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    eprintln!("({n} {what} skipped: too many at once)");
+                }
+                Err(_) => break,
             },
             c = health.changed() => {
                 if c.is_err() {
-                    return Ok(());
+                    break;
                 }
                 print_health(out, &health.borrow_and_update());
             }
         }
     }
+    seen
 }
 
 fn printer(a: &PrinterLinkArgs) -> Result<EscPosPrinter, Error> {
@@ -609,32 +637,21 @@ async fn scan(a: &ScanArgs, out: &Out) -> Result<(), Error> {
         }
     }
     .map_err(drv)?;
-    let mut scans = reader.scans();
-    let mut health = reader.health();
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
-    let mut seen = 0u64;
-    while a.count.is_none_or(|n| seen < n) {
-        tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = interrupted() => break,
-            s = scans.recv() => match s {
-                Ok(s) => {
-                    seen += 1;
-                    out.value(&json!({ "scan": s }), || format!("{} {:?}: {}", s.at.format("%H:%M:%S%.3f"), s.source, s.text));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    eprintln!("({n} scans skipped: too many at once)");
-                }
-                Err(_) => break,
-            },
-            c = health.changed() => {
-                if c.is_err() {
-                    break;
-                }
-                print_health(out, &health.borrow_and_update());
-            }
-        }
-    }
+    let seen = follow(
+        &mut reader.scans(),
+        &mut reader.health(),
+        deadline,
+        a.count,
+        "scans",
+        out,
+        |s| {
+            out.value(&json!({ "scan": s }), || {
+                format!("{} {:?}: {}", s.at.format("%H:%M:%S%.3f"), s.source, s.text)
+            })
+        },
+    )
+    .await;
     if !out.json {
         println!("{seen} scans.");
     }
@@ -778,34 +795,31 @@ async fn mqtt(a: &MqttArgs, out: &Out) -> Result<(), Error> {
     let mut health = conn.health_changes();
     match &a.action {
         MqttAction::Watch { seconds } => {
-            let mut readings = conn.readings();
             print_health(out, &health.borrow_and_update());
             let deadline = Instant::now() + Duration::from_secs(*seconds);
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(deadline) => return Ok(()),
-                    _ = interrupted() => return Ok(()),
-                    r = readings.recv() => match r {
-                        Ok(r) => out.value(&json!({ "reading": r }), || format!(
+            follow(
+                &mut conn.readings(),
+                &mut health,
+                deadline,
+                None,
+                "readings",
+                out,
+                |r| {
+                    out.value(&json!({ "reading": r }), || {
+                        format!(
                             "{} spot {} {}{}",
                             r.at.format("%H:%M:%S"),
                             r.spot,
                             if r.occupied { "occupied" } else { "free" },
-                            r.battery.map(|b| format!(" (battery {b}%)")).unwrap_or_default()
-                        )),
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                            eprintln!("({n} readings skipped: too many at once)");
-                        }
-                        Err(_) => return Ok(()),
-                    },
-                    c = health.changed() => {
-                        if c.is_err() {
-                            return Ok(());
-                        }
-                        print_health(out, &health.borrow_and_update());
-                    }
-                }
-            }
+                            r.battery
+                                .map(|b| format!(" (battery {b}%)"))
+                                .unwrap_or_default()
+                        )
+                    })
+                },
+            )
+            .await;
+            Ok(())
         }
         MqttAction::Sign { zone, free } => {
             let broker = format!("{}:{}", a.host, a.port);
