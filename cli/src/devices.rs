@@ -5,7 +5,9 @@
 use crate::output::Out;
 use clap::{Args, Subcommand};
 use gatehouse_core::{Error, ErrorKind};
-use gatehouse_drivers::camera::{Camera, MjpegCamera, MjpegConfig, SnapshotCamera, encode_jpeg};
+use gatehouse_drivers::camera::{
+    Camera, MjpegCamera, MjpegConfig, SnapshotCamera, UsbCamera, UsbConfig, encode_jpeg,
+};
 use gatehouse_drivers::gate::sim::{Arm, BoardWrite, GateBoard};
 use gatehouse_drivers::gate::{Gate, GateMap, InputMap, LoopMap, ModbusGate, Transport};
 use gatehouse_drivers::mqtt::sim::{LotSim, Mosquitto};
@@ -20,7 +22,9 @@ use gatehouse_drivers::readers::sim::{Rdm6300Sim, ScannerSim};
 use gatehouse_drivers::readers::{
     CardId, LineScannerConfig, Rdm6300Config, Reader, ReaderDriver, WedgeConfig,
 };
-use gatehouse_drivers::{CountSign, DriverError, Health, HealthState};
+use gatehouse_drivers::{
+    CountSign, DriverError, ErrorKind as DriverErrorKind, Health, HealthState,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,7 +48,7 @@ pub enum DeviceCmd {
     Pay(PayArgs),
     /// Close the terminal's day (end-of-day batch) and print its totals.
     PayEndOfDay(TerminalLinkArgs),
-    /// Grab one frame from an IP camera and write it as JPEG.
+    /// Grab one frame from an IP or USB camera and write it as JPEG.
     Camera(CameraArgs),
     /// Sensors and count signs on the lot's MQTT broker.
     Mqtt(MqttArgs),
@@ -197,6 +201,9 @@ pub struct CameraLink {
     /// The camera's MJPEG stream URL.
     #[arg(long, value_name = "URL")]
     mjpeg: Option<String>,
+    /// A USB camera (V4L2): /dev/video0, its number, or a /dev/v4l/by-id/… link.
+    #[arg(long, value_name = "DEVICE")]
+    usb: Option<String>,
 }
 
 #[derive(Args)]
@@ -750,23 +757,25 @@ async fn pay_end_of_day(a: &TerminalLinkArgs, out: &Out) -> Result<(), Error> {
 }
 
 async fn camera(a: &CameraArgs, out: &Out) -> Result<(), Error> {
-    let frame = match (&a.link.snapshot, &a.link.mjpeg) {
-        (Some(url), _) => SnapshotCamera::new(url).map_err(drv)?.frame().await,
-        (None, Some(url)) => {
+    let mut mode = None;
+    let frame = match (&a.link.snapshot, &a.link.mjpeg, &a.link.usb) {
+        (Some(url), _, _) => SnapshotCamera::new(url).map_err(drv)?.frame().await,
+        (None, Some(url), _) => {
             let cam = MjpegCamera::start(url, MjpegConfig::default()).map_err(drv)?;
             // The stream needs a moment to connect: try for up to 10 s.
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                match cam.frame().await {
-                    Ok(f) => break Ok(f),
-                    Err(e) if Instant::now() >= deadline => break Err(e),
-                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                }
-            }
+            first_frame(&cam, |_| true).await
         }
-        (None, None) => {
+        (None, None, Some(device)) => {
+            let cam = UsbCamera::start(UsbConfig::new(device.as_str())).map_err(drv)?;
+            // A camera that opened may take a moment for its first picture (exposure); one that
+            // cannot be opened says why at once.
+            let frame = first_frame(&cam, |e| e.kind == DriverErrorKind::Timeout).await;
+            mode = cam.mode();
+            frame
+        }
+        (None, None, None) => {
             return Err(Error::invalid(
-                "name the camera with --snapshot URL or --mjpeg URL",
+                "name the camera with --snapshot URL, --mjpeg URL or --usb DEVICE",
             ));
         }
     }
@@ -774,20 +783,40 @@ async fn camera(a: &CameraArgs, out: &Out) -> Result<(), Error> {
     let jpeg = encode_jpeg(&frame.image, 90).map_err(drv)?;
     std::fs::write(&a.out, &jpeg)
         .map_err(|e| Error::invalid(format!("--out: cannot write {}: {e}", a.out.display())))?;
-    out.value(
-        &json!({ "device": "camera", "width": frame.width, "height": frame.height, "at": frame.at, "out": a.out.display().to_string(), "bytes": jpeg.len() }),
-        || {
-            format!(
-                "Frame {}x{} taken {} written to {} ({} bytes).",
-                frame.width,
-                frame.height,
-                frame.at,
-                a.out.display(),
-                jpeg.len()
-            )
-        },
-    );
+    let mut value = json!({ "device": "camera", "width": frame.width, "height": frame.height, "at": frame.at, "out": a.out.display().to_string(), "bytes": jpeg.len() });
+    if let Some(m) = &mode {
+        value["mode"] = json!(m);
+    }
+    out.value(&value, || {
+        format!(
+            "Frame {}x{} taken {} written to {} ({} bytes){}.",
+            frame.width,
+            frame.height,
+            frame.at,
+            a.out.display(),
+            jpeg.len(),
+            mode.as_deref()
+                .map(|m| format!("; camera mode {m}"))
+                .unwrap_or_default()
+        )
+    });
     Ok(())
+}
+
+/// The first frame a streaming camera delivers, trying for up to 10 s while `retry` says an
+/// error may pass.
+async fn first_frame(
+    cam: &dyn Camera,
+    retry: impl Fn(&DriverError) -> bool,
+) -> Result<gatehouse_drivers::camera::Frame, DriverError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match cam.frame().await {
+            Ok(f) => return Ok(f),
+            Err(e) if Instant::now() >= deadline || !retry(&e) => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
 }
 
 async fn mqtt(a: &MqttArgs, out: &Out) -> Result<(), Error> {

@@ -259,3 +259,84 @@ fn a_bad_amount_is_refused_before_any_io() {
         "{v}"
     );
 }
+
+#[test]
+fn a_frame_from_the_simulated_cameras_stream_is_written_as_jpeg() {
+    let sim = Sim::start(&["camera"]);
+    let stream = sim.whereabouts["stream"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lane.jpg");
+    let (ok, v) = run_json(&[
+        "device",
+        "camera",
+        "--mjpeg",
+        &stream,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{v}");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    let jpeg = std::fs::read(&out).unwrap();
+    assert_eq!(v["bytes"].as_u64(), Some(jpeg.len() as u64), "{v}");
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "not a JPEG");
+}
+
+/// A /dev/videoN this machine does not have.
+fn absent_video_device() -> String {
+    (7..64)
+        .map(|n| format!("/dev/video{n}"))
+        .find(|p| !std::path::Path::new(p).exists())
+        .unwrap()
+}
+
+#[test]
+fn a_missing_usb_camera_is_unavailable_naming_the_device() {
+    let device = absent_video_device();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("frame.jpg");
+    let started = Instant::now();
+    let (ok, v) = run_json(&[
+        "device",
+        "camera",
+        "--usb",
+        &device,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert_eq!(v["error"]["kind"], "unavailable", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&device), "{v}");
+    assert!(message.contains("plugged in"), "{v}");
+    // Said at once, not after the 10 s a slow first picture is given.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_file_named_as_usb_camera_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_camera = dir.path().join("video0");
+    std::fs::write(&not_a_camera, b"x").unwrap();
+    let out = dir.path().join("frame.jpg");
+    let (ok, v) = run_json(&[
+        "device",
+        "camera",
+        "--usb",
+        not_a_camera.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert_eq!(v["error"]["kind"], "config", "{v}");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains(not_a_camera.to_str().unwrap()), "{v}");
+    assert!(message.contains("/dev/videoN"), "{v}");
+}

@@ -264,17 +264,16 @@ async fn poll_loop(shared: Arc<Shared>) {
     }
 }
 
-/// Publishes the new inputs, turns edges into events and settles health.
+/// Publishes the new inputs, turns edges into events and settles health. The state is published
+/// before the events, so a listener that reads [`Gate::state`] on an event sees the new inputs.
 fn apply(shared: &Shared, inputs: &Inputs, last: Option<&Inputs>) {
     let position = Position::from_limits(inputs.open_limit, inputs.closed_limit);
-    let send = |e: GateEvent| {
-        let _ = shared.events.send(e);
-    };
+    let mut events = Vec::new();
     if let Some(last) = last {
         for (name, &occupied) in &inputs.loops {
             if last.loops.get(name) != Some(&occupied) {
                 let name = name.clone();
-                send(if occupied {
+                events.push(if occupied {
                     GateEvent::LoopOccupied { name }
                 } else {
                     GateEvent::LoopCleared { name }
@@ -289,9 +288,9 @@ fn apply(shared: &Shared, inputs: &Inputs, last: Option<&Inputs>) {
     let conflict = "both the open and the closed limit are active; check the limit switch wiring";
     if last.is_some() && before != position {
         match position {
-            Position::Open => send(GateEvent::Opened),
-            Position::Closed => send(GateEvent::Closed),
-            Position::Conflict => send(GateEvent::Fault {
+            Position::Open => events.push(GateEvent::Opened),
+            Position::Closed => events.push(GateEvent::Closed),
+            Position::Conflict => events.push(GateEvent::Fault {
                 reason: conflict.into(),
             }),
             Position::Between | Position::Unknown => {}
@@ -301,6 +300,9 @@ fn apply(shared: &Shared, inputs: &Inputs, last: Option<&Inputs>) {
         position,
         loops: inputs.loops.clone(),
     });
+    for e in events {
+        let _ = shared.events.send(e);
+    }
     let unconfirmed = {
         let mut f = lock(&shared.faults);
         if f.commanded == Some(position) {
