@@ -1,6 +1,7 @@
 //! `gatehouse`: the headless command line over the lot engine. Every engine operation is
 //! scriptable (`--json`, `--at`); the rules live in gatehouse-core.
 
+mod anpr;
 mod bench;
 mod bench_ops;
 mod cycle;
@@ -324,6 +325,11 @@ enum Cmd {
         #[command(subcommand)]
         action: devices::SimCmd,
     },
+    /// Licence-plate recognition: read pictures, measure against ground truth, benchmark.
+    Anpr {
+        #[command(subcommand)]
+        action: anpr::AnprCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -646,6 +652,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Load(args) => load::run(args, &cli.db, &Actor::system("load")),
         Cmd::Device { action } => devices::device(action, out),
         Cmd::Simulate { action } => devices::simulate(action, out),
+        Cmd::Anpr { action } => anpr::run(action, out),
         Cmd::Reservation { action } => ops::reservation(action, &cli.db, at, out, &exec),
         Cmd::Permit { action } => ops::permit(action, &cli.db, out, &exec),
         Cmd::Account { action } => ops::account(action, &exec),

@@ -1,0 +1,357 @@
+//! Reading one plate crop with an ONNX model in the fast-plate-ocr convention: uint8 NHWC input
+//! of a fixed size, output slots × alphabet of softmax probabilities, a pad character for the
+//! slots after the end of the plate. The input size, alphabet and slots come from the model
+//! config beside the .onnx file ([`PlateConfig`]).
+
+use crate::config::{ColorMode, PlateConfig};
+use crate::error::{AnprError, Result};
+use image::{GrayImage, RgbImage, imageops};
+use std::path::Path;
+use std::sync::Arc;
+use tract_onnx::prelude::*;
+
+/// Per slot, the probability of each character of the alphabet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotProbs {
+    alphabet: Arc<[char]>,
+    pad: char,
+    rows: Vec<Vec<f32>>,
+}
+
+impl SlotProbs {
+    /// Builds the rows; each row must have one probability per alphabet character.
+    pub fn new(alphabet: Arc<[char]>, pad: char, rows: Vec<Vec<f32>>) -> Result<SlotProbs> {
+        if let Some(r) = rows.iter().find(|r| r.len() != alphabet.len()) {
+            return Err(AnprError::model(format!(
+                "a slot has {} probabilities for an alphabet of {}",
+                r.len(),
+                alphabet.len()
+            )));
+        }
+        Ok(SlotProbs {
+            alphabet,
+            pad,
+            rows,
+        })
+    }
+
+    /// A read as if a model had been `sure` of each character of `text` (and of the pads after
+    /// it), sharing the rest evenly: for tests and for plates read by a person.
+    pub fn from_text(
+        text: &str,
+        alphabet: Vec<char>,
+        pad: char,
+        slots: usize,
+        sure: f32,
+    ) -> SlotProbs {
+        let n = alphabet.len();
+        let rest = (1.0 - sure) / (n.saturating_sub(1).max(1)) as f32;
+        let mut chars = text.chars();
+        let rows = (0..slots)
+            .map(|_| {
+                let c = chars.next().unwrap_or(pad);
+                alphabet
+                    .iter()
+                    .map(|a| if *a == c { sure } else { rest })
+                    .collect()
+            })
+            .collect();
+        SlotProbs {
+            alphabet: alphabet.into(),
+            pad,
+            rows,
+        }
+    }
+
+    pub fn slots(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The probability slot `slot` gives to `c` (0 for a character outside the alphabet).
+    pub fn prob(&self, slot: usize, c: char) -> f32 {
+        match (
+            self.rows.get(slot),
+            self.alphabet.iter().position(|a| *a == c),
+        ) {
+            (Some(row), Some(i)) => row[i],
+            _ => 0.0,
+        }
+    }
+
+    pub fn pad_prob(&self, slot: usize) -> f32 {
+        self.prob(slot, self.pad)
+    }
+
+    /// The most likely character of each slot and its probability.
+    pub fn best(&self) -> Vec<(char, f32)> {
+        self.rows
+            .iter()
+            .map(|row| {
+                let (i, p) =
+                    row.iter().enumerate().fold(
+                        (0, f32::MIN),
+                        |b, (i, p)| if *p > b.1 { (i, *p) } else { b },
+                    );
+                (self.alphabet[i], p)
+            })
+            .collect()
+    }
+}
+
+/// One character of a read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CharRead {
+    pub ch: char,
+    pub confidence: f32,
+}
+
+/// What the model read on one crop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateRead {
+    /// The characters, pads dropped.
+    pub text: String,
+    /// The model's probability that the whole text is right: the product over all slots (pads
+    /// included, since the length matters too) of the chosen character's probability.
+    pub confidence: f32,
+    pub chars: Vec<CharRead>,
+    /// Everything the model said, for closed-set matching.
+    pub probs: SlotProbs,
+}
+
+impl PlateRead {
+    fn from_probs(probs: SlotProbs) -> PlateRead {
+        let best = probs.best();
+        let confidence = best.iter().map(|(_, p)| *p).product::<f32>();
+        let chars: Vec<CharRead> = best
+            .iter()
+            .filter(|(c, _)| *c != probs.pad)
+            .map(|(c, p)| CharRead {
+                ch: *c,
+                confidence: *p,
+            })
+            .collect();
+        PlateRead {
+            text: chars.iter().map(|c| c.ch).collect(),
+            confidence,
+            chars,
+            probs,
+        }
+    }
+}
+
+/// A loaded plate-reading model, ready to run (on the calling thread, one core).
+#[derive(Debug, Clone)]
+pub struct PlateReader {
+    plan: Arc<TypedRunnableModel>,
+    config: PlateConfig,
+    alphabet: Arc<[char]>,
+}
+
+impl PlateReader {
+    /// Loads `model.onnx` and the config beside it (`model.yaml`, or `model_config.yaml` or
+    /// `.yml`).
+    pub fn load(onnx: &Path) -> Result<PlateReader> {
+        let config_path = ["yaml", "yml"]
+            .iter()
+            .map(|ext| onnx.with_extension(ext))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| onnx.with_extension("yaml"));
+        let config = PlateConfig::load(&config_path)?;
+        let bytes = std::fs::read(onnx).map_err(|e| {
+            AnprError::model(format!(
+                "cannot read the plate model {}: {e} (models ship in models/; give another with \
+                 --model)",
+                onnx.display()
+            ))
+        })?;
+        PlateReader::from_bytes(&onnx.display().to_string(), &bytes, config)
+    }
+
+    /// Builds a reader from the bytes of an .onnx file; `name` names it in errors.
+    pub fn from_bytes(name: &str, onnx: &[u8], config: PlateConfig) -> Result<PlateReader> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            AnprError::model(format!("{name}: {what}: {e}"))
+        };
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut &onnx[..])
+            .map_err(|e| bad("not a readable ONNX model (corrupt or cut off?)", &e))?;
+        let shape = config.input_shape();
+        let model = model
+            .with_input_fact(0, u8::fact(shape).into())
+            .map_err(|e| bad("its input cannot take uint8 NHWC", &e))?;
+        let model = model.into_optimized().map_err(|e| {
+            bad(
+                &format!(
+                    "it does not run on a uint8 {shape:?} input as its config says (fast-plate-ocr \
+                     models take uint8 NHWC)"
+                ),
+                &e,
+            )
+        })?;
+        let out_len: usize = model
+            .output_fact(0)
+            .map_err(|e| bad("it has no output", &e))?
+            .shape
+            .as_concrete()
+            .map(|dims| dims.iter().product())
+            .ok_or_else(|| AnprError::model(format!("{name}: its output size is not fixed")))?;
+        let want = config.max_plate_slots * config.alphabet.len();
+        if out_len != want {
+            return Err(AnprError::model(format!(
+                "{name}: the model outputs {out_len} numbers, but its config says {} slots × {} \
+                 characters = {want}: the config does not belong to this model",
+                config.max_plate_slots,
+                config.alphabet.len()
+            )));
+        }
+        let plan = model
+            .into_runnable()
+            .map_err(|e| bad("cannot be prepared to run", &e))?;
+        let reader = PlateReader {
+            plan,
+            alphabet: config.alphabet.clone().into(),
+            config,
+        };
+        // A first run catches a model that loads but cannot run.
+        reader.read(&RgbImage::new(8, 4))?;
+        Ok(reader)
+    }
+
+    pub fn config(&self) -> &PlateConfig {
+        &self.config
+    }
+
+    /// Reads one plate crop.
+    pub fn read(&self, crop: &RgbImage) -> Result<PlateRead> {
+        let input = self.input(crop)?;
+        let outputs = self
+            .plan
+            .run(tvec!(input.into()))
+            .map_err(|e| AnprError::model(format!("the plate model failed to run: {e}")))?;
+        let out = outputs
+            .first()
+            .ok_or_else(|| AnprError::model("the plate model gave no output"))?;
+        let not_f32 = |e: TractError| {
+            AnprError::model(format!("the plate model's output is not f32 numbers: {e}"))
+        };
+        let view = out.try_as_plain_ram().map_err(not_f32)?;
+        let values = view.as_slice::<f32>().map_err(not_f32)?;
+        let width = self.alphabet.len();
+        let rows = values
+            .chunks(width)
+            .map(|row| {
+                let sum: f32 = row.iter().sum();
+                if (sum - 1.0).abs() < 0.02 && row.iter().all(|p| *p >= 0.0) {
+                    row.to_vec()
+                } else {
+                    softmax(row)
+                }
+            })
+            .collect();
+        Ok(PlateRead::from_probs(SlotProbs::new(
+            self.alphabet.clone(),
+            self.config.pad_char,
+            rows,
+        )?))
+    }
+
+    /// The crop resized (or letterboxed) to the model's input, as a uint8 NHWC tensor.
+    fn input(&self, crop: &RgbImage) -> Result<Tensor> {
+        if crop.width() == 0 || crop.height() == 0 {
+            return Err(AnprError::image("the plate crop is empty"));
+        }
+        let c = &self.config;
+        let (w, h) = (c.img_width, c.img_height);
+        let sized = if c.keep_aspect_ratio {
+            let scale = (w as f32 / crop.width() as f32).min(h as f32 / crop.height() as f32);
+            let sw = ((crop.width() as f32 * scale).round() as u32).clamp(1, w);
+            let sh = ((crop.height() as f32 * scale).round() as u32).clamp(1, h);
+            let small = imageops::resize(crop, sw, sh, c.interpolation);
+            let mut canvas = RgbImage::from_pixel(w, h, image::Rgb(c.padding_color));
+            imageops::overlay(
+                &mut canvas,
+                &small,
+                i64::from((w - sw) / 2),
+                i64::from((h - sh) / 2),
+            );
+            canvas
+        } else {
+            imageops::resize(crop, w, h, c.interpolation)
+        };
+        let data = match c.color_mode {
+            ColorMode::Rgb => sized.into_raw(),
+            ColorMode::Grayscale => {
+                let gray: GrayImage = imageops::grayscale(&sized);
+                gray.into_raw()
+            }
+        };
+        Tensor::from_shape(&c.input_shape(), &data)
+            .map_err(|e| AnprError::model(format!("cannot build the model input: {e}")))
+    }
+}
+
+fn softmax(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::MIN, f32::max);
+    let exp: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.iter().map(|e| e / sum.max(f32::MIN_POSITIVE)).collect()
+}
+
+impl PlateReader {
+    /// Runs the model alone (no resizing) `runs` times on one prepared input and returns each
+    /// run's duration: for comparing tract with another runtime on the same model.
+    pub fn time_model_runs(
+        &self,
+        crop: &RgbImage,
+        runs: usize,
+    ) -> Result<Vec<std::time::Duration>> {
+        let input: TValue = self.input(crop)?.into();
+        let mut state = self
+            .plan
+            .spawn()
+            .map_err(|e| AnprError::model(format!("the plate model cannot start: {e}")))?;
+        (0..runs)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                state
+                    .run(tvec!(input.clone()))
+                    .map_err(|e| AnprError::model(format!("the plate model failed to run: {e}")))?;
+                Ok(started.elapsed())
+            })
+            .collect()
+    }
+}
+
+/// The plate model that ships in models/, built into the binary so the demo lot and a fresh
+/// install read plates with no file to find.
+const EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/plate_ocr.onnx");
+const EMBEDDED_CONFIG: &str = include_str!("../../models/plate_ocr.yaml");
+
+impl PlateReader {
+    /// The model built into gatehouse (models/plate_ocr.onnx with its .yaml).
+    pub fn embedded() -> Result<PlateReader> {
+        let config = PlateConfig::parse("models/plate_ocr.yaml (built in)", EMBEDDED_CONFIG)?;
+        PlateReader::from_bytes("models/plate_ocr.onnx (built in)", EMBEDDED_MODEL, config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_drops_pads_and_multiplies_confidences() {
+        let probs = SlotProbs::from_text("AB1", "AB1_".chars().collect(), '_', 5, 0.9);
+        let read = PlateRead::from_probs(probs);
+        assert_eq!(read.text, "AB1");
+        assert_eq!(read.chars.len(), 3);
+        assert!((read.confidence - 0.9f32.powi(5)).abs() < 1e-5);
+    }
+
+    #[test]
+    fn logits_are_turned_into_probabilities() {
+        let p = softmax(&[1.0, 2.0, 3.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[2] > p[1] && p[1] > p[0]);
+    }
+}
