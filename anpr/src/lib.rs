@@ -41,6 +41,9 @@ pub struct Anpr {
     pub locator: Locator,
     /// A candidate read below this is not taken for a plate.
     pub min_confidence: f32,
+    /// The plate layouts of the lot's country ([`text::formats_for`]); when set, every read is
+    /// the most likely text that fits one of them.
+    pub formats: Vec<PlateFormat>,
 }
 
 impl Anpr {
@@ -49,6 +52,7 @@ impl Anpr {
             reader,
             locator: Locator::default(),
             min_confidence: 0.3,
+            formats: Vec::new(),
         }
     }
 
@@ -63,7 +67,7 @@ impl Anpr {
 
     /// Reads one tightly cropped plate.
     pub fn read_crop(&self, crop: &RgbImage) -> Result<PlateRead> {
-        self.reader.read(crop)
+        Ok(self.reader.read(crop)?.constrained(&self.formats))
     }
 
     /// Finds and reads the plates in a camera frame, most confident first. A frame with no
@@ -114,7 +118,7 @@ impl Anpr {
     pub fn read_image(&self, image: &RgbImage) -> Result<Vec<FoundPlate>> {
         let aspect = image.width() as f32 / image.height().max(1) as f32;
         if image.width() <= 640 && (1.3..=6.5).contains(&aspect) {
-            let read = self.reader.read(image)?;
+            let read = self.read_crop(image)?;
             if read.text.is_empty() {
                 return Ok(Vec::new());
             }

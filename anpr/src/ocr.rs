@@ -67,6 +67,35 @@ impl SlotProbs {
         self.rows.len()
     }
 
+    pub fn alphabet(&self) -> &[char] {
+        &self.alphabet
+    }
+
+    pub fn pad(&self) -> char {
+        self.pad
+    }
+
+    /// The same read with `c` given probability `p` in `slot`, the others scaled to make room:
+    /// for tests that need a runner-up character.
+    pub fn with_second_choice(mut self, slot: usize, c: char, p: f32) -> SlotProbs {
+        if let (Some(row), Some(i)) = (
+            self.rows.get_mut(slot),
+            self.alphabet.iter().position(|a| *a == c),
+        ) {
+            let rest: f32 = row
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, v)| v)
+                .sum();
+            let scale = if rest > 0.0 { (1.0 - p) / rest } else { 0.0 };
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = if j == i { p } else { *v * scale };
+            }
+        }
+        self
+    }
+
     /// The probability slot `slot` gives to `c` (0 for a character outside the alphabet).
     pub fn prob(&self, slot: usize, c: char) -> f32 {
         match (
@@ -119,6 +148,29 @@ pub struct PlateRead {
 }
 
 impl PlateRead {
+    /// The read limited to the plate layouts in `formats` (see
+    /// [`crate::matching::decode_with_formats`]); unchanged when no format is given.
+    pub fn constrained(self, formats: &[crate::text::PlateFormat]) -> PlateRead {
+        match crate::matching::decode_with_formats(&self.probs, formats) {
+            Some((text, confidence)) if text != self.text => {
+                let mut chars: Vec<CharRead> = Vec::new();
+                for (slot, ch) in text.chars().enumerate() {
+                    chars.push(CharRead {
+                        ch,
+                        confidence: self.probs.prob(slot, ch),
+                    });
+                }
+                PlateRead {
+                    text,
+                    confidence,
+                    chars,
+                    probs: self.probs,
+                }
+            }
+            _ => self,
+        }
+    }
+
     fn from_probs(probs: SlotProbs) -> PlateRead {
         let best = probs.best();
         let confidence = best.iter().map(|(_, p)| *p).product::<f32>();

@@ -31,12 +31,17 @@ impl PlateFormat {
                 .pattern
                 .chars()
                 .zip(text.chars())
-                .all(|(p, c)| match p {
-                    'A' => c.is_alphabetic(),
-                    '9' => c.is_ascii_digit(),
-                    '?' => c.is_alphanumeric(),
-                    other => other == c,
-                })
+                .all(|(p, c)| PlateFormat::allows(p, c))
+    }
+
+    /// Whether pattern character `p` allows `c`.
+    pub fn allows(p: char, c: char) -> bool {
+        match p {
+            'A' => c.is_alphabetic(),
+            '9' => c.is_ascii_digit(),
+            '?' => c.is_alphanumeric(),
+            other => other == c,
+        }
     }
 }
 

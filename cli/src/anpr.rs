@@ -4,6 +4,7 @@
 use crate::output::Out;
 use clap::{Args, Subcommand, ValueEnum};
 use gatehouse_anpr::scene::{PlateStyle, Renderer, Rng};
+use gatehouse_anpr::text::formats_for;
 use gatehouse_anpr::{Anpr, AnprError, FoundPlate, PlateReader, load_image, normalise};
 use gatehouse_core::{Error, ErrorKind};
 use serde_json::{Value, json};
@@ -31,14 +32,28 @@ pub struct ModelArg {
     /// default: the model built into gatehouse (models/plate_ocr.onnx).
     #[arg(long, env = "GATEHOUSE_PLATE_MODEL", value_name = "FILE")]
     model: Option<PathBuf>,
+    /// Read only texts that fit this country's plate layouts (br, nl, fr, it, es; us has free
+    /// layouts).
+    #[arg(long, env = "GATEHOUSE_PLATE_COUNTRY", value_name = "CC")]
+    country: Option<String>,
 }
 
 impl ModelArg {
     fn load(&self) -> Result<Anpr, Error> {
-        match &self.model {
-            Some(path) => Anpr::load(path).map_err(anpr_error),
-            None => PlateReader::embedded().map(Anpr::new).map_err(anpr_error),
+        let mut anpr = match &self.model {
+            Some(path) => Anpr::load(path).map_err(anpr_error)?,
+            None => PlateReader::embedded().map(Anpr::new).map_err(anpr_error)?,
+        };
+        if let Some(cc) = &self.country {
+            anpr.formats = formats_for(cc);
+            if anpr.formats.is_empty() && !cc.eq_ignore_ascii_case("us") {
+                return Err(Error::invalid(format!(
+                    "--country {cc}: no plate layouts are known for it (known: br, nl, fr, it, \
+                     es; us reads any layout)"
+                )));
+            }
         }
+        Ok(anpr)
     }
 }
 
