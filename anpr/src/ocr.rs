@@ -7,7 +7,7 @@ use crate::config::{ColorMode, PlateConfig};
 use crate::error::{AnprError, Result};
 use image::{GrayImage, RgbImage, imageops};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tract_onnx::prelude::*;
 
 /// Per slot, the probability of each character of the alphabet.
@@ -195,13 +195,15 @@ impl PlateRead {
 #[derive(Debug, Clone)]
 pub struct PlateReader {
     plan: Arc<TypedRunnableModel>,
+    /// Run states kept between reads (each holds the model's buffers), one per concurrent
+    /// reader; spawning a fresh one per read costs about a tenth of a read.
+    states: Arc<Mutex<Vec<TypedSimpleState>>>,
     config: PlateConfig,
     alphabet: Arc<[char]>,
 }
 
 impl PlateReader {
-    /// Loads `model.onnx` and the config beside it (`model.yaml`, or `model_config.yaml` or
-    /// `.yml`).
+    /// Loads `model.onnx` and the config beside it (`model.yaml`, else `model.yml`).
     pub fn load(onnx: &Path) -> Result<PlateReader> {
         let config_path = ["yaml", "yml"]
             .iter()
@@ -261,6 +263,7 @@ impl PlateReader {
             .map_err(|e| bad("cannot be prepared to run", &e))?;
         let reader = PlateReader {
             plan,
+            states: Arc::new(Mutex::new(Vec::new())),
             alphabet: config.alphabet.clone().into(),
             config,
         };
@@ -276,10 +279,17 @@ impl PlateReader {
     /// Reads one plate crop.
     pub fn read(&self, crop: &RgbImage) -> Result<PlateRead> {
         let input = self.input(crop)?;
-        let outputs = self
-            .plan
-            .run(tvec!(input.into()))
-            .map_err(|e| AnprError::model(format!("the plate model failed to run: {e}")))?;
+        let failed =
+            |e: TractError| AnprError::model(format!("the plate model failed to run: {e}"));
+        let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
+        let mut state = match pooled {
+            Some(state) => state,
+            None => self.plan.spawn().map_err(failed)?,
+        };
+        let outputs = state.run(tvec!(input.into())).map_err(failed)?;
+        if let Ok(mut pool) = self.states.lock() {
+            pool.push(state);
+        }
         let out = outputs
             .first()
             .ok_or_else(|| AnprError::model("the plate model gave no output"))?;

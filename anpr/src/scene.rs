@@ -332,21 +332,18 @@ impl Renderer {
                 Rgb([30, 30, 30]),
             );
             // The plate, tilted, pasted centred on (cx, cy).
-            let (plate, (ox, oy)) = if tilt.abs() > 0.1 {
+            let plate = if tilt.abs() > 0.1 {
                 let margin = pw / 6;
                 let mut canvas = RgbImage::from_pixel(pw + 2 * margin, ph + 2 * margin, Rgb(body));
                 imageops::overlay(&mut canvas, &plate, i64::from(margin), i64::from(margin));
-                (
-                    rotate_about_center(
-                        &canvas,
-                        tilt.to_radians(),
-                        Interpolation::Bilinear,
-                        Rgb(body),
-                    ),
-                    (margin, margin),
+                rotate_about_center(
+                    &canvas,
+                    tilt.to_radians(),
+                    Interpolation::Bilinear,
+                    Rgb(body),
                 )
             } else {
-                (plate, (0, 0))
+                plate
             };
             let left = i64::from(cx) - i64::from(plate.width() / 2);
             let top = i64::from(cy) - i64::from(plate.height() / 2);
@@ -355,7 +352,6 @@ impl Renderer {
             let (s, c) = tilt.to_radians().sin_cos();
             let bw = (pw as f32 * c.abs() + ph as f32 * s.abs()) as u32;
             let bh = (pw as f32 * s.abs() + ph as f32 * c.abs()) as u32;
-            let _ = (ox, oy);
             boxes.push(BBox {
                 x: cx.saturating_sub(bw / 2),
                 y: cy.saturating_sub(bh / 2),
