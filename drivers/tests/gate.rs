@@ -2,16 +2,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(feature = "gate")]
 
+mod gate_common;
+
+use gate_common::{expect_event_within, loop_event, wait_health};
 use gatehouse_drivers::gate::sim::{Arm, BoardWrite, GateBoard};
 use gatehouse_drivers::gate::{
     CountDisplay, CountDisplayMap, CountSign, Gate, GateEvent, GateMap, InputMap, Inputs, LoopMap,
     ModbusGate, Position, Transport,
 };
-use gatehouse_drivers::{ErrorKind, Health, HealthState};
+use gatehouse_drivers::{ErrorKind, HealthState};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 const TRAVEL: Duration = Duration::from_millis(150);
 
@@ -73,37 +76,8 @@ async fn lane(map: GateMap, via: Via) -> (GateBoard, ModbusGate) {
     (board, gate)
 }
 
-async fn wait_health(rx: &mut watch::Receiver<Health>, state: HealthState, secs: u64) -> Health {
-    let waited =
-        tokio::time::timeout(Duration::from_secs(secs), rx.wait_for(|h| h.state == state)).await;
-    let got = waited.ok().and_then(|r| r.ok()).map(|h| h.clone());
-    if let Some(h) = got {
-        return h;
-    }
-    panic!("health not {state:?} within {secs} s: {:?}", *rx.borrow());
-}
-
 async fn expect_event(rx: &mut broadcast::Receiver<GateEvent>, want: GateEvent) {
-    let found = tokio::time::timeout(Duration::from_secs(3), async {
-        loop {
-            match rx.recv().await {
-                Ok(e) if e == want => return,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(e) => panic!("event channel closed: {e}"),
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no {want:?} within 3 s");
-}
-
-fn loop_event(name: &str, occupied: bool) -> GateEvent {
-    let name = name.to_string();
-    if occupied {
-        GateEvent::LoopOccupied { name }
-    } else {
-        GateEvent::LoopCleared { name }
-    }
+    expect_event_within(rx, want, 3).await
 }
 
 async fn open_and_close_are_confirmed(via: Via) {

@@ -10,17 +10,20 @@
 #![cfg(feature = "gate")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gate_common;
+
+use gate_common::{expect_event_within, loop_event, wait_health};
 use gatehouse_drivers::gate::{
     Gate, GateEvent, GateMap, InputMap, LoopMap, ModbusGate, Position, Transport,
 };
-use gatehouse_drivers::{ErrorKind, Health, HealthState};
+use gatehouse_drivers::{ErrorKind, HealthState};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pymodbus_board.py");
 const REQUIREMENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/requirements.txt");
@@ -377,37 +380,8 @@ async fn lane(via: Via) -> Lane {
     }
 }
 
-async fn wait_health(rx: &mut watch::Receiver<Health>, state: HealthState, secs: u64) -> Health {
-    let waited =
-        tokio::time::timeout(Duration::from_secs(secs), rx.wait_for(|h| h.state == state)).await;
-    let got = waited.ok().and_then(|r| r.ok()).map(|h| h.clone());
-    if let Some(h) = got {
-        return h;
-    }
-    panic!("health not {state:?} within {secs} s: {:?}", *rx.borrow());
-}
-
 async fn expect_event(rx: &mut broadcast::Receiver<GateEvent>, want: GateEvent) {
-    let found = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match rx.recv().await {
-                Ok(e) if e == want => return,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(e) => panic!("event channel closed: {e}"),
-            }
-        }
-    })
-    .await;
-    assert!(found.is_ok(), "no {want:?} within 5 s");
-}
-
-fn loop_event(name: &str, occupied: bool) -> GateEvent {
-    let name = name.to_string();
-    if occupied {
-        GateEvent::LoopOccupied { name }
-    } else {
-        GateEvent::LoopCleared { name }
-    }
+    expect_event_within(rx, want, 5).await
 }
 
 async fn open_and_close_are_confirmed_by_the_limit_switches(via: Via) {

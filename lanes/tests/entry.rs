@@ -69,6 +69,15 @@ fn shows(actions: &[Action]) -> Vec<&Screen> {
         .collect()
 }
 
+/// A vehicle arrives, its plate is read, it is admitted and its ticket printed: the gate opens.
+fn ticket_printed(l: &mut Lane) {
+    l.at(0, Input::ArmingLoop(true));
+    l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
+    l.at(3, Input::Decision(Ok(admission())));
+    let a = l.at(300, Input::Printed(Ok(())));
+    assert!(a.contains(&Action::OpenGate), "{a:?}");
+}
+
 /// Drives a vehicle from the open gate through to the closed gate; returns the journaled pass.
 fn drive_through(l: &mut Lane) -> LaneEvent {
     let a = l.at(900, Input::GateOpened);
@@ -334,10 +343,7 @@ fn printer_out_of_paper_lets_a_read_plate_in_ticketless_and_calls_the_attendant_
 #[test]
 fn a_gate_that_does_not_confirm_calls_the_attendant_and_the_lane_stays_faulty() {
     let mut l = Lane::new(EntryConfig::default());
-    l.at(0, Input::ArmingLoop(true));
-    l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
-    l.at(3, Input::Decision(Ok(admission())));
-    l.at(300, Input::Printed(Ok(())));
+    ticket_printed(&mut l);
     let a = l.at(4000, Input::Timer(Timer::GateConfirm));
     assert_eq!(fallbacks(&a), vec![Fallback::AttendantForGateFault]);
     assert!(a.iter().any(|a| matches!(a, Action::CallAttendant(_))));
@@ -347,10 +353,7 @@ fn a_gate_that_does_not_confirm_calls_the_attendant_and_the_lane_stays_faulty() 
 #[test]
 fn a_car_reversing_off_the_loop_cancels_its_admission_cleanly() {
     let mut l = Lane::new(EntryConfig::default());
-    l.at(0, Input::ArmingLoop(true));
-    l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
-    l.at(3, Input::Decision(Ok(admission())));
-    l.at(300, Input::Printed(Ok(())));
+    ticket_printed(&mut l);
     l.at(900, Input::GateOpened);
     let a = l.at(3000, Input::ArmingLoop(false));
     assert!(a.contains(&Action::CancelStay {
@@ -383,10 +386,7 @@ fn a_car_reversing_off_the_loop_cancels_its_admission_cleanly() {
 #[test]
 fn a_second_car_following_through_the_open_barrier_raises_a_tailgate_alert() {
     let mut l = Lane::new(EntryConfig::default());
-    l.at(0, Input::ArmingLoop(true));
-    l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
-    l.at(3, Input::Decision(Ok(admission())));
-    l.at(300, Input::Printed(Ok(())));
+    ticket_printed(&mut l);
     l.at(900, Input::GateOpened);
     l.at(1000, Input::PassLoop(true));
     l.at(500, Input::ArmingLoop(false));
