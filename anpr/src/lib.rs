@@ -113,11 +113,11 @@ impl Anpr {
     }
 
     /// Reads a picture that is either a camera frame or a plate crop: a small plate-shaped
-    /// picture (at most 640 px wide, 1.3 to 6.5 times as wide as high) is read as one crop,
-    /// anything else as a frame.
+    /// picture (at most 640×240 px, 1.3 to 6.5 times as wide as high) is read as one crop,
+    /// anything else as a frame (a 640×360 or 640×480 camera frame is a frame).
     pub fn read_image(&self, image: &RgbImage) -> Result<Vec<FoundPlate>> {
         let aspect = image.width() as f32 / image.height().max(1) as f32;
-        if image.width() <= 640 && (1.3..=6.5).contains(&aspect) {
+        if image.width() <= 640 && image.height() <= 240 && (1.3..=6.5).contains(&aspect) {
             let read = self.read_crop(image)?;
             if read.text.is_empty() {
                 return Ok(Vec::new());

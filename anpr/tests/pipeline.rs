@@ -121,6 +121,25 @@ fn two_cars_give_two_plates() {
 }
 
 #[test]
+fn a_small_camera_frame_is_searched_for_plates_not_read_as_one_crop() {
+    // Regression: a 640×360 frame is plate-shaped enough to be taken for a crop.
+    let anpr = anpr();
+    let r = Renderer::new().unwrap();
+    let (frame, _) = r.scene(1280, 720, &[("GH4821", PlateStyle::Us, 240, 0.0)], 8);
+    let small = image::imageops::resize(&frame, 640, 360, image::imageops::FilterType::Triangle);
+    let found = anpr.read_image(&small).unwrap();
+    assert_eq!(
+        found.first().map(|f| f.text.as_str()),
+        Some("GH4821"),
+        "{found:?}"
+    );
+    assert!(
+        found[0].bbox.w < 400,
+        "the plate's box, not the whole picture: {found:?}"
+    );
+}
+
+#[test]
 fn a_frame_with_no_plate_reads_nothing_and_fast() {
     let anpr = anpr();
     let r = Renderer::new().unwrap();
