@@ -1,6 +1,7 @@
 //! `gatehouse anpr …`: read plates in pictures, measure reading against ground truth, benchmark
 //! the reader, and render synthetic plates and scenes. Thin: the pipeline is gatehouse-anpr.
 
+use crate::bench_ops::percentile;
 use crate::output::Out;
 use clap::{Args, Subcommand, ValueEnum};
 use gatehouse_anpr::scene::{PlateStyle, Renderer, Rng};
@@ -344,15 +345,16 @@ fn pct(part: usize, whole: usize) -> f64 {
     (part as f64 * 1000.0 / whole as f64).round() / 10.0
 }
 
-fn percentiles(mut v: Vec<Duration>) -> Value {
-    v.sort();
-    let at = |q: f64| {
-        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
+fn percentiles(v: Vec<Duration>) -> Value {
+    let mut sorted: Vec<f64> = v.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    sorted.sort_by(f64::total_cmp);
     let mean = v.iter().sum::<Duration>() / v.len().max(1) as u32;
-    json!({"p50_ms": ms(at(0.5)), "p99_ms": ms(at(0.99)), "mean_ms": ms(mean), "n": v.len()})
+    json!({
+        "p50_ms": percentile(&sorted, 0.5),
+        "p99_ms": percentile(&sorted, 0.99),
+        "mean_ms": ms(mean),
+        "n": v.len(),
+    })
 }
 
 fn bench(a: &BenchArgs, out: &Out) -> Result<(), Error> {

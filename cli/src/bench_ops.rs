@@ -64,7 +64,8 @@ fn fail(e: impl std::fmt::Display) -> Error {
     Error::storage(format!("benchmark set-up failed: {e}"))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0 to 1) of sorted milliseconds, rounded to microseconds.
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -391,9 +391,7 @@ impl EntryLane {
 
     fn plate_read(&mut self, read: Option<PlateSeen>, out: &mut Vec<Action>) {
         self.plate = read.clone();
-        let confident = read
-            .as_ref()
-            .is_some_and(|p| p.confidence >= self.config.confident);
+        let confident = self.plate_is_confident();
         let printer_down = self.unhealthy.get(&Device::Printer).cloned();
         if let Some(p) = &read {
             out.push(Action::Show(Screen::Welcome {
@@ -474,16 +472,7 @@ impl EntryLane {
             Ok(admission) => {
                 self.stay = Some(admission.stay.clone());
                 if ticketless {
-                    out.push(Action::Show(Screen::Proceed {
-                        plate: self
-                            .plate
-                            .as_ref()
-                            .map(|p| p.text.clone())
-                            .unwrap_or_default(),
-                        spot: admission.spot,
-                        level: admission.level,
-                        way: admission.way,
-                    }));
+                    out.push(Action::Show(self.proceed(admission)));
                     self.open_gate(now, out);
                 } else {
                     out.push(Action::Print {
@@ -519,26 +508,14 @@ impl EntryLane {
                 self.open_gate(now, out);
             }
             Err(reason) => {
-                let confident = self
-                    .plate
-                    .as_ref()
-                    .is_some_and(|p| p.confidence >= self.config.confident);
+                let confident = self.plate_is_confident();
                 if confident {
                     // The stay is known by its plate: in without the ticket.
                     out.push(Action::Journal(LaneEvent::Fallback {
                         fallback: Fallback::TicketlessForPrinterFault,
                         reason,
                     }));
-                    out.push(Action::Show(Screen::Proceed {
-                        plate: self
-                            .plate
-                            .as_ref()
-                            .map(|p| p.text.clone())
-                            .unwrap_or_default(),
-                        spot: admission.spot,
-                        level: admission.level,
-                        way: admission.way,
-                    }));
+                    out.push(Action::Show(self.proceed(admission)));
                     self.open_gate(now, out);
                 } else {
                     out.push(Action::Journal(LaneEvent::Fallback {
@@ -554,6 +531,26 @@ impl EntryLane {
                     self.state = State::Attendant;
                 }
             }
+        }
+    }
+
+    fn plate_is_confident(&self) -> bool {
+        self.plate
+            .as_ref()
+            .is_some_and(|p| p.confidence >= self.config.confident)
+    }
+
+    /// The ticketless screen: drive on, to this spot.
+    fn proceed(&self, admission: Admission) -> Screen {
+        Screen::Proceed {
+            plate: self
+                .plate
+                .as_ref()
+                .map(|p| p.text.clone())
+                .unwrap_or_default(),
+            spot: admission.spot,
+            level: admission.level,
+            way: admission.way,
         }
     }
 
