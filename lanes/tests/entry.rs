@@ -3,34 +3,13 @@
 //! barrier moves, and what is journaled.
 
 use gatehouse_lanes::entry::{
-    Action, Admission, EntryConfig, EntryLane, EntryRequest, Input, PlateSeen, Refusal, Screen,
-    Timer,
+    Action, Admission, EntryConfig, EntryRequest, Input, PlateSeen, Refusal, Screen, Timer,
 };
 use gatehouse_lanes::{Device, Fallback, LaneEvent};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A lane with a clock the test moves.
-struct Lane {
-    lane: EntryLane,
-    t0: Instant,
-    now: Instant,
-}
-
-impl Lane {
-    fn new(config: EntryConfig) -> Lane {
-        let t0 = Instant::now();
-        Lane {
-            lane: EntryLane::new(config),
-            t0,
-            now: t0,
-        }
-    }
-    /// Feeds `input` `ms` after the previous one.
-    fn at(&mut self, ms: u64, input: Input) -> Vec<Action> {
-        self.now += Duration::from_millis(ms);
-        self.lane.handle(self.now, input)
-    }
-}
+mod common;
+use common::{Lane, fallbacks, shows};
 
 fn admission() -> Admission {
     Admission {
@@ -49,26 +28,6 @@ fn plate(text: &str, confidence: f32) -> Option<PlateSeen> {
     })
 }
 
-fn fallbacks(actions: &[Action]) -> Vec<Fallback> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Journal(LaneEvent::Fallback { fallback, .. }) => Some(*fallback),
-            _ => None,
-        })
-        .collect()
-}
-
-fn shows(actions: &[Action]) -> Vec<&Screen> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Show(s) => Some(s),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A vehicle arrives, its plate is read, it is admitted and its ticket printed: the gate opens.
 fn ticket_printed(l: &mut Lane) {
     l.at(0, Input::ArmingLoop(true));
@@ -78,33 +37,13 @@ fn ticket_printed(l: &mut Lane) {
     assert!(a.contains(&Action::OpenGate), "{a:?}");
 }
 
-/// Drives a vehicle from the open gate through to the closed gate; returns the journaled pass.
 fn drive_through(l: &mut Lane) -> LaneEvent {
-    let a = l.at(900, Input::GateOpened);
-    assert!(a.contains(&Action::StartTimer(
-        Timer::Pass,
-        EntryConfig::default().pass_within
-    )));
-    assert!(l.at(1200, Input::PassLoop(true)).is_empty());
-    assert!(l.at(800, Input::ArmingLoop(false)).is_empty());
-    let a = l.at(700, Input::PassLoop(false));
-    assert!(a.contains(&Action::CloseGate), "{a:?}");
-    let passed = a
-        .iter()
-        .find_map(|a| match a {
-            Action::Journal(e @ LaneEvent::Passed { .. }) => Some(e.clone()),
-            _ => None,
-        })
-        .expect("the pass is journaled");
-    let a = l.at(900, Input::GateClosed);
-    assert_eq!(shows(&a), vec![&Screen::Idle]);
-    assert!(l.lane.is_idle());
-    passed
+    common::drive_through(l, EntryConfig::default().pass_within)
 }
 
 #[test]
 fn a_read_plate_gets_a_printed_ticket_the_spot_on_screen_and_the_gate_with_step_timings() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     let a = l.at(0, Input::ArmingLoop(true));
     assert_eq!(
         a,
@@ -156,7 +95,7 @@ fn a_read_plate_gets_a_printed_ticket_the_spot_on_screen_and_the_gate_with_step_
 
 #[test]
 fn a_confident_read_enters_ticketless_where_the_lot_allows_it() {
-    let mut l = Lane::new(EntryConfig {
+    let mut l = Lane::entry(EntryConfig {
         ticketless: true,
         ..EntryConfig::default()
     });
@@ -204,7 +143,7 @@ fn a_confident_read_enters_ticketless_where_the_lot_allows_it() {
 
 #[test]
 fn no_plate_read_means_press_for_ticket_and_it_is_journaled() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(0, Input::ArmingLoop(true));
     let a = l.at(1500, Input::PlateRead(None));
     assert_eq!(fallbacks(&a), vec![Fallback::TicketForNoPlate]);
@@ -228,7 +167,7 @@ fn no_plate_read_means_press_for_ticket_and_it_is_journaled() {
 
 #[test]
 fn a_permit_card_is_its_own_credential() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(0, Input::ArmingLoop(true));
     let a = l.at(400, Input::Card("0A0012F3C4".into()));
     assert_eq!(
@@ -245,7 +184,7 @@ fn a_permit_card_is_its_own_credential() {
 
 #[test]
 fn with_the_camera_offline_the_lane_goes_straight_to_the_ticket() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(
         0,
         Input::Health {
@@ -265,7 +204,7 @@ fn with_the_camera_offline_the_lane_goes_straight_to_the_ticket() {
 
 #[test]
 fn a_full_lot_issues_nothing_and_says_full() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(0, Input::ArmingLoop(true));
     l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
     let a = l.at(3, Input::Decision(Err(Refusal::Full)));
@@ -282,7 +221,7 @@ fn a_full_lot_issues_nothing_and_says_full() {
 #[test]
 fn printer_out_of_paper_lets_a_read_plate_in_ticketless_and_calls_the_attendant_otherwise() {
     // Out of paper as the ticket prints, with the plate read: in by plate.
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(0, Input::ArmingLoop(true));
     l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
     l.at(3, Input::Decision(Ok(admission())));
@@ -291,7 +230,7 @@ fn printer_out_of_paper_lets_a_read_plate_in_ticketless_and_calls_the_attendant_
     assert!(a.contains(&Action::OpenGate));
 
     // Known to be out of paper before the car came, plate read: ticketless from the start.
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(
         0,
         Input::Health {
@@ -315,7 +254,7 @@ fn printer_out_of_paper_lets_a_read_plate_in_ticketless_and_calls_the_attendant_
     ));
 
     // Out of paper and no plate: the attendant, who opens by hand with a reason.
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     l.at(0, Input::ArmingLoop(true));
     l.at(1500, Input::PlateRead(None));
     l.at(2000, Input::TicketButton);
@@ -342,7 +281,7 @@ fn printer_out_of_paper_lets_a_read_plate_in_ticketless_and_calls_the_attendant_
 
 #[test]
 fn a_gate_that_does_not_confirm_calls_the_attendant_and_the_lane_stays_faulty() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     ticket_printed(&mut l);
     let a = l.at(4000, Input::Timer(Timer::GateConfirm));
     assert_eq!(fallbacks(&a), vec![Fallback::AttendantForGateFault]);
@@ -352,7 +291,7 @@ fn a_gate_that_does_not_confirm_calls_the_attendant_and_the_lane_stays_faulty() 
 
 #[test]
 fn a_car_reversing_off_the_loop_cancels_its_admission_cleanly() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     ticket_printed(&mut l);
     l.at(900, Input::GateOpened);
     let a = l.at(3000, Input::ArmingLoop(false));
@@ -385,7 +324,7 @@ fn a_car_reversing_off_the_loop_cancels_its_admission_cleanly() {
 
 #[test]
 fn a_second_car_following_through_the_open_barrier_raises_a_tailgate_alert() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     ticket_printed(&mut l);
     l.at(900, Input::GateOpened);
     l.at(1000, Input::PassLoop(true));
@@ -405,7 +344,7 @@ fn a_second_car_following_through_the_open_barrier_raises_a_tailgate_alert() {
 
 #[test]
 fn a_closed_lane_admits_nobody_until_reopened() {
-    let mut l = Lane::new(EntryConfig::default());
+    let mut l = Lane::entry(EntryConfig::default());
     let a = l.at(
         0,
         Input::SetLaneOpen {

@@ -1,0 +1,1 @@
+//! Lane configuration (filled in with the runtime).

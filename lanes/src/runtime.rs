@@ -1,0 +1,1 @@
+//! The lanes runtime (filled in next).
