@@ -93,6 +93,25 @@ pub enum Command {
         stay: StayRef,
         reason: String,
     },
+    /// A lane cancels the entry of a vehicle that backed off before passing its barrier: the
+    /// stay ends without charge. Only for a stay that entered at that lane minutes ago and has
+    /// nothing paid.
+    CancelEntry {
+        stay: StayRef,
+        lane: String,
+        reason: String,
+    },
+    /// The vehicle leaves owing what the lane could not collect (its payment terminal is down and
+    /// the lot lets drivers pay later): the exit is recorded, the amount logged as unable to
+    /// collect, and an alert raised.
+    ExitOwing {
+        stay: StayRef,
+        lane: Option<String>,
+        reason: String,
+    },
+    /// What a lane did or noticed (a fallback, a reversal, a tailgate, a pass with its step
+    /// timings); with `alert`, the attendant is alerted too.
+    LaneReport(LaneReport),
     /// Open a lane's barrier by hand; the reason is journaled.
     OpenGate {
         lane: String,
@@ -180,6 +199,23 @@ pub enum Command {
     PublishTariff(crate::tariffs::TariffRequest),
 }
 
+/// How long after its entry a lane may still cancel a stay whose vehicle backed off.
+pub const CANCEL_ENTRY_MINUTES: i64 = 10;
+
+/// What a lane reports for the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneReport {
+    pub lane: String,
+    /// What happened, in snake case: `fallback_ticket_for_no_plate`, `reversed`, `passed`, …
+    pub what: String,
+    pub reason: String,
+    pub stay: Option<i64>,
+    pub plate: Option<String>,
+    /// Milliseconds from the vehicle's arrival to each step.
+    pub timing: std::collections::BTreeMap<String, u64>,
+    pub alert: bool,
+}
+
 impl Command {
     /// A plain entry: plate (if read) and class, at the first entry lane, no EV or accessible
     /// needs, nothing presented, the spot chosen by the allocator.
@@ -208,6 +244,9 @@ impl Command {
             Command::SetSpotService { .. } => "spot service change",
             Command::VoidStay { .. } => "void",
             Command::OpenGate { .. } => "gate open",
+            Command::CancelEntry { .. } => "entry cancellation",
+            Command::ExitOwing { .. } => "exit owing",
+            Command::LaneReport(_) => "lane report",
             Command::PayFromAccount { .. } => "prepaid payment",
             Command::ApplyVoucher { .. } => "voucher",
             Command::Reserve(_) => "reservation",
@@ -237,8 +276,10 @@ impl Command {
     pub fn permission(&self) -> Option<Permission> {
         use Permission as P;
         Some(match self {
-            Command::Entry { .. } => P::Enter,
-            Command::Exit { .. } => P::Exit,
+            Command::Entry { .. } | Command::CancelEntry { .. } | Command::LaneReport(_) => {
+                P::Enter
+            }
+            Command::Exit { .. } | Command::ExitOwing { .. } => P::Exit,
             Command::Pay { .. } | Command::PayFromAccount { .. } => P::Pay,
             Command::Refund { .. } => P::Refund,
             Command::LostTicket { .. } => P::LostTicket,
@@ -951,7 +992,7 @@ impl Writer {
         let at = job.at;
         match &job.command {
             Command::Entry { .. } => self.entry(job),
-            Command::Exit { stay, lane } => self.exit(at, stay, lane.as_deref()),
+            Command::Exit { stay, lane } => self.exit(at, stay, lane.as_deref(), None),
             Command::Pay {
                 stay,
                 method,
@@ -976,6 +1017,13 @@ impl Writer {
             } => self.set_service(spot, *in_service, reason),
             Command::VoidStay { stay, reason } => self.void_stay(at, stay, reason),
             Command::OpenGate { lane, reason } => self.open_gate(lane, reason),
+            Command::CancelEntry { stay, lane, reason } => {
+                self.cancel_entry(at, stay, lane, reason)
+            }
+            Command::ExitOwing { stay, lane, reason } => {
+                self.exit_owing(at, stay, lane.as_deref(), reason)
+            }
+            Command::LaneReport(report) => self.lane_report(at, report),
             Command::PayFromAccount { stay, account } => self.pay_from_account(job, stay, *account),
             Command::ApplyVoucher { stay, voucher } => self.apply_voucher(at, stay, voucher),
             Command::Reserve(req) => self.reserve(job, req),
@@ -1373,7 +1421,15 @@ impl Writer {
         Error::new(ErrorKind::Full, msg)
     }
 
-    fn exit(&mut self, at: DateTime<Utc>, r: &StayRef, lane: Option<&str>) -> Result<Applied> {
+    /// The vehicle leaves. With `owing` (the lane's reason), what is still owed is logged as
+    /// unable to collect instead of refusing the exit.
+    fn exit(
+        &mut self,
+        at: DateTime<Utc>,
+        r: &StayRef,
+        lane: Option<&str>,
+        owing: Option<&str>,
+    ) -> Result<Applied> {
         let (_, lane_id) = self.lane(lane, LaneKind::Exit)?;
         let stay = find_inside(&self.conn, &self.ctx, r)?;
         if at < stay.entry_at {
@@ -1384,7 +1440,33 @@ impl Writer {
             )));
         }
         let q = quote_stay(&self.ctx, &stay, at);
-        if !q.total.is_zero() {
+        let mut events = Vec::new();
+        if let Some(reason) = owing
+            && !q.total.is_zero()
+        {
+            let owed = q.total.amount.to_string();
+            events.push(Event::ExitUncollected {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                plate: stay.plate.clone(),
+                lane: lane_id.clone(),
+                owed: owed.clone(),
+                reason: reason.trim().to_string(),
+            });
+            events.push(self.raise_alert(
+                "uncollected",
+                &format!(
+                    "ticket {} left at lane {lane_id} owing {owed} {}: {}",
+                    stay.ticket(),
+                    q.currency,
+                    reason.trim()
+                ),
+                Some(stay.id),
+                stay.plate.as_deref(),
+                Some(&lane_id),
+                at,
+            )?);
+        } else if !q.total.is_zero() {
             let msg = format!(
                 "ticket {} owes {} (stay of {} min, fee {}, paid {}); pay at a pay station or the booth, then exit",
                 stay.ticket(),
@@ -1406,7 +1488,6 @@ impl Writer {
                 vec![alert],
             ));
         }
-        let mut events = Vec::new();
         for l in &q.lines {
             if matches!(
                 l.kind,
@@ -1962,11 +2043,7 @@ impl Writer {
                 stay.paid
             )));
         }
-        let at_s = ts(at.max(stay.entry_at));
-        self.conn
-            .prepare_cached("UPDATE stays SET exit_at = ?2, voided = 1 WHERE id = ?1")?
-            .execute(params![stay.id, at_s])?;
-        let effects: Vec<Effect> = self.leave_spot(&stay, &at_s)?.into_iter().collect();
+        let effects = self.end_without_charge(at, &stay)?;
         Ok(Applied::new(
             recorded(
                 "voided",
@@ -1979,6 +2056,110 @@ impl Writer {
                 reason: reason.trim().to_string(),
             }],
             effects,
+        ))
+    }
+
+    /// Ends a stay with nothing charged (void, cancelled entry): it leaves its spot.
+    fn end_without_charge(&mut self, at: DateTime<Utc>, stay: &StayRow) -> Result<Vec<Effect>> {
+        let at_s = ts(at.max(stay.entry_at));
+        self.conn
+            .prepare_cached("UPDATE stays SET exit_at = ?2, voided = 1 WHERE id = ?1")?
+            .execute(params![stay.id, at_s])?;
+        Ok(self.leave_spot(stay, &at_s)?.into_iter().collect())
+    }
+
+    fn cancel_entry(
+        &mut self,
+        at: DateTime<Utc>,
+        r: &StayRef,
+        lane: &str,
+        reason: &str,
+    ) -> Result<Applied> {
+        let (_, lane_id) = self.lane(Some(lane), LaneKind::Entry)?;
+        let stay = find_inside(&self.conn, &self.ctx, r)?;
+        let minutes = (at - stay.entry_at).num_minutes();
+        if stay.entry_lane.as_deref() != Some(lane_id.as_str())
+            || minutes > CANCEL_ENTRY_MINUTES
+            || stay.paid > Decimal::ZERO
+        {
+            return Err(Error::conflict(format!(
+                "ticket {} cannot be cancelled by lane {lane_id}: only a stay that entered there in the last {CANCEL_ENTRY_MINUTES} minutes with nothing paid can be; a supervisor can void it",
+                stay.ticket()
+            )));
+        }
+        let effects = self.end_without_charge(at, &stay)?;
+        Ok(Applied::new(
+            recorded(
+                "entry cancelled",
+                Some(stay.id),
+                format!(
+                    "entry of ticket {} cancelled at lane {lane_id}: {}",
+                    stay.ticket(),
+                    reason.trim()
+                ),
+            ),
+            vec![Event::EntryCancelled {
+                stay: stay.id,
+                ticket: stay.ticket(),
+                plate: stay.plate.clone(),
+                lane: lane_id,
+                reason: reason.trim().to_string(),
+            }],
+            effects,
+        ))
+    }
+
+    fn exit_owing(
+        &mut self,
+        at: DateTime<Utc>,
+        r: &StayRef,
+        lane: Option<&str>,
+        reason: &str,
+    ) -> Result<Applied> {
+        if reason.trim().is_empty() {
+            return Err(Error::invalid(
+                "an exit owing needs the reason the money could not be collected",
+            ));
+        }
+        self.exit(at, r, lane, Some(reason))
+    }
+
+    fn lane_report(&mut self, at: DateTime<Utc>, report: &LaneReport) -> Result<Applied> {
+        let lane = &report.lane;
+        if self.ctx.config.lane_index(lane).is_none() {
+            return Err(Error::not_found(format!("there is no lane '{lane}'")));
+        }
+        let what = report.what.trim();
+        if what.is_empty()
+            || what.len() > 64
+            || !what.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        {
+            return Err(Error::invalid(format!(
+                "a lane report's kind is 1 to 64 lower-case letters and underscores, not '{what}'"
+            )));
+        }
+        let mut events = vec![Event::LaneReported {
+            lane: lane.clone(),
+            what: what.to_string(),
+            reason: report.reason.trim().to_string(),
+            stay: report.stay,
+            plate: report.plate.clone(),
+            timing: report.timing.clone(),
+        }];
+        if report.alert {
+            events.push(self.raise_alert(
+                &format!("lane_{what}"),
+                &format!("lane {lane}: {}", report.reason.trim()),
+                report.stay,
+                report.plate.as_deref(),
+                Some(lane),
+                at,
+            )?);
+        }
+        Ok(Applied::new(
+            recorded("lane report", None, format!("lane {lane}: {what}")),
+            events,
+            vec![],
         ))
     }
 

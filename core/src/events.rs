@@ -236,6 +236,36 @@ pub enum Event {
         ticket: String,
         reason: String,
     },
+    /// A lane cancelled the entry of a vehicle that backed off before its barrier.
+    EntryCancelled {
+        stay: i64,
+        ticket: String,
+        plate: Option<String>,
+        lane: String,
+        reason: String,
+    },
+    /// The vehicle left owing this amount, which the lane could not collect.
+    ExitUncollected {
+        stay: i64,
+        ticket: String,
+        plate: Option<String>,
+        lane: String,
+        owed: String,
+        reason: String,
+    },
+    /// What a lane did or noticed: a fallback, a reversal, a tailgate, a pass and its timings.
+    LaneReported {
+        lane: String,
+        what: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stay: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plate: Option<String>,
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        timing: std::collections::BTreeMap<String, u64>,
+    },
     PlatesPseudonymised {
         stays: u64,
         finished_before: String,
@@ -296,6 +326,9 @@ impl Event {
             Event::ShiftClosed { .. } => "shift_closed",
             Event::GateOpenedByHand { .. } => "gate_opened_by_hand",
             Event::StayVoided { .. } => "stay_voided",
+            Event::EntryCancelled { .. } => "entry_cancelled",
+            Event::ExitUncollected { .. } => "exit_uncollected",
+            Event::LaneReported { .. } => "lane_reported",
             Event::PlatesPseudonymised { .. } => "plates_pseudonymised",
             Event::PersonalDataErased { .. } => "personal_data_erased",
             Event::TariffPublished { .. } => "tariff_published",

@@ -958,3 +958,142 @@ fn anti_passback_off_admits_a_presented_ticket_without_an_alert() {
     };
     assert!(again.alerts.is_empty());
 }
+
+fn lane_actor() -> Actor {
+    Actor::system("lane-entry-1")
+}
+
+fn journal_kinds(lot: &TestLot) -> Vec<(String, serde_json::Value)> {
+    lot.reader()
+        .journal(1, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.kind, serde_json::from_str(&r.payload).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_lane_cancels_the_entry_of_a_vehicle_that_backed_off_and_its_spot_is_free_again() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let cancel = |at: &str, lane: &str| {
+        lot.engine.execute(
+            &lane_actor(),
+            berlin(at),
+            Command::CancelEntry {
+                stay: StayRef::Ticket(e.ticket.clone()),
+                lane: lane.into(),
+                reason: "reversed off the loop".into(),
+            },
+        )
+    };
+    // Too late for a lane: a supervisor voids it instead.
+    let err = cancel("2026-11-18 09:11", &e.lane).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(
+        err.message.contains("supervisor can void"),
+        "{}",
+        err.message
+    );
+    cancel("2026-11-18 09:01", &e.lane).unwrap();
+    // Gone: its ticket no longer opens an exit, and the spot goes to the next car.
+    assert_eq!(
+        lot.reader()
+            .quote(
+                &StayRef::Ticket(e.ticket.clone()),
+                berlin("2026-11-18 09:02")
+            )
+            .unwrap_err()
+            .kind,
+        ErrorKind::TicketUsed
+    );
+    let next = lot.enter("2026-11-18 09:02", "M-XY 1", VehicleClass::Standard);
+    assert_eq!(next.spot, e.spot);
+    let (_, payload) = journal_kinds(&lot)
+        .into_iter()
+        .find(|(k, _)| k == "entry_cancelled")
+        .expect("journaled");
+    assert_eq!(payload["ticket"], e.ticket);
+    assert_eq!(payload["lane"], e.lane);
+}
+
+#[test]
+fn an_exit_owing_is_recorded_with_what_was_not_collected_and_an_alert() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let owing = |reason: &str| {
+        lot.engine.execute(
+            &Actor::system("lane-exit-1"),
+            berlin("2026-11-18 10:01"),
+            Command::ExitOwing {
+                stay: StayRef::Ticket(e.ticket.clone()),
+                lane: None,
+                reason: reason.into(),
+            },
+        )
+    };
+    assert_eq!(owing(" ").unwrap_err().kind, ErrorKind::InvalidInput);
+    match owing("payment terminal down").unwrap() {
+        Outcome::Exited(x) => {
+            assert_eq!(x.fee, "4.50");
+            assert_eq!(x.paid, "0.00");
+        }
+        o => panic!("{o:?}"),
+    }
+    let (_, payload) = journal_kinds(&lot)
+        .into_iter()
+        .find(|(k, _)| k == "exit_uncollected")
+        .expect("journaled");
+    assert_eq!(payload["owed"], "4.50");
+    let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
+    assert_eq!(open[0]["kind"], "uncollected");
+    assert!(
+        open[0]["message"].as_str().unwrap().contains("4.50"),
+        "{}",
+        open[0]
+    );
+}
+
+#[test]
+fn a_lane_report_is_journaled_with_its_timings_and_alerts_only_when_asked() {
+    let lot = demo_lot();
+    let report = |what: &str, alert: bool| gatehouse_core::LaneReport {
+        lane: "E1".into(),
+        what: what.into(),
+        reason: "a second vehicle followed through the open barrier".into(),
+        stay: None,
+        plate: None,
+        timing: [("gate_command_ms".to_string(), 180u64)].into(),
+        alert,
+    };
+    let run = |r| {
+        lot.engine.execute(
+            &lane_actor(),
+            berlin("2026-11-18 09:00"),
+            Command::LaneReport(r),
+        )
+    };
+    run(report("passed", false)).unwrap();
+    assert!(
+        gatehouse_core::alerts::list_alerts(lot.reader().connection(), false)
+            .unwrap()
+            .is_empty()
+    );
+    run(report("tailgate", true)).unwrap();
+    let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
+    assert_eq!(open[0]["kind"], "lane_tailgate");
+    let reports: Vec<_> = journal_kinds(&lot)
+        .into_iter()
+        .filter(|(k, _)| k == "lane_reported")
+        .collect();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0].1["timing"]["gate_command_ms"], 180);
+    // A lane that does not exist, or a kind that is not a word, is refused.
+    let mut bad = report("passed", false);
+    bad.lane = "Z9".into();
+    assert_eq!(run(bad).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        run(report("Passed; DROP", false)).unwrap_err().kind,
+        ErrorKind::InvalidInput
+    );
+}
