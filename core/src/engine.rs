@@ -1676,7 +1676,7 @@ impl Writer {
         // A retry of a recorded payment answers as before and changes nothing, even after exit.
         let stay = match r {
             StayRef::Ticket(t) => stay_of_ticket(&self.conn, &self.ctx.signer, t)?,
-            StayRef::Plate(_) => find_inside(&self.conn, &self.ctx, r)?,
+            StayRef::Plate(_) | StayRef::Card(_) => find_inside(&self.conn, &self.ctx, r)?,
         };
         if let Some((id, applied, tendered, change)) =
             self.replay(&key, "payment", stay.id, method, amount)?
@@ -1799,7 +1799,7 @@ impl Writer {
         let key = self.new_key(key)?;
         let stay = match r {
             StayRef::Ticket(t) => stay_of_ticket(&self.conn, &self.ctx.signer, t)?,
-            StayRef::Plate(_) => find_inside(&self.conn, &self.ctx, r)?,
+            StayRef::Plate(_) | StayRef::Card(_) => find_inside(&self.conn, &self.ctx, r)?,
         };
         if let Some((id, applied, _, _)) = self.replay(&key, "refund", stay.id, method, amount)? {
             return Ok(Applied {

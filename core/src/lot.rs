@@ -114,6 +114,11 @@ impl Lot {
         Ok(quote_stay(&self.ctx, &stay, at))
     }
 
+    /// The plates of the vehicles inside: the closed set an exit camera's read is matched against.
+    pub fn plates_inside(&self) -> Result<Vec<String>> {
+        crate::stays::plates_inside(&self.conn)
+    }
+
     /// Verifies a scanned QR payload: refuses forged, altered, other-lot and used tickets.
     pub fn verify_ticket(&self, payload: &str) -> Result<TicketCheck> {
         let t = payload.trim();

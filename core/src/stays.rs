@@ -106,6 +106,8 @@ pub enum StayRef {
     Ticket(String),
     /// The plate of a vehicle inside.
     Plate(Plate),
+    /// The RFID card of the permit a vehicle inside entered on.
+    Card(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -266,7 +268,31 @@ pub fn find_inside(conn: &Connection, ctx: &LotContext, r: &StayRef) -> Result<S
                 "no vehicle with plate {p} is inside; check the plate, or use the ticket number"
             ))
         }),
+        StayRef::Card(card) => stay_inside_by_card(conn, card)?.ok_or_else(|| {
+            Error::not_found(format!(
+                "no vehicle inside entered on card {}; use the ticket, or call the attendant",
+                card.trim()
+            ))
+        }),
     }
+}
+
+/// The stay inside that entered on the permit with this RFID card (the latest, if several).
+pub fn stay_inside_by_card(conn: &Connection, card: &str) -> Result<Option<StayRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {STAY_COLUMNS} FROM stays WHERE exit_at IS NULL AND permit_id IN (SELECT id FROM permits WHERE card = ?1) ORDER BY id DESC LIMIT 1"
+    ))?
+    .query_row([card.trim()], StayRow::from_row)
+    .optional()?
+    .transpose()
+}
+
+/// The plates of the vehicles inside (those read at entry).
+pub fn plates_inside(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT plate FROM stays WHERE exit_at IS NULL AND plate IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
 /// What a stay owes at a moment, with lines that add up to `total`.

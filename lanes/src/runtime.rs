@@ -1,1 +1,970 @@
-//! The lanes runtime (filled in next).
+//! The lanes runtime: one task per lane that feeds the lane's state machine from its devices
+//! (loops and limit switches from the gate board, scans and cards from the readers, health from
+//! every driver) and carries out its actions: plate reading with the anpr crate (at an exit,
+//! matched against the vehicles inside), the engine's decisions, printing, charging at the
+//! terminal, moving the barrier, and journaling each lane event through the engine.
+//!
+//! Nothing here decides anything a car park cares about: the rules are in the lane machines and
+//! the engine.
+
+use crate::entry::{EntryConfig, EntryLane};
+use crate::exit::{ExitConfig, ExitLane};
+use crate::{
+    Action, Admission, Credential, Device, EntryRequest, ExitQuote, Input, LaneEvent, LaneMachine,
+    PaymentResult, PlateSeen, Refusal, Screen, StepTimes, Timer,
+};
+use chrono::{DateTime, Utc};
+use gatehouse_anpr::{Anpr, MatchRules, PlateMatch, match_plate};
+use gatehouse_core::auth::{Permission, permitted};
+use gatehouse_core::engine::Entered;
+use gatehouse_core::{
+    Actor, Command, Engine, Error, ErrorKind, LaneReport, Lot, Outcome, PaymentMethod, Plate,
+    StayRef, VehicleClass,
+};
+use gatehouse_drivers::camera::Camera;
+use gatehouse_drivers::gate::{Gate, GateEvent};
+use gatehouse_drivers::payment::{PaymentOutcome, PaymentRequest, PaymentTerminal};
+use gatehouse_drivers::printer::{TicketLayout, TicketPrinter};
+use gatehouse_drivers::readers::{Reader, ScanSource};
+use gatehouse_drivers::{CountSign, Health, HealthState};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// The lot's time for the engine: the wall clock, or the demo's faster one.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The wall clock.
+pub fn wall_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// The devices at one lane. The gate board also carries the loops.
+#[derive(Clone)]
+pub struct LaneDevices {
+    pub gate: Arc<dyn Gate>,
+    /// The loop before the barrier, as named in the gate map.
+    pub arming_loop: String,
+    /// The loop beyond the barrier.
+    pub pass_loop: String,
+    pub camera: Option<Arc<dyn Camera>>,
+    pub printer: Option<Arc<dyn TicketPrinter>>,
+    /// Ticket scanners and RFID readers.
+    pub readers: Vec<Arc<dyn Reader>>,
+    pub terminal: Option<Arc<dyn PaymentTerminal>>,
+}
+
+/// What kind of lane, and how it behaves.
+#[derive(Debug, Clone)]
+pub enum LaneRole {
+    Entry(EntryConfig),
+    Exit(ExitConfig),
+}
+
+/// One lane to run.
+#[derive(Clone)]
+pub struct LaneSetup {
+    /// The lane's id in the lot config.
+    pub id: String,
+    pub role: LaneRole,
+    pub devices: LaneDevices,
+}
+
+/// What every lane of the lot shares.
+pub struct LotServices {
+    pub engine: Arc<Engine>,
+    /// The lot's database, for each lane's own read connection (quotes, plates inside).
+    pub lot_path: PathBuf,
+    pub anpr: Arc<Anpr>,
+    pub clock: Clock,
+    /// Signs that show the free spaces of the whole lot (zone "lot").
+    pub signs: Vec<Arc<dyn CountSign>>,
+}
+
+/// What a lane did, for screens, the console, tests and the demo.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LaneNotice {
+    Screen(Screen),
+    Event(LaneEvent),
+    /// The attendant is called, with the reason.
+    Attendant(String),
+    /// Something the runtime could not do (a journal write failed, a device refused a command).
+    Problem(String),
+    /// A ticket was printed (entry) or an exit recorded: the stay's ticket number.
+    Ticket(String),
+    ExitRecorded(String),
+}
+
+enum Msg {
+    Input(Input),
+    TimerFired(Timer, u64),
+    /// The engine's entry, kept for printing the ticket (sent just before its decision).
+    Entered(Box<Entered>),
+}
+
+/// A running lane: its screen, its notices, and the attendant's and driver's buttons.
+pub struct LaneHandle {
+    id: String,
+    exit: bool,
+    tx: mpsc::UnboundedSender<Msg>,
+    screen: watch::Receiver<Screen>,
+    notices: broadcast::Sender<LaneNotice>,
+    engine: Arc<Engine>,
+    clock: Clock,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LaneHandle {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What the lane's screen shows now.
+    pub fn screen(&self) -> Screen {
+        self.screen.borrow().clone()
+    }
+
+    pub fn screens(&self) -> watch::Receiver<Screen> {
+        self.screen.clone()
+    }
+
+    /// Everything the lane does from now on.
+    pub fn notices(&self) -> broadcast::Receiver<LaneNotice> {
+        self.notices.subscribe()
+    }
+
+    /// The driver pressed "ticket" on the entry screen.
+    pub fn press_ticket_button(&self) {
+        self.send(Input::TicketButton);
+    }
+
+    /// The driver asks to try the card again after a decline.
+    pub fn pay_again(&self) {
+        self.send(Input::PayAgain);
+    }
+
+    /// An attendant opens the barrier by hand: journaled by the engine (which checks the
+    /// permission), then the lane opens it.
+    pub async fn open_gate(&self, actor: &Actor, reason: &str) -> Result<(), Error> {
+        self.engine
+            .submit(
+                actor,
+                (self.clock)(),
+                Command::OpenGate {
+                    lane: self.id.clone(),
+                    reason: reason.to_string(),
+                },
+            )
+            .await?;
+        self.send(Input::OpenGate {
+            reason: reason.trim().to_string(),
+        });
+        Ok(())
+    }
+
+    /// An attendant closes the lane or opens it again.
+    pub fn set_open(&self, actor: &Actor, open: bool, reason: &str) -> Result<(), Error> {
+        self.attendant_may(actor, reason)?;
+        self.send(Input::SetLaneOpen {
+            open,
+            reason: format!("{}: {}", actor.name, reason.trim()),
+        });
+        Ok(())
+    }
+
+    /// An attendant holds an exit barrier open for everyone (an emergency), or ends that.
+    pub fn set_free_exit(&self, actor: &Actor, on: bool, reason: &str) -> Result<(), Error> {
+        if !self.exit {
+            return Err(Error::invalid(format!(
+                "lane {} is an entry lane; free exit is for exit lanes",
+                self.id
+            )));
+        }
+        self.attendant_may(actor, reason)?;
+        self.send(Input::SetFreeExit {
+            on,
+            reason: format!("{}: {}", actor.name, reason.trim()),
+        });
+        Ok(())
+    }
+
+    fn attendant_may(&self, actor: &Actor, reason: &str) -> Result<(), Error> {
+        if !permitted(actor.role, Permission::OpenGate) {
+            return Err(Error::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "{} may not {}; ask an attendant or a supervisor",
+                    actor.name,
+                    Permission::OpenGate.describe()
+                ),
+            ));
+        }
+        if reason.trim().is_empty() {
+            return Err(Error::invalid("say why (a reason), for the audit trail"));
+        }
+        Ok(())
+    }
+
+    fn send(&self, input: Input) {
+        let _ = self.tx.send(Msg::Input(input));
+    }
+
+    /// Stops the lane's task.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for LaneHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a lane: its task runs until the handle is dropped.
+pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle, Error> {
+    let cfg = &lot.engine.context().config;
+    let Some(lane_cfg) = cfg.lanes.iter().find(|l| l.id == setup.id) else {
+        return Err(Error::not_found(format!(
+            "there is no lane '{}' in the lot config",
+            setup.id
+        )));
+    };
+    let exit = matches!(setup.role, LaneRole::Exit(_));
+    if exit != (lane_cfg.kind == gatehouse_core::config::LaneKind::Exit) {
+        return Err(Error::invalid(format!(
+            "lane {} is an {:?} lane in the lot config",
+            setup.id, lane_cfg.kind
+        )));
+    }
+    let reader = Lot::open(&lot.lot_path)?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (screen_tx, screen) = watch::channel(Screen::Idle);
+    let (notices, _) = broadcast::channel(1024);
+    let machine = match &setup.role {
+        LaneRole::Entry(c) => LaneMachine::Entry(EntryLane::new(c.clone())),
+        LaneRole::Exit(c) => LaneMachine::Exit(ExitLane::new(c.clone())),
+    };
+    let confident = match &setup.role {
+        LaneRole::Entry(c) => c.confident,
+        LaneRole::Exit(_) => 0.0,
+    };
+    forward_devices(&setup.devices, &tx);
+    let journal = start_journal(setup.id.clone(), lot.clone(), notices.clone());
+    let runner = Runner {
+        id: setup.id.clone(),
+        actor: Actor::system(&format!("lane-{}", setup.id)),
+        devices: setup.devices,
+        lot: lot.clone(),
+        reader: Arc::new(Mutex::new(reader)),
+        tx: tx.clone(),
+        screen: screen_tx,
+        notices: notices.clone(),
+        journal,
+        timers: HashMap::new(),
+        exit,
+        entered: None,
+        attempt: 0,
+        confident,
+    };
+    let task = tokio::spawn(runner.run(machine, rx));
+    Ok(LaneHandle {
+        id: setup.id,
+        exit,
+        tx,
+        screen,
+        notices,
+        engine: lot.engine.clone(),
+        clock: lot.clock.clone(),
+        task,
+    })
+}
+
+struct Runner {
+    id: String,
+    actor: Actor,
+    devices: LaneDevices,
+    lot: Arc<LotServices>,
+    reader: Arc<Mutex<Lot>>,
+    tx: mpsc::UnboundedSender<Msg>,
+    screen: watch::Sender<Screen>,
+    notices: broadcast::Sender<LaneNotice>,
+    journal: mpsc::UnboundedSender<LaneReport>,
+    /// The generation of each timer: a timer that fires after it was restarted is ignored.
+    timers: HashMap<Timer, u64>,
+    exit: bool,
+    /// The current vehicle's admission, for its ticket.
+    entered: Option<Entered>,
+    attempt: u32,
+    confident: f32,
+}
+
+impl Runner {
+    async fn run(mut self, mut machine: LaneMachine, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        while let Some(msg) = rx.recv().await {
+            let input = match msg {
+                Msg::Input(i) => i,
+                Msg::Entered(e) => {
+                    self.entered = Some(*e);
+                    continue;
+                }
+                Msg::TimerFired(t, generation) => {
+                    if self.timers.get(&t) != Some(&generation) {
+                        continue;
+                    }
+                    Input::Timer(t)
+                }
+            };
+            for action in machine.handle(Instant::now(), input) {
+                self.act(action);
+            }
+        }
+    }
+
+    fn send_later(&self, f: impl Future<Output = Input> + Send + 'static) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let input = f.await;
+            let _ = tx.send(Msg::Input(input));
+        });
+    }
+
+    fn notice(&self, n: LaneNotice) {
+        let _ = self.notices.send(n);
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::ReadPlate { budget } => self.read_plate(budget),
+            Action::Decide(req) => self.decide(req),
+            Action::Print { ticket, .. } => self.print(ticket),
+            Action::Quote(credential) => self.quote(credential),
+            Action::Charge { stay, amount } => self.charge(stay, amount),
+            Action::Exit { stay } => self.record_exit(stay, None),
+            Action::ExitOwing { stay, reason } => self.record_exit(stay, Some(reason)),
+            Action::Show(screen) => {
+                self.screen.send_replace(screen.clone());
+                self.notice(LaneNotice::Screen(screen));
+            }
+            Action::OpenGate => {
+                let gate = self.devices.gate.clone();
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = gate.open().await {
+                        let _ = tx.send(Msg::Input(Input::GateFault(e.to_string())));
+                    }
+                });
+            }
+            Action::CloseGate => {
+                let gate = self.devices.gate.clone();
+                let notices = self.notices.clone();
+                tokio::spawn(async move {
+                    // A barrier that does not close is the attendant's to see; the lane goes on.
+                    if let Err(e) = gate.close().await {
+                        let _ = notices.send(LaneNotice::Problem(format!(
+                            "the barrier did not close: {e}"
+                        )));
+                    }
+                });
+            }
+            Action::StartTimer(timer, after) => {
+                let generation = self.timers.entry(timer).or_insert(0);
+                *generation += 1;
+                let generation = *generation;
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.send(Msg::TimerFired(timer, generation));
+                });
+            }
+            Action::CancelStay { stay, reason } => {
+                let engine = self.lot.engine.clone();
+                let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
+                let notices = self.notices.clone();
+                let lot = self.lot.clone();
+                let reader = self.reader.clone();
+                tokio::spawn(async move {
+                    let cmd = Command::CancelEntry {
+                        stay: StayRef::Ticket(stay.clone()),
+                        lane,
+                        reason,
+                    };
+                    match engine.submit(&actor, at, cmd).await {
+                        Ok(_) => update_signs(&lot, &reader).await,
+                        Err(e) => {
+                            let _ = notices.send(LaneNotice::Problem(format!(
+                                "the entry of ticket {stay} could not be cancelled: {}",
+                                e.message
+                            )));
+                        }
+                    }
+                });
+            }
+            Action::CallAttendant(why) => {
+                self.notice(LaneNotice::Attendant(why.clone()));
+                self.report("attendant_called", why, None, BTreeMap::new(), true);
+            }
+            Action::Journal(event) => {
+                self.notice(LaneNotice::Event(event.clone()));
+                self.journal(event);
+            }
+        }
+    }
+
+    fn report(
+        &self,
+        what: &str,
+        reason: String,
+        stay: Option<&str>,
+        timing: BTreeMap<String, u64>,
+        alert: bool,
+    ) {
+        let stay = stay.and_then(|t| gatehouse_core::ticket::parse_ticket_number(t).ok());
+        let _ = self.journal.send(LaneReport {
+            lane: self.id.clone(),
+            what: what.to_string(),
+            reason,
+            stay: stay.map(i64::from),
+            plate: None,
+            timing,
+            alert,
+        });
+    }
+
+    fn journal(&self, event: LaneEvent) {
+        match event {
+            LaneEvent::Fallback { fallback, reason } => {
+                let what = format!("fallback_{}", snake(&fallback));
+                self.report(&what, reason, None, BTreeMap::new(), false);
+            }
+            LaneEvent::Reversed { stay } => self.report(
+                "reversed",
+                "the vehicle backed off the loop before passing the barrier".into(),
+                stay.as_deref(),
+                BTreeMap::new(),
+                false,
+            ),
+            LaneEvent::Tailgate => self.report(
+                "tailgate",
+                "a second vehicle came onto the loop while the barrier was open".into(),
+                None,
+                BTreeMap::new(),
+                false,
+            ),
+            // Journaled by the engine when the attendant asked for it.
+            LaneEvent::ManualOpen { .. } => {}
+            LaneEvent::LaneState { open, reason } => self.report(
+                if open { "lane_opened" } else { "lane_closed" },
+                reason,
+                None,
+                BTreeMap::new(),
+                false,
+            ),
+            LaneEvent::FreeExit { on, reason } => self.report(
+                if on { "free_exit_on" } else { "free_exit_off" },
+                reason,
+                None,
+                BTreeMap::new(),
+                on,
+            ),
+            LaneEvent::Passed { stay, timing } => self.report(
+                "passed",
+                String::new(),
+                stay.as_deref(),
+                timing_map(&timing),
+                false,
+            ),
+        }
+    }
+
+    fn read_plate(&self, budget: Duration) {
+        let Some(camera) = self.devices.camera.clone() else {
+            self.send_later(async { Input::PlateRead(None) });
+            return;
+        };
+        let anpr = self.lot.anpr.clone();
+        let confident = self.confident;
+        let exit = self.exit;
+        let reader = self.reader.clone();
+        self.send_later(async move {
+            let inside = if exit {
+                let r = reader.clone();
+                tokio::task::spawn_blocking(move || {
+                    r.lock().ok().and_then(|l| l.plates_inside().ok())
+                })
+                .await
+                .ok()
+                .flatten()
+            } else {
+                None
+            };
+            Input::PlateRead(read_plate(camera, anpr, budget, confident, inside).await)
+        });
+    }
+
+    fn decide(&mut self, req: EntryRequest) {
+        let engine = self.lot.engine.clone();
+        let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
+        let plate = req
+            .plate
+            .as_ref()
+            .and_then(|p| Plate::parse(&p.text).ok());
+        let cmd = Command::Entry {
+            plate,
+            class: VehicleClass::Standard,
+            lane: Some(lane),
+            ev: false,
+            accessible: false,
+            presented_ticket: None,
+            spot: None,
+            card: req.card,
+            reservation: None,
+        };
+        let tx = self.tx.clone();
+        let lot = self.lot.clone();
+        let reader = self.reader.clone();
+        tokio::spawn(async move {
+            let answer = match engine.submit(&actor, at, cmd).await {
+                Ok(Outcome::Entered(e)) => {
+                    let a = admission(&lot, &e);
+                    // Kept for the ticket, which the lane asks for next.
+                    let _ = tx.send(Msg::Entered(Box::new(e)));
+                    Ok(a)
+                }
+                Ok(other) => Err(Refusal::Refused(format!(
+                    "the engine answered an entry with {other:?}"
+                ))),
+                Err(e) if e.kind == ErrorKind::Full => Err(Refusal::Full),
+                Err(e) => Err(Refusal::Refused(e.message)),
+            };
+            let _ = tx.send(Msg::Input(Input::Decision(answer)));
+            update_signs(&lot, &reader).await;
+        });
+    }
+
+    fn print(&self, ticket: String) {
+        let Some(printer) = self.devices.printer.clone() else {
+            self.send_later(async { Input::Printed(Err("this lane has no ticket printer".into())) });
+            return;
+        };
+        let Some(e) = self.entered.clone().filter(|e| e.ticket == ticket) else {
+            self.send_later(async move {
+                Input::Printed(Err(format!("ticket {ticket} is not this lane's current stay")))
+            });
+            return;
+        };
+        let ctx = self.lot.engine.context().clone();
+        let notices = self.notices.clone();
+        self.send_later(async move {
+            let mut lines = vec![
+                ("Ticket".to_string(), e.ticket.clone()),
+                ("Entry".to_string(), ctx.local(e.entry_at)),
+                ("Spot".to_string(), format!("{} (level {})", e.spot, e.level)),
+            ];
+            if let Some(p) = &e.plate {
+                lines.push(("Plate".to_string(), p.clone()));
+            }
+            let layout = TicketLayout {
+                lot_name: ctx.config.lot.name.clone(),
+                title: "Entry ticket".into(),
+                lines,
+                qr_payload: e.qr.clone(),
+                footer: "Keep this ticket. Pay before you return to your vehicle.".into(),
+            };
+            match printer.print_ticket(&layout).await {
+                Ok(_) => {
+                    let _ = notices.send(LaneNotice::Ticket(e.ticket.clone()));
+                    Input::Printed(Ok(()))
+                }
+                Err(err) => Input::Printed(Err(err.to_string())),
+            }
+        });
+    }
+
+    fn quote(&self, credential: Credential) {
+        let reader = self.reader.clone();
+        let at = (self.lot.clock)();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let answer = tokio::task::spawn_blocking(move || exit_quote(&reader, &credential, at))
+                .await
+                .unwrap_or_else(|e| Err(format!("the quote failed: {e}")));
+            let _ = tx.send(Msg::Input(Input::Quoted(answer)));
+        });
+    }
+
+    fn charge(&mut self, ticket: String, amount: String) {
+        let Some(terminal) = self.devices.terminal.clone() else {
+            self.send_later(async {
+                Input::Payment(PaymentResult::TerminalDown("this lane has no terminal".into()))
+            });
+            return;
+        };
+        self.attempt += 1;
+        let reference = format!("{}-{}-{}", self.id, ticket, self.attempt);
+        let engine = self.lot.engine.clone();
+        let (actor, clock) = (self.actor.clone(), self.lot.clock.clone());
+        let currency = self.lot.engine.context().config.lot.currency;
+        self.send_later(async move {
+            let Ok(amount) = Decimal::from_str(&amount) else {
+                return Input::Payment(PaymentResult::Declined(format!(
+                    "the amount '{amount}' is not a number"
+                )));
+            };
+            let minor = amount * Decimal::from(10u64.pow(currency.minor_units()));
+            let Ok(amount_minor) = u64::try_from(minor.trunc()) else {
+                return Input::Payment(PaymentResult::Declined(format!(
+                    "the amount {amount} cannot be charged"
+                )));
+            };
+            let request = PaymentRequest {
+                amount_minor,
+                currency: currency.code().to_string(),
+                reference: reference.clone(),
+            };
+            match terminal.authorise(&request).await {
+                Ok(PaymentOutcome::Approved { .. }) => {
+                    let pay = Command::Pay {
+                        stay: StayRef::Ticket(ticket),
+                        method: PaymentMethod::Card,
+                        amount,
+                        key: Some(reference.clone()),
+                    };
+                    match engine.submit(&actor, clock(), pay).await {
+                        Ok(_) => Input::Payment(PaymentResult::Paid),
+                        Err(e) => {
+                            // Charged but not recorded: give the money back.
+                            let _ = terminal.reverse(&reference).await;
+                            Input::Payment(PaymentResult::Declined(format!(
+                                "the payment could not be recorded ({}); it was reversed",
+                                e.message
+                            )))
+                        }
+                    }
+                }
+                Ok(PaymentOutcome::Declined { reason, .. }) => {
+                    Input::Payment(PaymentResult::Declined(reason))
+                }
+                Ok(PaymentOutcome::AbortedByCustomer) => {
+                    Input::Payment(PaymentResult::Declined("the payment was cancelled".into()))
+                }
+                Ok(PaymentOutcome::TimedOut { .. }) => Input::Payment(
+                    PaymentResult::TerminalDown("the terminal did not finish the payment".into()),
+                ),
+                Err(e) => Input::Payment(PaymentResult::TerminalDown(e.to_string())),
+            }
+        });
+    }
+
+    fn record_exit(&self, ticket: String, owing: Option<String>) {
+        let engine = self.lot.engine.clone();
+        let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
+        let cmd = match owing {
+            None => Command::Exit {
+                stay: StayRef::Ticket(ticket.clone()),
+                lane: Some(lane),
+            },
+            Some(reason) => Command::ExitOwing {
+                stay: StayRef::Ticket(ticket.clone()),
+                lane: Some(lane),
+                reason,
+            },
+        };
+        let lot = self.lot.clone();
+        let reader = self.reader.clone();
+        let notices = self.notices.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let answer = match engine.submit(&actor, at, cmd).await {
+                Ok(_) => {
+                    let _ = notices.send(LaneNotice::ExitRecorded(ticket));
+                    Ok(())
+                }
+                Err(e) => Err(e.message),
+            };
+            let _ = tx.send(Msg::Input(Input::ExitRecorded(answer)));
+            update_signs(&lot, &reader).await;
+        });
+    }
+}
+
+/// The best plate in a few frames within the budget. At an exit (`inside` given) only a plate
+/// that matches a vehicle inside counts, and it is returned as that vehicle's plate.
+async fn read_plate(
+    camera: Arc<dyn Camera>,
+    anpr: Arc<Anpr>,
+    budget: Duration,
+    confident: f32,
+    inside: Option<Vec<String>>,
+) -> Option<PlateSeen> {
+    let deadline = tokio::time::Instant::now() + budget;
+    let mut best: Option<PlateSeen> = None;
+    for _ in 0..FRAMES_PER_READ {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let Ok(Ok(frame)) = tokio::time::timeout(left, camera.frame()).await else {
+            break;
+        };
+        let anpr = anpr.clone();
+        let Ok(Ok(found)) =
+            tokio::task::spawn_blocking(move || anpr.read_image(&frame.image)).await
+        else {
+            continue;
+        };
+        for f in found {
+            match &inside {
+                Some(plates) => {
+                    let candidates: Vec<&str> = plates.iter().map(String::as_str).collect();
+                    if let PlateMatch::Found { plate, .. } =
+                        match_plate(&f.probs, &candidates, MatchRules::default())
+                    {
+                        return Some(PlateSeen {
+                            text: plate,
+                            confidence: f.confidence,
+                        });
+                    }
+                }
+                None => {
+                    if best.as_ref().is_none_or(|b| f.confidence > b.confidence) {
+                        best = Some(PlateSeen {
+                            text: f.text,
+                            confidence: f.confidence,
+                        });
+                    }
+                }
+            }
+        }
+        if best.as_ref().is_some_and(|b| b.confidence >= confident) {
+            break;
+        }
+    }
+    best
+}
+
+/// Frames a lane reads at most for one vehicle.
+const FRAMES_PER_READ: usize = 3;
+
+fn admission(lot: &LotServices, e: &Entered) -> Admission {
+    let cfg = &lot.engine.context().config;
+    let level = cfg
+        .levels
+        .iter()
+        .find(|l| l.id == e.level)
+        .map(|l| l.name.clone())
+        .unwrap_or_else(|| e.level.clone());
+    Admission {
+        stay: e.ticket.clone(),
+        ticket: e.ticket.clone(),
+        spot: e.spot.clone(),
+        level: e.level.clone(),
+        way: format!("{level}, zone {}", e.zone),
+    }
+}
+
+fn exit_quote(
+    reader: &Mutex<Lot>,
+    credential: &Credential,
+    at: DateTime<Utc>,
+) -> Result<ExitQuote, String> {
+    let lot = reader
+        .lock()
+        .map_err(|_| "the lane's database reader failed; restart the lane".to_string())?;
+    let stay = match credential {
+        Credential::Plate(p) => StayRef::Plate(Plate::parse(p).map_err(|e| e.message)?),
+        Credential::Ticket(t) => StayRef::Ticket(t.clone()),
+        Credential::Card(c) => StayRef::Card(c.clone()),
+    };
+    let q = lot.quote(&stay, at).map_err(|e| e.message)?;
+    Ok(ExitQuote {
+        stay: q.ticket.clone(),
+        ticket: q.ticket.clone(),
+        plate: q.plate.clone(),
+        owed: q.total.amount.to_string(),
+        currency: q.currency.clone(),
+        settled: q.total.is_zero(),
+        lines: q
+            .lines
+            .iter()
+            .map(|l| format!("{}: {}", l.label, l.amount.amount))
+            .collect(),
+    })
+}
+
+/// Shows the lot's free spaces on its signs ("FULL" at zero).
+async fn update_signs(lot: &Arc<LotServices>, reader: &Arc<Mutex<Lot>>) {
+    if lot.signs.is_empty() {
+        return;
+    }
+    let (r, at) = (reader.clone(), (lot.clock)());
+    let free = tokio::task::spawn_blocking(move || {
+        r.lock()
+            .ok()
+            .and_then(|l| l.occupancy(at).ok())
+            .map(|o| o.total.free)
+    })
+    .await
+    .ok()
+    .flatten();
+    if let Some(free) = free {
+        for sign in &lot.signs {
+            let _ = sign
+                .show("lot", u32::try_from(free).unwrap_or(u32::MAX))
+                .await;
+        }
+    }
+}
+
+/// Feeds the lane from its devices: loops and limits, scans, cards and health.
+fn forward_devices(d: &LaneDevices, tx: &mpsc::UnboundedSender<Msg>) {
+    let input = |tx: &mpsc::UnboundedSender<Msg>, i: Input| tx.send(Msg::Input(i)).is_ok();
+    // The loops as they are now: a vehicle may already be waiting.
+    let state = d.gate.state();
+    for (name, on) in &state.loops {
+        if *on && name == &d.arming_loop {
+            input(tx, Input::ArmingLoop(true));
+        }
+    }
+    let mut events = d.gate.events();
+    let (arming, pass, t) = (d.arming_loop.clone(), d.pass_loop.clone(), tx.clone());
+    tokio::spawn(async move {
+        loop {
+            let i = match events.recv().await {
+                Ok(GateEvent::LoopOccupied { name }) if name == arming => Input::ArmingLoop(true),
+                Ok(GateEvent::LoopCleared { name }) if name == arming => Input::ArmingLoop(false),
+                Ok(GateEvent::LoopOccupied { name }) if name == pass => Input::PassLoop(true),
+                Ok(GateEvent::LoopCleared { name }) if name == pass => Input::PassLoop(false),
+                Ok(GateEvent::Opened) => Input::GateOpened,
+                Ok(GateEvent::Closed) => Input::GateClosed,
+                Ok(GateEvent::Fault { reason }) => Input::GateFault(reason),
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            if !input(&t, i) {
+                break;
+            }
+        }
+    });
+    follow_health(Device::Gate, d.gate.health(), tx);
+    if let Some(p) = &d.printer {
+        follow_health(Device::Printer, p.health(), tx);
+    }
+    for r in &d.readers {
+        follow_health(Device::Reader, r.health(), tx);
+        let mut scans = r.scans();
+        let t = tx.clone();
+        tokio::spawn(async move {
+            loop {
+                let i = match scans.recv().await {
+                    Ok(s) if s.source == ScanSource::QrOrBarcode => Input::TicketScanned(s.text),
+                    Ok(s) => Input::Card(s.text),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                if !input(&t, i) {
+                    break;
+                }
+            }
+        });
+    }
+    // Cameras and terminals report a snapshot: polled.
+    if let Some(c) = d.camera.clone() {
+        poll_health(Device::Camera, move || c.health(), tx);
+    }
+    if let Some(p) = d.terminal.clone() {
+        poll_health(Device::Terminal, move || p.health(), tx);
+    }
+}
+
+fn health_input(device: Device, h: &Health) -> Input {
+    Input::Health {
+        device,
+        ok: h.state != HealthState::Offline,
+        reason: h.reason.clone(),
+    }
+}
+
+fn follow_health(device: Device, mut rx: watch::Receiver<Health>, tx: &mpsc::UnboundedSender<Msg>) {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        loop {
+            let i = health_input(device, &rx.borrow_and_update());
+            if tx.send(Msg::Input(i)).is_err() || rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// How often a snapshot-only device's health is looked at.
+const HEALTH_POLL: Duration = Duration::from_millis(500);
+
+fn poll_health(
+    device: Device,
+    health: impl Fn() -> Health + Send + 'static,
+    tx: &mpsc::UnboundedSender<Msg>,
+) {
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let mut last: Option<bool> = None;
+        loop {
+            let h = health();
+            let ok = h.state != HealthState::Offline;
+            if last != Some(ok) {
+                last = Some(ok);
+                if tx.send(Msg::Input(health_input(device, &h))).is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(HEALTH_POLL).await;
+        }
+    });
+}
+
+/// The lane's journal, written in order by one task.
+fn start_journal(
+    lane: String,
+    lot: Arc<LotServices>,
+    notices: broadcast::Sender<LaneNotice>,
+) -> mpsc::UnboundedSender<LaneReport> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<LaneReport>();
+    let actor = Actor::system(&format!("lane-{lane}"));
+    tokio::spawn(async move {
+        while let Some(report) = rx.recv().await {
+            let what = report.what.clone();
+            if let Err(e) = lot
+                .engine
+                .submit(&actor, (lot.clock)(), Command::LaneReport(report))
+                .await
+            {
+                let _ = notices.send(LaneNotice::Problem(format!(
+                    "lane {lane} could not journal '{what}': {}",
+                    e.message
+                )));
+            }
+        }
+    });
+    tx
+}
+
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => "unknown".into(),
+    }
+}
+
+fn timing_map(t: &StepTimes) -> BTreeMap<String, u64> {
+    match serde_json::to_value(t) {
+        Ok(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| v.as_u64().map(|n| (k, n)))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
