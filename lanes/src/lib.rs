@@ -11,6 +11,7 @@ pub mod config;
 pub mod entry;
 pub mod exit;
 pub mod runtime;
+pub mod sim;
 
 use std::time::Duration;
 

@@ -268,6 +268,7 @@ pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle,
         timers: HashMap::new(),
         exit,
         entered: None,
+        credential: None,
         attempt: 0,
         confident,
     };
@@ -299,6 +300,9 @@ struct Runner {
     exit: bool,
     /// The current vehicle's admission, for its ticket.
     entered: Option<Entered>,
+    /// How the current vehicle at an exit was identified: its payment and exit name it the same
+    /// way (a lane may not use typed ticket numbers).
+    credential: Option<Credential>,
     attempt: u32,
     confident: f32,
 }
@@ -509,10 +513,7 @@ impl Runner {
     fn decide(&mut self, req: EntryRequest) {
         let engine = self.lot.engine.clone();
         let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
-        let plate = req
-            .plate
-            .as_ref()
-            .and_then(|p| Plate::parse(&p.text).ok());
+        let plate = req.plate.as_ref().and_then(|p| Plate::parse(&p.text).ok());
         let cmd = Command::Entry {
             plate,
             class: VehicleClass::Standard,
@@ -548,12 +549,16 @@ impl Runner {
 
     fn print(&self, ticket: String) {
         let Some(printer) = self.devices.printer.clone() else {
-            self.send_later(async { Input::Printed(Err("this lane has no ticket printer".into())) });
+            self.send_later(async {
+                Input::Printed(Err("this lane has no ticket printer".into()))
+            });
             return;
         };
         let Some(e) = self.entered.clone().filter(|e| e.ticket == ticket) else {
             self.send_later(async move {
-                Input::Printed(Err(format!("ticket {ticket} is not this lane's current stay")))
+                Input::Printed(Err(format!(
+                    "ticket {ticket} is not this lane's current stay"
+                )))
             });
             return;
         };
@@ -563,7 +568,10 @@ impl Runner {
             let mut lines = vec![
                 ("Ticket".to_string(), e.ticket.clone()),
                 ("Entry".to_string(), ctx.local(e.entry_at)),
-                ("Spot".to_string(), format!("{} (level {})", e.spot, e.level)),
+                (
+                    "Spot".to_string(),
+                    format!("{} (level {})", e.spot, e.level),
+                ),
             ];
             if let Some(p) = &e.plate {
                 lines.push(("Plate".to_string(), p.clone()));
@@ -585,7 +593,8 @@ impl Runner {
         });
     }
 
-    fn quote(&self, credential: Credential) {
+    fn quote(&mut self, credential: Credential) {
+        self.credential = Some(credential.clone());
         let reader = self.reader.clone();
         let at = (self.lot.clock)();
         let tx = self.tx.clone();
@@ -600,12 +609,15 @@ impl Runner {
     fn charge(&mut self, ticket: String, amount: String) {
         let Some(terminal) = self.devices.terminal.clone() else {
             self.send_later(async {
-                Input::Payment(PaymentResult::TerminalDown("this lane has no terminal".into()))
+                Input::Payment(PaymentResult::TerminalDown(
+                    "this lane has no terminal".into(),
+                ))
             });
             return;
         };
         self.attempt += 1;
         let reference = format!("{}-{}-{}", self.id, ticket, self.attempt);
+        let stay = self.stay_ref(&ticket);
         let engine = self.lot.engine.clone();
         let (actor, clock) = (self.actor.clone(), self.lot.clock.clone());
         let currency = self.lot.engine.context().config.lot.currency;
@@ -629,7 +641,7 @@ impl Runner {
             match terminal.authorise(&request).await {
                 Ok(PaymentOutcome::Approved { .. }) => {
                     let pay = Command::Pay {
-                        stay: StayRef::Ticket(ticket),
+                        stay,
                         method: PaymentMethod::Card,
                         amount,
                         key: Some(reference.clone()),
@@ -652,24 +664,38 @@ impl Runner {
                 Ok(PaymentOutcome::AbortedByCustomer) => {
                     Input::Payment(PaymentResult::Declined("the payment was cancelled".into()))
                 }
-                Ok(PaymentOutcome::TimedOut { .. }) => Input::Payment(
-                    PaymentResult::TerminalDown("the terminal did not finish the payment".into()),
-                ),
+                Ok(PaymentOutcome::TimedOut { .. }) => Input::Payment(PaymentResult::TerminalDown(
+                    "the terminal did not finish the payment".into(),
+                )),
                 Err(e) => Input::Payment(PaymentResult::TerminalDown(e.to_string())),
             }
         });
     }
 
+    /// The current vehicle's stay, named as it was identified at the lane.
+    fn stay_ref(&self, ticket: &str) -> StayRef {
+        match &self.credential {
+            Some(Credential::Plate(p)) => match Plate::parse(p) {
+                Ok(p) => StayRef::Plate(p),
+                Err(_) => StayRef::Ticket(ticket.to_string()),
+            },
+            Some(Credential::Ticket(t)) => StayRef::Ticket(t.clone()),
+            Some(Credential::Card(c)) => StayRef::Card(c.clone()),
+            None => StayRef::Ticket(ticket.to_string()),
+        }
+    }
+
     fn record_exit(&self, ticket: String, owing: Option<String>) {
         let engine = self.lot.engine.clone();
         let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
+        let stay = self.stay_ref(&ticket);
         let cmd = match owing {
             None => Command::Exit {
-                stay: StayRef::Ticket(ticket.clone()),
+                stay,
                 lane: Some(lane),
             },
             Some(reason) => Command::ExitOwing {
-                stay: StayRef::Ticket(ticket.clone()),
+                stay,
                 lane: Some(lane),
                 reason,
             },
@@ -872,6 +898,17 @@ fn forward_devices(d: &LaneDevices, tx: &mpsc::UnboundedSender<Msg>) {
             }
         });
     }
+    // Asked once at the start, so a dead camera or printer is known before the first vehicle.
+    if let Some(c) = d.camera.clone() {
+        tokio::spawn(async move {
+            let _ = c.frame().await;
+        });
+    }
+    if let Some(p) = d.printer.clone() {
+        tokio::spawn(async move {
+            let _ = p.status().await;
+        });
+    }
     // Cameras and terminals report a snapshot: polled.
     if let Some(c) = d.camera.clone() {
         poll_health(Device::Camera, move || c.health(), tx);
@@ -889,12 +926,22 @@ fn health_input(device: Device, h: &Health) -> Input {
     }
 }
 
+/// Whether a health report is worth telling the lane: a device that was never contacted yet
+/// (its first, unchanged report) is assumed to work until it is tried.
+fn untried(first: &Health, h: &Health) -> bool {
+    first.state == HealthState::Offline && h.since == first.since && h.reason == first.reason
+}
+
 fn follow_health(device: Device, mut rx: watch::Receiver<Health>, tx: &mpsc::UnboundedSender<Msg>) {
     let tx = tx.clone();
     tokio::spawn(async move {
-        loop {
-            let i = health_input(device, &rx.borrow_and_update());
-            if tx.send(Msg::Input(i)).is_err() || rx.changed().await.is_err() {
+        let first = rx.borrow_and_update().clone();
+        if !untried(&first, &first) && tx.send(Msg::Input(health_input(device, &first))).is_err() {
+            return;
+        }
+        while rx.changed().await.is_ok() {
+            let h = rx.borrow_and_update().clone();
+            if tx.send(Msg::Input(health_input(device, &h))).is_err() {
                 break;
             }
         }
@@ -911,11 +958,12 @@ fn poll_health(
 ) {
     let tx = tx.clone();
     tokio::spawn(async move {
+        let first = health();
         let mut last: Option<bool> = None;
         loop {
             let h = health();
             let ok = h.state != HealthState::Offline;
-            if last != Some(ok) {
+            if last != Some(ok) && !untried(&first, &h) {
                 last = Some(ok);
                 if tx.send(Msg::Input(health_input(device, &h))).is_err() {
                     break;

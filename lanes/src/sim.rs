@@ -1,0 +1,203 @@
+//! A lane of simulated devices for tests and the demo lot: each simulator speaks its device's
+//! protocol (Modbus TCP for the gate board and loops, HTTP snapshots for the camera, ESC/POS over
+//! TCP for the printer, serial lines on a pseudo-terminal for the ticket scanner, ZVT over TCP for
+//! the payment terminal), and the lane's real drivers talk to them. A [`SimLane`] is also the
+//! vehicle: it shows a plate to the camera, drives onto the loops and scans tickets.
+
+use crate::runtime::LaneDevices;
+use gatehouse_anpr::scene::{PlateStyle, Renderer};
+use gatehouse_drivers::camera::sim::CameraSim;
+use gatehouse_drivers::camera::{Camera, SnapshotCamera};
+use gatehouse_drivers::gate::sim::GateBoard;
+use gatehouse_drivers::gate::{Gate, GateMap, InputMap, LoopMap, ModbusGate, Transport};
+use gatehouse_drivers::payment::sim::TerminalSim;
+use gatehouse_drivers::payment::{PaymentTerminal, ZvtConfig, ZvtTerminal};
+use gatehouse_drivers::printer::sim::PrinterSim;
+use gatehouse_drivers::printer::{EscPosPrinter, PrinterConfig, TicketPrinter};
+use gatehouse_drivers::readers::sim::ScannerSim;
+use gatehouse_drivers::readers::{LineScannerConfig, Reader, ReaderDriver};
+use image::RgbImage;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The loop names of a simulated lane's gate board.
+pub const ARMING_LOOP: &str = "arming";
+pub const PASS_LOOP: &str = "passing";
+/// How long the simulated barrier arm takes to move.
+pub const ARM_TRAVEL: Duration = Duration::from_millis(300);
+
+/// The gate board's map: coils 0/1 open and close, inputs 10/11 the limits, 12/13 the loops.
+pub fn gate_map() -> GateMap {
+    GateMap {
+        unit_id: 1,
+        open_coil: 0,
+        open_pulse_ms: 30,
+        close_coil: Some(1),
+        close_pulse_ms: 30,
+        open_limit: InputMap {
+            address: 10,
+            inverted: false,
+        },
+        closed_limit: InputMap {
+            address: 11,
+            inverted: false,
+        },
+        loops: vec![
+            LoopMap {
+                name: ARMING_LOOP.into(),
+                address: 12,
+                inverted: false,
+            },
+            LoopMap {
+                name: PASS_LOOP.into(),
+                address: 13,
+                inverted: false,
+            },
+        ],
+        poll_interval_ms: 20,
+        confirm_timeout_ms: 2000,
+        response_timeout_ms: 300,
+    }
+}
+
+/// A lane's simulated devices, and the vehicle at it.
+pub struct SimLane {
+    pub board: GateBoard,
+    pub camera: CameraSim,
+    pub printer: Option<PrinterSim>,
+    pub scanner: ScannerSim,
+    pub terminal: Option<TerminalSim>,
+    renderer: Arc<Renderer>,
+    /// The camera's picture with no vehicle.
+    empty: RgbImage,
+}
+
+/// Frame size of the simulated lane cameras.
+pub const FRAME: (u32, u32) = (1280, 720);
+
+impl SimLane {
+    /// Starts the simulators and the drivers that talk to them. An entry lane has a printer; an
+    /// exit lane has a payment terminal.
+    pub async fn start(
+        exit: bool,
+        renderer: Arc<Renderer>,
+    ) -> Result<(SimLane, LaneDevices), String> {
+        let e = |what: &str| {
+            let what = what.to_string();
+            move |err: gatehouse_drivers::DriverError| format!("{what}: {err}")
+        };
+        let map = gate_map();
+        let board = GateBoard::new(map.clone(), ARM_TRAVEL).map_err(e("gate board simulator"))?;
+        let address = board
+            .serve_tcp()
+            .await
+            .map_err(e("gate board simulator"))?
+            .to_string();
+        let gate: Arc<dyn Gate> =
+            Arc::new(ModbusGate::start(Transport::Tcp { address }, map).map_err(e("gate driver"))?);
+        let (empty, _) = renderer.scene(FRAME.0, FRAME.1, &[], 1);
+        let camera = CameraSim::start(std::slice::from_ref(&empty), 10)
+            .await
+            .map_err(e("camera simulator"))?;
+        let cam: Arc<dyn Camera> = Arc::new(
+            SnapshotCamera::new(&camera.snapshot_url())
+                .map_err(e("camera driver"))?
+                .with_timeout(Duration::from_secs(1)),
+        );
+        let scanner = ScannerSim::start().map_err(e("scanner simulator"))?;
+        let reader: Arc<dyn Reader> = Arc::new(
+            ReaderDriver::line_scanner(LineScannerConfig::new(scanner.path()))
+                .map_err(e("scanner driver"))?,
+        );
+        let (printer, printer_driver) = if exit {
+            (None, None)
+        } else {
+            let sim = PrinterSim::start_tcp()
+                .await
+                .map_err(e("printer simulator"))?;
+            let mut cfg = PrinterConfig::new(sim.link());
+            cfg.status_timeout = Duration::from_millis(500);
+            cfg.connect_timeout = Duration::from_millis(500);
+            let driver: Arc<dyn TicketPrinter> = Arc::new(EscPosPrinter::new(cfg));
+            (Some(sim), Some(driver))
+        };
+        let (terminal, terminal_driver) = if exit {
+            let (sim, addr) = TerminalSim::tcp()
+                .await
+                .map_err(e("payment terminal simulator"))?;
+            let mut cfg = ZvtConfig::tcp(addr.to_string());
+            cfg.transaction_timeout = Duration::from_secs(10);
+            cfg.connect_timeout = Duration::from_secs(2);
+            let driver: Arc<dyn PaymentTerminal> =
+                Arc::new(ZvtTerminal::new(cfg).map_err(e("payment terminal driver"))?);
+            (Some(sim), Some(driver))
+        } else {
+            (None, None)
+        };
+        let devices = LaneDevices {
+            gate,
+            arming_loop: ARMING_LOOP.into(),
+            pass_loop: PASS_LOOP.into(),
+            camera: Some(cam),
+            printer: printer_driver,
+            readers: vec![reader],
+            terminal: terminal_driver,
+        };
+        let lane = SimLane {
+            board,
+            camera,
+            printer,
+            scanner,
+            terminal,
+            renderer,
+            empty,
+        };
+        Ok((lane, devices))
+    }
+
+    /// The camera sees a car with this plate (a US-style plate, `width` pixels wide, in a
+    /// 1280×720 street scene), or no car.
+    pub fn show_plate(&self, plate: Option<&str>, seed: u64) -> Result<(), String> {
+        let frame = match plate {
+            Some(text) => {
+                self.renderer
+                    .scene(FRAME.0, FRAME.1, &[(text, PlateStyle::Us, 200, 0.0)], seed)
+                    .0
+            }
+            None => self.empty.clone(),
+        };
+        self.camera
+            .set_frames(&[frame])
+            .map_err(|e| format!("camera simulator: {e}"))
+    }
+
+    /// The vehicle drives onto the arming loop (or backs off it).
+    pub fn arming(&self, on: bool) -> Result<(), String> {
+        self.board
+            .set_loop(ARMING_LOOP, on)
+            .map_err(|e| format!("gate board simulator: {e}"))
+    }
+
+    /// The vehicle drives through the open barrier: onto the pass loop, off the arming loop,
+    /// off the pass loop, `step` apart.
+    pub async fn drive_through(&self, step: Duration) -> Result<(), String> {
+        let set = |name: &str, on: bool| {
+            self.board
+                .set_loop(name, on)
+                .map_err(|e| format!("gate board simulator: {e}"))
+        };
+        set(PASS_LOOP, true)?;
+        tokio::time::sleep(step).await;
+        set(ARMING_LOOP, false)?;
+        tokio::time::sleep(step).await;
+        set(PASS_LOOP, false)
+    }
+
+    /// The driver scans a ticket (its QR payload) at the lane's scanner.
+    pub async fn scan(&mut self, text: &str) -> Result<(), String> {
+        self.scanner
+            .scan(text)
+            .await
+            .map_err(|e| format!("scanner simulator: {e}"))
+    }
+}
