@@ -59,6 +59,8 @@ pub(crate) struct LaneCore<T: Transaction> {
     pub plate: Option<PlateSeen>,
     pub stay: Option<String>,
     pub times: StepTimes,
+    /// The vehicle reached the pass loop while the barrier was still opening.
+    pass_seen: bool,
     gate_confirm: Duration,
     pass_within: Duration,
 }
@@ -75,6 +77,7 @@ impl<T: Transaction> LaneCore<T> {
             plate: None,
             stay: None,
             times: StepTimes::default(),
+            pass_seen: false,
             gate_confirm,
             pass_within,
         }
@@ -115,19 +118,30 @@ impl<T: Transaction> LaneCore<T> {
                 self.arming = false;
                 self.departure(&mut out);
             }
-            Input::PassLoop(on) => {
-                if let State::Passing { passed_loop } = &mut self.state {
+            Input::PassLoop(on) => match &mut self.state {
+                State::Passing { passed_loop } => {
                     if on {
                         *passed_loop = true;
                     } else if *passed_loop {
                         self.passed(now, &mut out);
                     }
                 }
-            }
+                // A vehicle may move on while the arm is still rising.
+                State::Opening => {
+                    if on {
+                        self.pass_seen = true;
+                    } else if self.pass_seen {
+                        self.passed(now, &mut out);
+                    }
+                }
+                _ => {}
+            },
             Input::GateOpened => {
                 if self.state == State::Opening {
                     self.times.gate_open_ms = self.since(now);
-                    self.state = State::Passing { passed_loop: false };
+                    self.state = State::Passing {
+                        passed_loop: self.pass_seen,
+                    };
                     out.push(Action::StartTimer(Timer::Pass, self.pass_within));
                 }
             }
@@ -211,6 +225,7 @@ impl<T: Transaction> LaneCore<T> {
             return;
         }
         self.arrived = Some(now);
+        self.pass_seen = false;
         self.plate = None;
         self.stay = None;
         self.times = StepTimes::default();
@@ -220,6 +235,8 @@ impl<T: Transaction> LaneCore<T> {
     /// The vehicle left the arming loop.
     fn departure(&mut self, out: &mut Vec<Action>) {
         match self.state.clone() {
+            // Off the arming loop and onto the pass loop: driving through, not backing off.
+            State::Opening if self.pass_seen => {}
             State::Opening | State::Passing { passed_loop: false } => {
                 // Backed off instead of driving through.
                 match self.stay.take() {

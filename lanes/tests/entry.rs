@@ -370,3 +370,28 @@ fn a_closed_lane_admits_nobody_until_reopened() {
     let a = l.at(10, Input::ArmingLoop(true));
     assert!(a.iter().any(|a| matches!(a, Action::ReadPlate { .. })));
 }
+
+#[test]
+fn a_car_on_the_pass_loop_before_the_open_limit_confirms_is_not_taken_for_a_reversal() {
+    let mut l = Lane::entry(EntryConfig::default());
+    ticket_printed(&mut l);
+    // The board reports the loops before the open limit in the same poll.
+    assert!(l.at(400, Input::PassLoop(true)).is_empty());
+    let a = l.at(200, Input::ArmingLoop(false));
+    assert!(
+        !a.iter()
+            .any(|a| matches!(a, Action::CancelStay { .. } | Action::CloseGate)),
+        "{a:?}"
+    );
+    let a = l.at(100, Input::GateOpened);
+    assert!(!a.contains(&Action::CloseGate));
+    let a = l.at(600, Input::PassLoop(false));
+    assert!(
+        a.iter().any(|a| matches!(
+            a,
+            Action::Journal(LaneEvent::Passed { stay: Some(s), .. }) if s == "S1"
+        )),
+        "{a:?}"
+    );
+    assert!(a.contains(&Action::CloseGate));
+}
