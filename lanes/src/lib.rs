@@ -7,7 +7,6 @@
 //! be tested without hardware.
 
 mod barrier;
-pub mod config;
 pub mod entry;
 pub mod exit;
 pub mod runtime;

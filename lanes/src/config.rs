@@ -1,1 +1,0 @@
-//! Lane configuration (filled in with the runtime).
