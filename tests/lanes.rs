@@ -14,6 +14,7 @@ use gatehouse_lanes::runtime::{LaneNotice, LaneRole};
 use gatehouse_lanes::sim::SimLane;
 use gatehouse_lanes::{LaneEvent, Screen};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 const STEP: Duration = Duration::from_millis(150);
 
@@ -28,8 +29,24 @@ fn exit() -> LaneRole {
     LaneRole::Exit(ExitConfig::default())
 }
 
-fn screen(want: fn(&Screen) -> bool) -> impl Fn(&LaneNotice) -> bool {
-    move |n| matches!(n, LaneNotice::Screen(s) if want(s))
+/// Waits up to `secs` for the lane to show a screen `want` accepts, and returns it.
+async fn expect_screen(
+    notes: &mut broadcast::Receiver<LaneNotice>,
+    secs: u64,
+    what: &str,
+    want: fn(&Screen) -> bool,
+) -> Screen {
+    let n = expect_notice(
+        notes,
+        secs,
+        what,
+        |n| matches!(n, LaneNotice::Screen(s) if want(s)),
+    )
+    .await;
+    match n {
+        LaneNotice::Screen(s) => s,
+        other => panic!("{other:?}"),
+    }
 }
 
 fn passed(n: &LaneNotice) -> bool {
@@ -51,14 +68,11 @@ async fn a_car_read_at_entry_gets_a_printed_ticket_then_is_matched_at_the_exit_a
     let mut notes = e1.notices();
     ent.show_plate(Some("GH4821"), 1).unwrap();
     ent.arming(true).unwrap();
-    let shown = expect_notice(
-        &mut notes,
-        20,
-        "the take-ticket screen",
-        screen(|s| matches!(s, Screen::TakeTicket { .. })),
-    )
+    let shown = expect_screen(&mut notes, 20, "the take-ticket screen", |s| {
+        matches!(s, Screen::TakeTicket { .. })
+    })
     .await;
-    let LaneNotice::Screen(Screen::TakeTicket { spot, .. }) = shown else {
+    let Screen::TakeTicket { spot, .. } = shown else {
         unreachable!()
     };
     through(&ent).await;
@@ -94,22 +108,16 @@ async fn a_car_read_at_entry_gets_a_printed_ticket_then_is_matched_at_the_exit_a
     let mut notes = x1.notices();
     ext.show_plate(Some("GH4821"), 5).unwrap();
     ext.arming(true).unwrap();
-    let pay = expect_notice(
-        &mut notes,
-        20,
-        "the pay-here screen",
-        screen(|s| matches!(s, Screen::PayHere { .. })),
-    )
+    let pay = expect_screen(&mut notes, 20, "the pay-here screen", |s| {
+        matches!(s, Screen::PayHere { .. })
+    })
     .await;
-    let LaneNotice::Screen(Screen::PayHere { amount, .. }) = pay else {
+    let Screen::PayHere { amount, .. } = pay else {
         unreachable!()
     };
-    expect_notice(
-        &mut notes,
-        15,
-        "the goodbye screen",
-        screen(|s| matches!(s, Screen::Goodbye { .. })),
-    )
+    expect_screen(&mut notes, 15, "the goodbye screen", |s| {
+        matches!(s, Screen::Goodbye { .. })
+    })
     .await;
     through(&ext).await;
     expect_notice(&mut notes, 5, "the pass", passed).await;
@@ -150,20 +158,14 @@ async fn no_plate_means_press_for_ticket_and_an_empty_printer_means_ticketless_b
     let mut notes = e1.notices();
     // No plate in view: the driver presses for a ticket.
     ent.arming(true).unwrap();
-    expect_notice(
-        &mut notes,
-        20,
-        "press for ticket",
-        screen(|s| *s == Screen::PressForTicket),
-    )
+    expect_screen(&mut notes, 20, "press for ticket", |s| {
+        *s == Screen::PressForTicket
+    })
     .await;
     e1.press_ticket_button();
-    expect_notice(
-        &mut notes,
-        10,
-        "take ticket",
-        screen(|s| matches!(s, Screen::TakeTicket { .. })),
-    )
+    expect_screen(&mut notes, 10, "take ticket", |s| {
+        matches!(s, Screen::TakeTicket { .. })
+    })
     .await;
     through(&ent).await;
     lot.expect_report("E1", "fallback_ticket_for_no_plate")
@@ -173,11 +175,11 @@ async fn no_plate_means_press_for_ticket_and_an_empty_printer_means_ticketless_b
     ent.printer.as_ref().unwrap().set_paper_out(true);
     ent.show_plate(Some("GH4821"), 1).unwrap();
     ent.arming(true).unwrap();
-    expect_notice(
+    expect_screen(
         &mut notes,
         20,
         "the ticketless screen",
-        screen(|s| matches!(s, Screen::Proceed { plate, .. } if plate == "GH4821")),
+        |s| matches!(s, Screen::Proceed { plate, .. } if plate == "GH4821"),
     )
     .await;
     through(&ent).await;
@@ -242,22 +244,16 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     ent.camera.stop();
     // The camera's health is noticed on the next look (a failed frame).
     ent.arming(true).unwrap();
-    expect_notice(
-        &mut notes,
-        20,
-        "press for ticket",
-        screen(|s| *s == Screen::PressForTicket),
-    )
+    expect_screen(&mut notes, 20, "press for ticket", |s| {
+        *s == Screen::PressForTicket
+    })
     .await;
     e1.press_ticket_button();
     through(&ent).await;
     ent.arming(true).unwrap();
-    expect_notice(
-        &mut notes,
-        10,
-        "press for ticket",
-        screen(|s| *s == Screen::PressForTicket),
-    )
+    expect_screen(&mut notes, 10, "press for ticket", |s| {
+        *s == Screen::PressForTicket
+    })
     .await;
     eventually(5, "the camera fallback is journaled", || {
         lot.reported("E1", "fallback_ticket_for_camera_offline")
@@ -267,12 +263,9 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     ent.board.set_answering(false);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     e1.press_ticket_button();
-    expect_notice(
-        &mut notes,
-        15,
-        "wait for the attendant",
-        screen(|s| matches!(s, Screen::WaitForAttendant(_))),
-    )
+    expect_screen(&mut notes, 15, "wait for the attendant", |s| {
+        matches!(s, Screen::WaitForAttendant(_))
+    })
     .await;
     eventually(5, "the gate fault is journaled with an alert", || {
         lot.reported("E1", "fallback_attendant_for_gate_fault")
@@ -301,21 +294,15 @@ async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_
         .push(SimResult::Decline(0x05));
     ext.show_plate(Some("GH4821"), 5).unwrap();
     ext.arming(true).unwrap();
-    expect_notice(
-        &mut notes,
-        20,
-        "the declined screen",
-        screen(|s| matches!(s, Screen::Declined { .. })),
-    )
+    expect_screen(&mut notes, 20, "the declined screen", |s| {
+        matches!(s, Screen::Declined { .. })
+    })
     .await;
     assert_eq!(ext.board.arm(), Arm::Closed);
     x1.pay_again();
-    expect_notice(
-        &mut notes,
-        15,
-        "goodbye",
-        screen(|s| matches!(s, Screen::Goodbye { .. })),
-    )
+    expect_screen(&mut notes, 15, "goodbye", |s| {
+        matches!(s, Screen::Goodbye { .. })
+    })
     .await;
     through(&ext).await;
 
@@ -324,12 +311,9 @@ async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_
     ext.terminal = None; // the simulator stops listening
     ext.show_plate(Some("XJ2905"), 6).unwrap();
     ext.arming(true).unwrap();
-    expect_notice(
-        &mut notes,
-        30,
-        "the unpaid screen",
-        screen(|s| matches!(s, Screen::Unpaid { .. })),
-    )
+    expect_screen(&mut notes, 30, "the unpaid screen", |s| {
+        matches!(s, Screen::Unpaid { .. })
+    })
     .await;
     lot.expect_report("X1", "fallback_other_method_for_terminal_down")
         .await;
@@ -353,12 +337,9 @@ async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_
     )
     .await;
     ext.scan(&second.qr).await.unwrap();
-    expect_notice(
-        &mut notes,
-        15,
-        "goodbye",
-        screen(|s| matches!(s, Screen::Goodbye { .. })),
-    )
+    expect_screen(&mut notes, 15, "goodbye", |s| {
+        matches!(s, Screen::Goodbye { .. })
+    })
     .await;
     through(&ext).await;
     assert!(lot.reader().plates_inside().unwrap().is_empty());
@@ -382,12 +363,9 @@ async fn pay_later_lets_a_car_out_owing_and_free_exit_holds_the_barrier_open() {
     ext.terminal = None;
     ext.show_plate(Some("GH4821"), 5).unwrap();
     ext.arming(true).unwrap();
-    expect_notice(
-        &mut notes,
-        30,
-        "goodbye",
-        screen(|s| matches!(s, Screen::Goodbye { .. })),
-    )
+    expect_screen(&mut notes, 30, "goodbye", |s| {
+        matches!(s, Screen::Goodbye { .. })
+    })
     .await;
     through(&ext).await;
     let journal = lot.journal();

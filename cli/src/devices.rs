@@ -9,7 +9,7 @@ use gatehouse_drivers::camera::{
     Camera, MjpegCamera, MjpegConfig, SnapshotCamera, UsbCamera, UsbConfig, encode_jpeg,
 };
 use gatehouse_drivers::gate::sim::{Arm, BoardWrite, GateBoard};
-use gatehouse_drivers::gate::{Gate, GateMap, InputMap, LoopMap, ModbusGate, Transport};
+use gatehouse_drivers::gate::{Gate, GateMap, ModbusGate, Transport};
 use gatehouse_drivers::mqtt::sim::{LotSim, Mosquitto};
 use gatehouse_drivers::mqtt::{MqttConfig, MqttConnection};
 use gatehouse_drivers::payment::sim::{SimResult, TerminalSim};
@@ -384,42 +384,9 @@ async fn interrupted() {
     }
 }
 
-fn default_gate_map() -> GateMap {
-    GateMap {
-        unit_id: 1,
-        open_coil: 0,
-        open_pulse_ms: 300,
-        close_coil: Some(1),
-        close_pulse_ms: 300,
-        open_limit: InputMap {
-            address: 0,
-            inverted: false,
-        },
-        closed_limit: InputMap {
-            address: 1,
-            inverted: false,
-        },
-        loops: vec![
-            LoopMap {
-                name: "arming".into(),
-                address: 2,
-                inverted: false,
-            },
-            LoopMap {
-                name: "safety".into(),
-                address: 3,
-                inverted: false,
-            },
-        ],
-        poll_interval_ms: 50,
-        confirm_timeout_ms: 6000,
-        response_timeout_ms: 500,
-    }
-}
-
 fn gate_map(path: Option<&PathBuf>) -> Result<GateMap, Error> {
     let Some(path) = path else {
-        return Ok(default_gate_map());
+        return Ok(GateMap::standard());
     };
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::invalid(format!(

@@ -188,6 +188,11 @@ impl<T: Transaction> LaneCore<T> {
         out
     }
 
+    /// Whether the lane is waiting for the next vehicle.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Idle
+    }
+
     pub fn since(&self, now: Instant) -> Option<u64> {
         self.arrived
             .map(|a| millis(now.saturating_duration_since(a)))

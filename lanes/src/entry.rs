@@ -74,7 +74,7 @@ impl EntryLane {
 
     /// Whether the lane is waiting for the next vehicle.
     pub fn is_idle(&self) -> bool {
-        self.lane.state == State::Idle
+        self.lane.is_idle()
     }
 
     /// Whether a device is reported faulty.

@@ -9,7 +9,7 @@ use gatehouse_anpr::scene::{PlateStyle, Renderer};
 use gatehouse_drivers::camera::sim::CameraSim;
 use gatehouse_drivers::camera::{Camera, SnapshotCamera};
 use gatehouse_drivers::gate::sim::GateBoard;
-use gatehouse_drivers::gate::{Gate, GateMap, InputMap, LoopMap, ModbusGate, Transport};
+use gatehouse_drivers::gate::{Gate, GateMap, ModbusGate, Transport};
 use gatehouse_drivers::payment::sim::TerminalSim;
 use gatehouse_drivers::payment::{PaymentTerminal, ZvtConfig, ZvtTerminal};
 use gatehouse_drivers::printer::sim::PrinterSim;
@@ -26,37 +26,19 @@ pub const PASS_LOOP: &str = "passing";
 /// How long the simulated barrier arm takes to move.
 pub const ARM_TRAVEL: Duration = Duration::from_millis(300);
 
-/// The gate board's map: coils 0/1 open and close, inputs 10/11 the limits, 12/13 the loops.
+/// The gate board's map: the standard layout with the second loop beyond the barrier, and short
+/// pulses and polls so a simulated car moves quickly.
 pub fn gate_map() -> GateMap {
+    let mut map = GateMap::standard();
+    map.loops[1].name = PASS_LOOP.into();
+    map.loops[0].name = ARMING_LOOP.into();
     GateMap {
-        unit_id: 1,
-        open_coil: 0,
         open_pulse_ms: 30,
-        close_coil: Some(1),
         close_pulse_ms: 30,
-        open_limit: InputMap {
-            address: 10,
-            inverted: false,
-        },
-        closed_limit: InputMap {
-            address: 11,
-            inverted: false,
-        },
-        loops: vec![
-            LoopMap {
-                name: ARMING_LOOP.into(),
-                address: 12,
-                inverted: false,
-            },
-            LoopMap {
-                name: PASS_LOOP.into(),
-                address: 13,
-                inverted: false,
-            },
-        ],
         poll_interval_ms: 20,
         confirm_timeout_ms: 2000,
         response_timeout_ms: 300,
+        ..map
     }
 }
 

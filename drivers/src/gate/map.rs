@@ -114,6 +114,41 @@ pub(crate) fn check_range(field: &str, value: u64, lo: u64, hi: u64) -> Result<(
 
 impl GateMap {
     /// Reads a map from JSON and validates it; every mistake is a `Config` error naming the field.
+    /// The common board layout: unit 1, coil 0 opens and coil 1 closes (300 ms pulses), input 0
+    /// is the open limit and 1 the closed limit, 2 the loop "arming" and 3 the loop "safety".
+    pub fn standard() -> GateMap {
+        GateMap {
+            unit_id: 1,
+            open_coil: 0,
+            open_pulse_ms: 300,
+            close_coil: Some(1),
+            close_pulse_ms: 300,
+            open_limit: InputMap {
+                address: 0,
+                inverted: false,
+            },
+            closed_limit: InputMap {
+                address: 1,
+                inverted: false,
+            },
+            loops: vec![
+                LoopMap {
+                    name: "arming".into(),
+                    address: 2,
+                    inverted: false,
+                },
+                LoopMap {
+                    name: "safety".into(),
+                    address: 3,
+                    inverted: false,
+                },
+            ],
+            poll_interval_ms: 50,
+            confirm_timeout_ms: 6000,
+            response_timeout_ms: 500,
+        }
+    }
+
     pub fn from_json(text: &str) -> Result<GateMap> {
         let map: GateMap = serde_json::from_str(text)
             .map_err(|e| DriverError::config(format!("gate map: {e}")))?;
