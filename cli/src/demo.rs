@@ -1,827 +1,244 @@
-//! `gatehouse demo`: a scripted day on the demo lot. Arrivals from a profile (commuters,
-//! shoppers, quick stops, evening and overnight guests), every change through the engine with
-//! the engine clock set to the simulated time, and the exceptions an attendant meets: unpaid exit
-//! attempts, drivers who dawdle past the exit grace, lost tickets, payment retries after a
-//! terminal timeout, passback attempts, a spot out of service, a supervisor override.
+//! `gatehouse demo`: the demo lot, live. Every lane runs on simulated devices over their real
+//! protocols and vehicles come from a day's traffic profile on a fast clock (lanes::demo); this
+//! shell prints what happens and the summary.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use clap::Args;
-use gatehouse_core::lot::Lot;
-use gatehouse_core::{
-    Actor, Command, Engine, EngineOptions, Error, ErrorKind, LotConfig, Outcome, PaymentMethod,
-    Plate, Role, StayRef, VehicleClass,
-};
-use rust_decimal::Decimal;
-use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use gatehouse_core::{Error, LotConfig};
+use gatehouse_lanes::demo::{DemoOptions, DemoSummary, StepFigure};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use crate::output::Out;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Keep the day's lot database at this path (default: a temporary file).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// The local date to simulate (YYYY-MM-DD); default today, or the date of --at.
+    /// How long to run, in real minutes.
+    #[arg(long, default_value_t = 3.0)]
+    minutes: f64,
+    /// How fast the lot's clock runs: lot seconds per real second.
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// Local time of day the lot's clock starts at (HH:MM).
+    #[arg(long, default_value = "07:30")]
+    from: String,
+    /// The local date (YYYY-MM-DD); default today, or the date of --at.
     #[arg(long)]
     date: Option<String>,
-    /// Seed of the traffic generator: the same seed gives the same day.
-    #[arg(long, default_value_t = 7)]
-    seed: u64,
-    /// Vehicles arriving during the day.
+    /// Vehicles arriving over the whole day (those due while the demo runs come).
     #[arg(long, default_value_t = 900)]
     vehicles: usize,
-    /// Print every entry and exit, not only the first few and the exceptions.
+    /// Seed of the traffic generator.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Keep the lot database at this path (default: a temporary file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print every fallback and refusal as it happens (default: the first few).
     #[arg(long)]
     verbose: bool,
+    /// Entry and exit lanes instead of the demo lot's 2x2, e.g. 8x8 (all simulated).
+    #[arg(long, value_name = "ENTRYxEXIT")]
+    lanes: Option<String>,
+    /// Benchmark the lanes: vehicles back to back at every entry lane (each staying 3 to 60 lot
+    /// minutes) instead of the day's traffic profile.
+    #[arg(long)]
+    full_tilt: bool,
 }
 
-/// SplitMix64: small, fast, and the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-    fn pick<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
-        let total: u32 = items.iter().map(|(_, w)| w).sum();
-        let mut r = (self.next() % u64::from(total.max(1))) as u32;
-        for (item, w) in items {
-            if r < *w {
-                return item;
-            }
-            r -= w;
-        }
-        &items[items.len() - 1].0
-    }
-    /// Minutes, roughly normal around `mean` (sum of three uniforms).
-    fn around(&mut self, mean: f64, spread: f64) -> f64 {
-        mean + spread * (self.unit() + self.unit() + self.unit() - 1.5)
-    }
+fn lanes_of(text: &str) -> Result<(usize, usize), Error> {
+    text.trim()
+        .split_once(['x', 'X'])
+        .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "--lanes '{text}' is not ENTRYxEXIT; write it like 8x8"
+            ))
+        })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Habit {
-    Commuter,
-    Shopper,
-    QuickStop,
-    Evening,
-    Overnight,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Quirk {
-    None,
-    ExitUnpaid,
-    Dawdles,
-    LosesTicket,
-    TerminalTimeout,
-}
-
-struct Vehicle {
-    plate: Plate,
-    class: VehicleClass,
-    ev: bool,
-    accessible: bool,
-    lane: &'static str,
-    exit_lane: &'static str,
-    stay_minutes: f64,
-    method: PaymentMethod,
-    quirk: Quirk,
-    /// The QR payload of the ticket while the vehicle is inside.
-    ticket: Option<String>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-enum Action {
-    Sample,
-    Arrive(usize),
-    PayStation(usize),
-    ExitLane(usize),
-    Passback(usize),
-    SpotOut,
-    SpotBack,
-    Override,
-}
-
-#[derive(Default, Serialize)]
-struct Tally {
-    arrived: usize,
-    entered: usize,
-    refused_full: BTreeMap<String, usize>,
-    refused_passback: usize,
-    exited: usize,
-    inside_at_midnight: usize,
-    unpaid_exit_attempts: usize,
-    grace_overruns: usize,
-    lost_tickets: usize,
-    payment_retries_not_charged_twice: usize,
-    free_exits: usize,
-    stay_minutes_total: i64,
-}
-
-#[derive(Serialize)]
-struct Summary {
-    lot: String,
-    date: NaiveDate,
-    seed: u64,
-    db: Option<String>,
-    vehicles: Tally,
-    average_stay_minutes: f64,
-    peak_occupied: usize,
-    peak_at: String,
-    capacity: usize,
-    peak_by_level: BTreeMap<String, usize>,
-    revenue: gatehouse_core::lot::Revenue,
-    journal_rows: i64,
-    journal_verified: bool,
-    backup_verified_rows: i64,
-    engine_commands: usize,
-    engine_seconds: f64,
-}
-
-/// A short, stable tag of a ticket's QR payload for idempotency keys.
-fn p_ticket(qr: &str) -> &str {
-    &qr[qr.len().saturating_sub(12)..]
-}
-
-const CITIES: [&str; 10] = ["B", "M", "HH", "K", "F", "S", "D", "L", "P", "HB"];
-
-fn plate(rng: &mut Rng, taken: &mut std::collections::HashSet<String>) -> Result<Plate, Error> {
-    loop {
-        let city = CITIES[(rng.next() % CITIES.len() as u64) as usize];
-        let a = (b'A' + (rng.next() % 26) as u8) as char;
-        let b = (b'A' + (rng.next() % 26) as u8) as char;
-        let n = 1 + rng.next() % 9999;
-        let text = format!("{city}-{a}{b} {n}");
-        if taken.insert(text.clone()) {
-            return Plate::parse(&text);
-        }
-    }
-}
-
-fn generate(rng: &mut Rng, n: usize) -> Result<(Vec<Vehicle>, Vec<f64>), Error> {
-    let mut taken = std::collections::HashSet::new();
-    let mut vehicles = Vec::with_capacity(n);
-    let mut arrivals = Vec::with_capacity(n);
-    let habits = [
-        (Habit::Commuter, 30),
-        (Habit::Shopper, 44),
-        (Habit::QuickStop, 10),
-        (Habit::Evening, 11),
-        (Habit::Overnight, 5),
-    ];
-    let classes = [
-        (VehicleClass::Motorcycle, 6),
-        (VehicleClass::Compact, 24),
-        (VehicleClass::Standard, 61),
-        (VehicleClass::Large, 8),
-        (VehicleClass::Bus, 1),
-    ];
-    let methods = [
-        (PaymentMethod::Card, 50),
-        (PaymentMethod::Cash, 25),
-        (PaymentMethod::MobileWallet, 15),
-        (PaymentMethod::Upi, 5),
-        (PaymentMethod::Prepaid, 5),
-    ];
-    for _ in 0..n {
-        let habit = *rng.pick(&habits);
-        // Minutes after local midnight, and minutes of stay.
-        let (arrive, stay) = match habit {
-            Habit::Commuter => (rng.around(8.0 * 60.0, 120.0), rng.around(9.0 * 60.0, 150.0)),
-            Habit::Shopper => (rng.range(9.0 * 60.0, 19.5 * 60.0), rng.range(20.0, 190.0)),
-            Habit::QuickStop => (rng.range(7.0 * 60.0, 21.0 * 60.0), rng.range(3.0, 10.0)),
-            Habit::Evening => (rng.range(17.0 * 60.0, 21.5 * 60.0), rng.range(60.0, 200.0)),
-            Habit::Overnight => (
-                rng.range(15.0 * 60.0, 22.5 * 60.0),
-                rng.range(10.0 * 60.0, 16.0 * 60.0),
-            ),
-        };
-        let class = *rng.pick(&classes);
-        let accessible = class != VehicleClass::Motorcycle && rng.chance(0.04);
-        let ev =
-            matches!(class, VehicleClass::Compact | VehicleClass::Standard) && rng.chance(0.14);
-        let quirk = if habit == Habit::QuickStop {
-            Quirk::None
-        } else {
-            *rng.pick(&[
-                (Quirk::None, 910),
-                (Quirk::ExitUnpaid, 40),
-                (Quirk::Dawdles, 20),
-                (Quirk::LosesTicket, 15),
-                (Quirk::TerminalTimeout, 15),
-            ])
-        };
-        vehicles.push(Vehicle {
-            plate: plate(rng, &mut taken)?,
-            class,
-            ev,
-            accessible,
-            lane: if rng.chance(0.55) { "E1" } else { "E2" },
-            exit_lane: if rng.chance(0.5) { "X1" } else { "X2" },
-            stay_minutes: stay.max(3.0),
-            method: *rng.pick(&methods),
-            quirk,
-            ticket: None,
-        });
-        arrivals.push(arrive.clamp(5.0, 23.0 * 60.0 + 50.0));
-    }
-    Ok((vehicles, arrivals))
-}
-
-struct Day<'a> {
-    engine: &'a Engine,
-    lot_path: PathBuf,
-    booth: Actor,
-    pay_station: Actor,
-    lane: Actor,
-    supervisor: Actor,
-    tally: Tally,
-    commands: usize,
-    out: &'a Out,
-    verbose: bool,
-    tz: chrono_tz::Tz,
-    shown: usize,
-}
-
-impl Day<'_> {
-    fn exec(&mut self, actor: &Actor, at: DateTime<Utc>, cmd: Command) -> Result<Outcome, Error> {
-        self.commands += 1;
-        self.engine.execute(actor, at, cmd)
-    }
-    fn say(&mut self, at: DateTime<Utc>, exceptional: bool, text: String) {
-        if self.out.json {
-            return;
-        }
-        if exceptional || self.verbose || self.shown < 6 {
-            if !exceptional {
-                self.shown += 1;
-            }
-            println!("  {} {text}", at.with_timezone(&self.tz).format("%H:%M"));
-        }
-    }
-    fn due(&self, ticket: &str, at: DateTime<Utc>) -> Result<Decimal, Error> {
-        Ok(Lot::open(&self.lot_path)?
-            .quote(&StayRef::Ticket(ticket.to_string()), at)?
-            .total
-            .amount)
-    }
-    fn pay(
-        &mut self,
-        actor: &Actor,
-        at: DateTime<Utc>,
-        ticket: &str,
-        method: PaymentMethod,
-        key: Option<String>,
-    ) -> Result<Option<String>, Error> {
-        let due = self.due(ticket, at)?;
-        if due.is_zero() {
-            return Ok(None);
-        }
-        // Cash: the driver hands over the next round note.
-        let amount = if method == PaymentMethod::Cash {
-            [5, 10, 20, 50, 100, 200]
-                .into_iter()
-                .map(Decimal::from)
-                .find(|n| *n >= due)
-                .unwrap_or(due)
-        } else {
-            due
-        };
-        match self.exec(
-            actor,
-            at,
-            Command::Pay {
-                stay: StayRef::Ticket(ticket.to_string()),
-                method,
-                amount,
-                key,
-            },
-        )? {
-            Outcome::Paid(p) => Ok(Some(p.amount)),
-            _ => Ok(None),
-        }
-    }
-}
-
-pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
-    let config = LotConfig::demo()?;
-    let tz = config.lot.timezone;
+fn start_of(args: &DemoArgs, at: Option<&str>) -> Result<DateTime<Utc>, Error> {
+    let tz = LotConfig::demo()?.lot.timezone;
     let date = match (&args.date, at) {
-        (Some(d), _) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+        (Some(d), _) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
             .map_err(|_| Error::invalid(format!("--date '{d}' is not a date; write YYYY-MM-DD")))?,
         (None, Some(a)) => crate::parse_at(Some(a))?.with_timezone(&tz).date_naive(),
         (None, None) => Utc::now().with_timezone(&tz).date_naive(),
     };
-    let local = |minutes: f64| -> DateTime<Utc> {
-        let midnight = tz
-            .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .earliest()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(Utc::now);
-        midnight + Duration::seconds((minutes * 60.0) as i64)
-    };
+    let time = NaiveTime::parse_from_str(args.from.trim(), "%H:%M").map_err(|_| {
+        Error::invalid(format!(
+            "--from '{}' is not a time of day; write HH:MM",
+            args.from
+        ))
+    })?;
+    tz.from_local_datetime(&date.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "--from {} does not exist on {date} in {tz} (a clock change); pick another time",
+                args.from
+            ))
+        })
+}
+
+pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
+    let start = start_of(args, at)?;
     let dir = tempfile::tempdir()
         .map_err(|e| Error::storage(format!("cannot make a temporary directory: {e}")))?;
-    let path = match &args.out {
+    let db = match &args.out {
         Some(p) => p.clone(),
-        None => dir.path().join("demo-day.db"),
+        None => dir.path().join("demo.db"),
     };
-    Engine::init(&path, &config, local(0.0), &Actor::system("demo"))?;
-    let engine = Engine::open(&path, EngineOptions::default())?;
-    if !out.json {
-        println!(
-            "Gatehouse demo day: {} ({}), {date}, seed {}",
-            config.lot.name, config.lot.id, args.seed
-        );
-        println!(
-            "  {} spots on {} levels, lanes E1 E2 (entry) X1 X2 (exit); first entries and every exception:",
-            config.spots.len(),
-            config.levels.len()
-        );
-    }
-    let mut rng = Rng(args.seed);
-    let (mut vehicles, arrivals) = generate(&mut rng, args.vehicles)?;
-    let mut queue: BinaryHeap<Reverse<(i64, usize, Action)>> = BinaryHeap::new();
-    let mut seq = 0usize;
-    let mut push =
-        |q: &mut BinaryHeap<Reverse<(i64, usize, Action)>>, at: DateTime<Utc>, a: Action| {
-            seq += 1;
-            q.push(Reverse((at.timestamp_millis(), seq, a)));
-        };
-    for (i, m) in arrivals.iter().enumerate() {
-        push(&mut queue, local(*m), Action::Arrive(i));
-    }
-    for k in 0..96 {
-        push(
-            &mut queue,
-            local(f64::from(k) * 15.0 + 14.9),
-            Action::Sample,
-        );
-    }
-    for (k, m) in [9.5, 12.25, 16.75, 18.5].iter().enumerate() {
-        push(
-            &mut queue,
-            local(m * 60.0),
-            Action::Passback(k * 97 % vehicles.len().max(1)),
-        );
-    }
-    push(&mut queue, local(10.25 * 60.0), Action::SpotOut);
-    push(&mut queue, local(14.67 * 60.0), Action::SpotBack);
-    push(&mut queue, local(12.0 * 60.0), Action::Override);
-
-    let mut day = Day {
-        engine: &engine,
-        lot_path: path.clone(),
-        booth: Actor::new("booth-anna", Role::Cashier)?,
-        pay_station: Actor::new("pay-station-1", Role::System)?,
-        lane: Actor::new("lane", Role::System)?,
-        supervisor: Actor::new("sup-marco", Role::Supervisor)?,
-        tally: Tally::default(),
-        commands: 0,
-        out,
-        verbose: args.verbose,
-        tz,
-        shown: 0,
-    };
-    let end_of_day = local(24.0 * 60.0) - Duration::seconds(1);
-    let mut peak = (0usize, end_of_day, BTreeMap::new());
-    let started = Instant::now();
-    while let Some(Reverse((ms, _, action))) = queue.pop() {
-        let at = Utc.timestamp_millis_opt(ms).single().unwrap_or(end_of_day);
-        if at > end_of_day {
-            break;
-        }
-        match action {
-            Action::Sample => {
-                let o = Lot::open(&path)?.occupancy(at)?;
-                if o.total.occupied > peak.0 {
-                    let levels = o
-                        .by_level
-                        .iter()
-                        .map(|(k, c)| (k.clone(), c.occupied))
-                        .collect();
-                    peak = (o.total.occupied, at, levels);
-                }
-            }
-            Action::Arrive(i) => {
-                day.tally.arrived += 1;
-                let v = &vehicles[i];
-                let cmd = Command::Entry {
-                    plate: Some(v.plate.clone()),
-                    class: v.class,
-                    lane: Some(v.lane.to_string()),
-                    ev: v.ev,
-                    accessible: v.accessible,
-                    presented_ticket: None,
-                    spot: None,
-                    card: None,
-                    reservation: None,
-                };
-                let lane_actor = day.lane.clone();
-                match day.exec(&lane_actor, at, cmd) {
-                    Ok(Outcome::Entered(e)) => {
-                        day.tally.entered += 1;
-                        let (plate, class) = (v.plate.clone(), v.class);
-                        day.say(
-                            at,
-                            false,
-                            format!(
-                                "{} in: {plate} ({class}) ticket {} → {} ({})",
-                                e.lane, e.ticket, e.spot, e.reason
-                            ),
-                        );
-                        let v = &mut vehicles[i];
-                        // Lanes and pay stations scan the signed QR code.
-                        v.ticket = Some(e.qr);
-                        let leave = at + Duration::seconds((v.stay_minutes * 60.0) as i64);
-                        let pays_first = v.stay_minutes > 10.0
-                            && v.quirk != Quirk::ExitUnpaid
-                            && v.quirk != Quirk::LosesTicket;
-                        if pays_first {
-                            push(
-                                &mut queue,
-                                leave - Duration::minutes(6),
-                                Action::PayStation(i),
-                            );
-                        }
-                        // A dawdler's exit is queued by the pay station, 25 minutes after paying.
-                        if !(pays_first && v.quirk == Quirk::Dawdles) {
-                            push(&mut queue, leave, Action::ExitLane(i));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) if e.kind == ErrorKind::Full => {
-                        *day.tally
-                            .refused_full
-                            .entry(v.class.as_str().to_string())
-                            .or_insert(0) += 1;
-                        let msg = format!("{} refused at {}: {}", v.plate, v.lane, e.message);
-                        day.say(at, true, msg);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Action::PayStation(i) => {
-                let Some(ticket) = vehicles[i].ticket.clone() else {
-                    continue;
-                };
-                let (method, quirk) = (vehicles[i].method, vehicles[i].quirk);
-                let station = day.pay_station.clone();
-                if quirk == Quirk::TerminalTimeout && method != PaymentMethod::Cash {
-                    // The terminal charged but its answer timed out; the pay station sends the
-                    // same request again with the same key.
-                    let due = day.due(&ticket, at)?;
-                    if !due.is_zero() {
-                        let cmd = Command::Pay {
-                            stay: StayRef::Ticket(ticket.clone()),
-                            method,
-                            amount: due,
-                            key: Some(format!("ps1-{}", p_ticket(&ticket))),
-                        };
-                        day.exec(&station, at, cmd.clone())?;
-                        if let Outcome::Paid(p) =
-                            day.exec(&station, at + Duration::seconds(20), cmd)?
-                            && p.replayed
-                        {
-                            day.tally.payment_retries_not_charged_twice += 1;
-                            day.say(at, true, format!("ticket {}: terminal timeout, retried with the same key: {} {} charged once", p.ticket, p.amount, p.currency));
-                        }
-                    }
-                } else {
-                    day.pay(&station, at, &ticket, method, None)?;
-                }
-                if quirk == Quirk::Dawdles {
-                    // Back to the car slowly: the exit comes 25 minutes after paying.
-                    push(&mut queue, at + Duration::minutes(25), Action::ExitLane(i));
-                    vehicles[i].quirk = Quirk::None;
-                }
-            }
-            Action::ExitLane(i) => {
-                let Some(ticket) = vehicles[i].ticket.clone() else {
-                    continue;
-                };
-                let exit_lane = vehicles[i].exit_lane.to_string();
-                let lane_actor = day.lane.clone();
-                let booth = day.booth.clone();
-                let plate = vehicles[i].plate.clone();
-                let by_ticket = |t: &str| Command::Exit {
-                    stay: StayRef::Ticket(t.to_string()),
-                    lane: Some(exit_lane.clone()),
-                };
-                if vehicles[i].quirk == Quirk::LosesTicket {
-                    day.tally.lost_tickets += 1;
-                    let lost = day.exec(
-                        &booth,
-                        at,
-                        Command::LostTicket {
-                            plate: Some(plate.clone()),
-                            class: vehicles[i].class,
-                        },
-                    )?;
-                    if let Outcome::LostTicket(l) = lost {
-                        day.say(
-                            at,
-                            true,
-                            format!(
-                                "{plate} lost the ticket: stay found by plate, {} {} owed",
-                                l.quote.total.amount, l.quote.currency
-                            ),
-                        );
-                    }
-                    day.pay(&booth, at, &ticket, PaymentMethod::Card, None)?;
-                }
-                let mut attempt = day.exec(&lane_actor, at, by_ticket(&ticket));
-                if let Err(e) = &attempt {
-                    if e.kind != ErrorKind::Unpaid {
-                        return Err(e.clone());
-                    }
-                    if vehicles[i].quirk == Quirk::ExitUnpaid {
-                        day.tally.unpaid_exit_attempts += 1;
-                    } else {
-                        day.tally.grace_overruns += 1;
-                    }
-                    day.say(at, true, format!("{} at {exit_lane}: {}", plate, e.message));
-                    day.pay(
-                        &lane_actor,
-                        at + Duration::minutes(1),
-                        &ticket,
-                        PaymentMethod::Card,
-                        None,
-                    )?;
-                    attempt = day.exec(&lane_actor, at + Duration::minutes(2), by_ticket(&ticket));
-                }
-                match attempt? {
-                    Outcome::Exited(x) => {
-                        day.tally.exited += 1;
-                        day.tally.stay_minutes_total += x.minutes;
-                        if x.fee == "0.00" {
-                            day.tally.free_exits += 1;
-                        }
-                        day.say(
-                            at,
-                            false,
-                            format!(
-                                "{} out: {plate} after {} min, paid {} {}",
-                                x.lane, x.minutes, x.paid, x.currency
-                            ),
-                        );
-                        vehicles[i].ticket = None;
-                    }
-                    other => return Err(Error::invalid(format!("exit answered {other:?}"))),
-                }
-            }
-            Action::Passback(i) => {
-                // Someone tries to enter with the plate of a vehicle that is inside.
-                let Some(v) = vehicles.iter().skip(i).find(|v| v.ticket.is_some()) else {
-                    continue;
-                };
-                let cmd = Command::Entry {
-                    plate: Some(v.plate.clone()),
-                    class: v.class,
-                    lane: Some("E2".into()),
-                    ev: false,
-                    accessible: false,
-                    presented_ticket: None,
-                    spot: None,
-                    card: None,
-                    reservation: None,
-                };
-                let lane_actor = day.lane.clone();
-                match day.exec(&lane_actor, at, cmd) {
-                    Err(e) if e.kind == ErrorKind::Passback => {
-                        day.tally.refused_passback += 1;
-                        day.say(at, true, format!("E2 refused: {}", e.message));
-                    }
-                    Err(e) => return Err(e),
-                    Ok(_) => {
-                        return Err(Error::invalid(
-                            "a passback attempt was admitted under hard anti-passback",
-                        ));
-                    }
-                }
-            }
-            Action::SpotOut | Action::SpotBack => {
-                let on = action == Action::SpotBack;
-                let sup = day.supervisor.clone();
-                let spot = "P0-B-001".to_string();
-                let reason = if on { "cleaned and dry" } else { "oil spill" }.to_string();
-                match day.exec(
-                    &sup,
-                    at,
-                    Command::SetSpotService {
-                        spot: spot.clone(),
-                        in_service: on,
-                        reason: reason.clone(),
-                    },
-                ) {
-                    Ok(_) => day.say(
-                        at,
-                        true,
-                        format!(
-                            "supervisor: {spot} {} ({reason})",
-                            if on {
-                                "back in service"
-                            } else {
-                                "out of service"
-                            }
-                        ),
-                    ),
-                    Err(e) => day.say(
-                        at,
-                        true,
-                        format!("supervisor could not change {spot}: {}", e.message),
-                    ),
-                }
-            }
-            Action::Override => {
-                let sup = day.supervisor.clone();
-                let Some(v) = vehicles.iter().find(|v| {
-                    v.ticket.is_some() && v.class == VehicleClass::Standard && !v.accessible
-                }) else {
-                    continue;
-                };
-                let ticket = v.ticket.clone().unwrap_or_default();
-                let free = Lot::open(&path)?.spots()?.into_iter().find(|s| {
-                    s.level == "P2"
-                        && s.size == VehicleClass::Standard
-                        && !s.ev
-                        && !s.accessible
-                        && s.in_service
-                        && s.ticket.is_none()
-                });
-                if let Some(s) = free {
-                    let r = day.exec(
-                        &sup,
-                        at,
-                        Command::OverrideSpot {
-                            stay: StayRef::Ticket(ticket.clone()),
-                            spot: s.id.clone(),
-                            reason: "wedding party parks together on the roof".into(),
-                        },
-                    );
-                    if let Ok(Outcome::SpotOverridden(o)) = r {
-                        day.say(
-                            at,
-                            true,
-                            format!(
-                                "supervisor moved ticket {} from {} to {}",
-                                o.ticket,
-                                o.from.unwrap_or_default(),
-                                o.to
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-    }
-    let engine_seconds = started.elapsed().as_secs_f64();
-    day.tally.inside_at_midnight = vehicles.iter().filter(|v| v.ticket.is_some()).count();
-    let commands = day.commands;
-    let tally = day.tally;
-    drop(engine);
-
-    let lot = Lot::open(&path)?;
-    let revenue = lot.revenue(local(0.0), end_of_day + Duration::seconds(1))?;
-    let audit = lot.audit()?;
-    let backup_path = dir.path().join("demo-day-backup.db");
-    let backup = lot.backup(&backup_path)?;
-    let avg = if tally.exited > 0 {
-        tally.stay_minutes_total as f64 / tally.exited as f64
-    } else {
-        0.0
-    };
-    let summary = Summary {
-        lot: config.lot.name.clone(),
-        date,
+    let opts = DemoOptions {
+        db: db.clone(),
+        start,
+        speed: args.speed,
+        minutes: args.minutes,
+        vehicles_per_day: args.vehicles,
         seed: args.seed,
-        db: args.out.as_ref().map(|p| p.display().to_string()),
-        average_stay_minutes: (avg * 10.0).round() / 10.0,
-        peak_occupied: peak.0,
-        peak_at: peak.1.with_timezone(&tz).format("%H:%M").to_string(),
-        capacity: config.spots.len(),
-        peak_by_level: peak.2,
-        revenue,
-        journal_rows: audit.rows,
-        journal_verified: audit.ok,
-        backup_verified_rows: backup.journal_rows,
-        engine_commands: commands,
-        engine_seconds: (engine_seconds * 100.0).round() / 100.0,
-        vehicles: tally,
+        lanes: args.lanes.as_deref().map(lanes_of).transpose()?,
+        full_tilt: args.full_tilt,
     };
-    if out.json {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::storage(format!("cannot start the async runtime: {e}")))?;
+    let (json, verbose) = (out.json, args.verbose);
+    if !json {
+        println!(
+            "Gatehouse demo lot, live: {} lanes on simulated devices (Modbus TCP gate boards and loops, HTTP cameras, ESC/POS printers, serial scanners, ZVT terminals) for {} min at {}×{}",
+            args.lanes.as_deref().unwrap_or("2x2"),
+            args.minutes,
+            args.speed,
+            if args.full_tilt {
+                ", vehicles back to back"
+            } else {
+                ""
+            }
+        );
+    }
+    let shown = std::sync::atomic::AtomicUsize::new(0);
+    let summary = rt.block_on(gatehouse_lanes::demo::run(opts, move |line| {
+        if json {
+            return;
+        }
+        let n = shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if verbose || n < 25 {
+            println!("  {line}");
+        } else if n == 25 {
+            println!("  … (--verbose shows every line)");
+        }
+    }))?;
+    if json {
         out.print_json(&summary);
     } else {
         print_summary(&summary);
+        if args.out.is_some() {
+            println!(
+                "  The lot database is kept at {}: try `gatehouse --db {} occupancy` or `audit verify`.",
+                db.display(),
+                db.display()
+            );
+        }
     }
-    if !audit.ok {
+    if !summary.journal_verified {
         return Err(Error::new(
-            ErrorKind::Journal,
-            "the demo day's journal does not verify",
+            gatehouse_core::ErrorKind::Journal,
+            "the demo's journal does not verify",
         ));
     }
     Ok(())
 }
 
-fn print_summary(s: &Summary) {
-    let v = &s.vehicles;
-    println!();
-    println!("Summary of {} on {}", s.lot, s.date);
-    println!(
-        "  Vehicles   {} arrived, {} entered, {} left, {} still inside at midnight",
-        v.arrived, v.entered, v.exited, v.inside_at_midnight
-    );
-    let full: Vec<String> = v
-        .refused_full
-        .iter()
-        .map(|(k, n)| format!("{n} {k}"))
-        .collect();
-    println!(
-        "  Refused    {} for lack of a fitting spot{}, {} by anti-passback",
-        v.refused_full.values().sum::<usize>(),
-        if full.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", full.join(", "))
-        },
-        v.refused_passback
-    );
-    println!(
-        "  Stays      average {:.0} min; {} left within the free minutes",
-        s.average_stay_minutes, v.free_exits
-    );
-    let levels: Vec<String> = s
-        .peak_by_level
-        .iter()
+fn join(map: &std::collections::BTreeMap<String, usize>) -> String {
+    if map.is_empty() {
+        return "none".into();
+    }
+    map.iter()
         .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+fn steps(title: &str, figures: &[StepFigure]) {
+    println!("  {title}");
+    for f in figures {
+        println!(
+            "    {:<16} p50 {:>5} ms   p99 {:>5} ms   ({} vehicles)",
+            f.step, f.p50_ms, f.p99_ms, f.count
+        );
+    }
+}
+
+fn print_summary(s: &DemoSummary) {
+    println!();
+    println!("Summary: lot time {} to {} at {}×", s.from, s.to, s.speed);
     println!(
-        "  Peak       {} of {} spots at {} ({})",
-        s.peak_occupied,
-        s.capacity,
-        s.peak_at,
-        levels.join(", ")
+        "  Vehicles   {} arrived; in: {}; turned away: {}",
+        s.arrived,
+        join(&s.entered),
+        join(&s.refused)
     );
     println!(
-        "  Revenue    {} {} from {} payments, {} refunds",
-        s.revenue.total, s.revenue.currency, s.revenue.payments, s.revenue.refunds
-    );
-    let m: Vec<String> = s
-        .revenue
-        .by_method
-        .iter()
-        .map(|(k, a)| format!("{k} {a}"))
-        .collect();
-    println!("             by method: {}", m.join(" · "));
-    let c: Vec<String> = s
-        .revenue
-        .by_class
-        .iter()
-        .map(|(k, a)| format!("{k} {a}"))
-        .collect();
-    println!("             by class:  {}", c.join(" · "));
-    println!(
-        "  Exceptions {} unpaid exit attempts, {} past the exit grace, {} lost tickets, {} terminal retries charged once",
-        v.unpaid_exit_attempts,
-        v.grace_overruns,
-        v.lost_tickets,
-        v.payment_retries_not_charged_twice
+        "             {} out: {}; {} inside at the end; {} still queued at a lane",
+        s.exited,
+        join(&s.exits_by),
+        s.inside_at_end,
+        s.unfinished
     );
     println!(
-        "  Journal    {} rows, hash chain {}; online backup verified ({} rows)",
+        "  Peak       {} of {} spots occupied",
+        s.peak_occupied, s.capacity
+    );
+    if let Some(r) = &s.revenue {
+        let m: Vec<String> = r
+            .by_method
+            .iter()
+            .map(|(k, a)| format!("{k} {a}"))
+            .collect();
+        println!(
+            "  Revenue    {} {} from {} payments ({})",
+            r.total,
+            r.currency,
+            r.payments,
+            m.join(" · ")
+        );
+    }
+    println!(
+        "  Fallbacks  {}; {} declined cards paid on retry; {} tailgates",
+        join(&s.fallbacks),
+        s.declined_then_paid,
+        s.tailgates
+    );
+    steps("Entry lanes, from the vehicle on the loop:", &s.entry_steps);
+    steps("Exit lanes, from the vehicle on the loop:", &s.exit_steps);
+    if let Some(d) = &s.engine_decision {
+        println!(
+            "  Engine     entry decision as the lane saw it: p50 {} ms, p99 {} ms ({} entries by plate)",
+            d.p50_ms, d.p99_ms, d.count
+        );
+    }
+    println!(
+        "  Throughput {:.2} vehicles through a barrier per second, {:.2} journal events per second, over {:.0} s",
+        s.passes_per_s, s.journal_events_per_s, s.seconds
+    );
+    println!(
+        "  Queue      waits at a lane: p50 {:.1} s, p99 {:.1} s (real time)",
+        s.queue_wait_s.0, s.queue_wait_s.1
+    );
+    println!(
+        "  Journal    {} rows, hash chain {}",
         s.journal_rows,
         if s.journal_verified {
             "verified"
         } else {
             "BROKEN"
-        },
-        s.backup_verified_rows
+        }
     );
-    println!(
-        "  Engine     {} durable commands in {:.2} s",
-        s.engine_commands, s.engine_seconds
-    );
-    if let Some(db) = &s.db {
-        println!(
-            "  The day's lot database is kept at {db}: try `gatehouse --db {db} occupancy` or `audit verify`."
-        );
+    if !s.problems.is_empty() {
+        println!("  Problems   {}", s.problems.len());
+        for p in s.problems.iter().take(10) {
+            println!("    {p}");
+        }
     }
 }

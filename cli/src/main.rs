@@ -5,6 +5,7 @@ mod anpr;
 mod bench;
 mod bench_ops;
 mod cycle;
+mod day;
 mod demo;
 mod devices;
 mod load;
@@ -310,8 +311,12 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Benchmark operations: availability with 10,000 reservations, a monthly report.
     BenchOps(bench_ops::BenchOpsArgs),
-    /// Run a scripted demo day on the demo lot and print its summary.
+    /// Run the demo lot live: every lane on simulated devices, vehicles from a day's traffic
+    /// profile on a fast clock; prints what happens and a summary.
     Demo(demo::DemoArgs),
+    /// A scripted day through the engine alone (no lanes), as fast as it goes: 900 vehicles and
+    /// the exceptions an attendant meets; prints its summary.
+    Day(day::DayArgs),
     /// Drive entry → pay → exit cycles against --db, printing one line per acknowledged command
     /// (for crash tests and soak runs).
     Load(load::LoadArgs),
@@ -648,6 +653,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Bench(args) => bench::run(args, out),
         Cmd::BenchOps(args) => bench_ops::run(args, out),
         Cmd::Demo(args) => demo::run(args, cli.at.as_deref(), out),
+        Cmd::Day(args) => day::run(args, cli.at.as_deref(), out),
         // The load drives the lot as lanes and pay stations do.
         Cmd::Load(args) => load::run(args, &cli.db, &Actor::system("load")),
         Cmd::Device { action } => devices::device(action, out),

@@ -318,13 +318,13 @@ fn bench_prints_the_figures_it_measures() {
 }
 
 #[test]
-fn demo_day_runs_and_its_journal_verifies() {
+fn scripted_day_runs_and_its_journal_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("day.db");
     let out = common::gatehouse()
         .args([
             "--json",
-            "demo",
+            "day",
             "--date",
             "2026-11-18",
             "--vehicles",

@@ -3,6 +3,8 @@
 
 use crate::domain::{AntiPassback, VehicleClass, check_id};
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::lane_config::{DeviceLink, LaneDevices};
+use crate::lane_config::{RawLaneDevices, lane_devices};
 use crate::money::Currency;
 use crate::tariff::{Band, EventDay, OccupancyStep, Tariff};
 use chrono::NaiveDate;
@@ -44,6 +46,17 @@ pub struct Lane {
     pub id: String,
     pub kind: LaneKind,
     pub level: String,
+    /// The lane's devices; a lane without them is not run by the lanes runtime (its entries and
+    /// exits come from the console or the CLI).
+    pub devices: Option<LaneDevices>,
+    /// Entry lanes: admit a confidently read plate without printing a ticket.
+    pub ticketless: bool,
+    /// Exit lanes: when the payment terminal is down, let the driver leave owing (logged as
+    /// unable to collect) instead of sending them to pay elsewhere.
+    pub pay_later: bool,
+    /// Entry lanes: the plate reader's confidence (the probability that the whole plate is
+    /// right, 0 to 1) at which a plate counts as read; below it the driver takes a ticket.
+    pub plate_confidence: f32,
 }
 
 /// One parking spot as configured.
@@ -241,6 +254,17 @@ struct RawLane {
     level: String,
     x: f64,
     y: f64,
+    devices: Option<RawLaneDevices>,
+    #[serde(default)]
+    ticketless: bool,
+    #[serde(default)]
+    pay_later: bool,
+    #[serde(default = "default_plate_confidence")]
+    plate_confidence: f32,
+}
+
+fn default_plate_confidence() -> f32 {
+    0.8
 }
 
 #[derive(Deserialize)]
@@ -653,10 +677,41 @@ impl LotConfig {
                 ));
             }
             lane_pos.push((li, ln.x, ln.y));
+            let devices = ln
+                .devices
+                .as_ref()
+                .map(|d| lane_devices(&format!("lanes[{i}].devices"), d))
+                .transpose()
+                .map_err(|(field, reason)| c.err(&field, reason))?;
+            if ln.ticketless && ln.kind == LaneKind::Exit {
+                return Err(c.err(
+                    &format!("lanes[{i}].ticketless"),
+                    "ticketless is for entry lanes (an exit lane finds the stay by plate anyway)",
+                ));
+            }
+            if ln.pay_later && ln.kind == LaneKind::Entry {
+                return Err(c.err(
+                    &format!("lanes[{i}].pay_later"),
+                    "pay_later is for exit lanes, where the payment terminal is",
+                ));
+            }
+            if !(ln.plate_confidence > 0.0 && ln.plate_confidence <= 1.0) {
+                return Err(c.err(
+                    &format!("lanes[{i}].plate_confidence"),
+                    format!(
+                        "{} is not a probability; give a number above 0 and up to 1, such as 0.8",
+                        ln.plate_confidence
+                    ),
+                ));
+            }
             lanes.push(Lane {
                 id: ln.id.clone(),
                 kind: ln.kind,
                 level: ln.level.clone(),
+                devices,
+                ticketless: ln.ticketless,
+                pay_later: ln.pay_later,
+                plate_confidence: ln.plate_confidence,
             });
         }
         for kind in [LaneKind::Entry, LaneKind::Exit] {
@@ -1001,5 +1056,38 @@ pub(crate) mod tests {
             e.contains("lanes[0].level: level 'P9' is not among [[levels]]"),
             "{e}"
         );
+    }
+    #[test]
+    fn demo_lanes_run_on_simulated_devices_and_e2_is_ticketless() {
+        let c = LotConfig::demo().expect("demo");
+        assert!(
+            c.lanes
+                .iter()
+                .all(|l| l.devices.as_ref().is_some_and(|d| d.simulated))
+        );
+        let ticketless: Vec<&str> = c
+            .lanes
+            .iter()
+            .filter(|l| l.ticketless)
+            .map(|l| l.id.as_str())
+            .collect();
+        assert_eq!(ticketless, ["E2"]);
+    }
+
+    #[test]
+    fn a_lane_device_error_names_the_file_and_the_lane_field() {
+        let text = DEMO_TOML.replacen("simulated = true", "gate = { tcp = \"10.0.1.20\" }", 1);
+        let e = err_of(&text);
+        assert!(
+            e.starts_with("lot.toml: lanes[0].devices.gate.tcp: '10.0.1.20' is not host:port"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ticketless_on_an_exit_lane_is_refused() {
+        let text = DEMO_TOML.replace("x = 6\ny = 0\n", "x = 6\ny = 0\nticketless = true\n");
+        let e = err_of(&text);
+        assert!(e.starts_with("lot.toml: lanes[2].ticketless:"), "{e}");
     }
 }

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod journal;
+mod lane_config;
 pub mod lot;
 pub mod money;
 pub mod permits;

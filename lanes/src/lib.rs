@@ -7,10 +7,12 @@
 //! be tested without hardware.
 
 mod barrier;
+pub mod demo;
 pub mod entry;
 pub mod exit;
 pub mod runtime;
 pub mod sim;
+pub mod wiring;
 
 use std::time::Duration;
 
