@@ -396,3 +396,69 @@ async fn pay_later_lets_a_car_out_owing_and_free_exit_holds_the_barrier_open() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
+    use gatehouse_anpr::scene::PlateStyle;
+    use gatehouse_core::LotConfig;
+    use gatehouse_drivers::camera::sim::CameraSim;
+    use gatehouse_drivers::gate::GateMap;
+    use gatehouse_drivers::gate::sim::GateBoard;
+    use gatehouse_drivers::printer::sim::PrinterSim;
+    use gatehouse_lanes::runtime::start_lane;
+    use gatehouse_lanes::wiring::wire_lanes;
+
+    // The devices, each on its own address: a gate board with the standard register map, an
+    // HTTP camera that sees a car, and a network ticket printer.
+    let map = GateMap::standard();
+    let board = GateBoard::new(map.clone(), Duration::from_millis(300)).unwrap();
+    let gate_addr = board.serve_tcp().await.unwrap();
+    let (scene, _) =
+        gatehouse_e2e::renderer().scene(1280, 720, &[("KLM4821", PlateStyle::Us, 220, 0.0)], 4);
+    let camera = CameraSim::start(&[scene], 10).await.unwrap();
+    let printer = PrinterSim::start_tcp().await.unwrap();
+    let printer_addr = printer.tcp_addr().unwrap();
+
+    // E1 names them in the lot file; the other lanes have no devices and are not run.
+    let text = gatehouse_core::config::DEMO_TOML
+        .replacen(
+            "[lanes.devices]\nsimulated = true",
+            &format!(
+                "[lanes.devices]\ngate = {{ tcp = \"{gate_addr}\" }}\ncamera = {{ snapshot = \"{}\" }}\nprinter = {{ tcp = \"{printer_addr}\" }}",
+                camera.snapshot_url()
+            ),
+            1,
+        )
+        .replace("[lanes.devices]\nsimulated = true", "");
+    let config = LotConfig::from_toml_str("lot.toml", &text).unwrap();
+    let wired = wire_lanes(&config, None).await.unwrap();
+    assert_eq!(wired.len(), 1, "only E1 has devices");
+    assert!(wired[0].sim.is_none());
+
+    let lot = TestLot::demo();
+    let e1 = start_lane(wired.into_iter().next().unwrap().setup, lot.services.clone()).unwrap();
+    let mut notes = e1.notices();
+    let (arming, passing) = (map.loops[0].name.clone(), map.loops[1].name.clone());
+    board.set_loop(&arming, true).unwrap();
+    expect_screen(&mut notes, 20, "the take-ticket screen", |s| {
+        matches!(s, Screen::TakeTicket { .. })
+    })
+    .await;
+    eventually(5, "the barrier opens", || board.arm() == Arm::Open).await;
+    board.set_loop(&passing, true).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    board.set_loop(&arming, false).unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    board.set_loop(&passing, false).unwrap();
+    expect_notice(&mut notes, 10, "the pass", passed).await;
+
+    // The configured printer printed the ticket for the plate the configured camera saw.
+    let tickets = printer.tickets();
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    let check = lot
+        .reader()
+        .verify_ticket(&tickets[0].qr_payloads[0])
+        .unwrap();
+    assert_eq!(check.plate.as_deref(), Some("KLM4821"));
+    assert!(lot.reported("E1", "passed"), "{:?}", lot.lane_reports("E1"));
+}
