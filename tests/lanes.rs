@@ -436,7 +436,11 @@ async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
     assert!(wired[0].sim.is_none());
 
     let lot = TestLot::demo();
-    let e1 = start_lane(wired.into_iter().next().unwrap().setup, lot.services.clone()).unwrap();
+    let e1 = start_lane(
+        wired.into_iter().next().unwrap().setup,
+        lot.services.clone(),
+    )
+    .unwrap();
     let mut notes = e1.notices();
     let (arming, passing) = (map.loops[0].name.clone(), map.loops[1].name.clone());
     board.set_loop(&arming, true).unwrap();
@@ -461,4 +465,76 @@ async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
         .unwrap();
     assert_eq!(check.plate.as_deref(), Some("KLM4821"));
     assert!(lot.reported("E1", "passed"), "{:?}", lot.lane_reports("E1"));
+}
+
+/// The subscriber a count sign is: the retained count on the lot's sign topic, read with the
+/// real mosquitto_sub client.
+async fn sign_shows(port: u16) -> serde_json::Value {
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-t", "gatehouse/demo/signs/lot", "-C", "1", "-W", "5"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "mosquitto_sub got nothing: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_lot_says_full_on_the_mqtt_sign_and_the_screen_and_prints_no_ticket() {
+    use gatehouse_core::LotConfig;
+    use gatehouse_drivers::CountSign;
+    use gatehouse_drivers::mqtt::sim::Mosquitto;
+    use gatehouse_drivers::mqtt::{MqttConfig, MqttConnection};
+    use std::sync::Arc;
+
+    // The demo lot cut down to one standard spot, and a count sign on a real mosquitto broker.
+    let text = gatehouse_core::config::DEMO_TOML;
+    let (cut, end) = (
+        text.find("# ---- P0, ground floor").unwrap(),
+        text.find("# ---- Day-to-day rules").unwrap(),
+    );
+    let one_spot = "[[spots]]\nlevel = \"P0\"\nzone = \"A\"\ncount = 1\nsize = \"standard\"\nx = 10\ny = 2\n\n";
+    let text = format!("{}{one_spot}{}", &text[..cut], &text[end..]);
+    let cfg = LotConfig::from_toml_str("one-spot.toml", &text).unwrap();
+    let broker = Mosquitto::start().await.unwrap();
+    let mqtt = MqttConnection::start(MqttConfig::new("127.0.0.1", broker.port(), "demo")).unwrap();
+    let sign: Arc<dyn CountSign> = Arc::new(mqtt.count_sign());
+    let lot = TestLot::with(cfg, vec![sign]);
+
+    // The first car takes the only spot: the sign says 0 free, FULL.
+    let (ent, e1) = lot.lane("E1", entry()).await;
+    let mut notes = e1.notices();
+    ent.show_plate(Some("GH4821"), 1).unwrap();
+    ent.arming(true).unwrap();
+    expect_screen(&mut notes, 20, "the take-ticket screen", |s| {
+        matches!(s, Screen::TakeTicket { .. })
+    })
+    .await;
+    through(&ent).await;
+    expect_notice(&mut notes, 5, "the pass", passed).await;
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..50 {
+        shown = sign_shows(broker.port()).await;
+        if shown["free"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(shown, serde_json::json!({"free": 0, "full": true}));
+
+    // The next car: the screen says FULL, no ticket is printed and the barrier stays down.
+    ent.show_plate(Some("KX7302"), 2).unwrap();
+    ent.arming(true).unwrap();
+    expect_screen(&mut notes, 20, "the full screen", |s| {
+        matches!(s, Screen::Full)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ent.printer.as_ref().unwrap().tickets().len(), 1);
+    assert_eq!(ent.board.arm(), Arm::Closed);
+    assert_eq!(lot.reader().plates_inside().unwrap(), ["GH4821"]);
 }

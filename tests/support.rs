@@ -9,6 +9,7 @@ use gatehouse_core::engine::Entered;
 use gatehouse_core::{
     Actor, Command, Engine, EngineOptions, Lot, LotConfig, Outcome, Plate, VehicleClass,
 };
+use gatehouse_drivers::CountSign;
 use gatehouse_lanes::runtime::{
     Clock, LaneHandle, LaneNotice, LaneRole, LaneSetup, LotServices, start_lane,
 };
@@ -40,9 +41,13 @@ pub fn renderer() -> Arc<Renderer> {
 
 impl TestLot {
     pub fn demo() -> TestLot {
+        TestLot::with(LotConfig::demo().unwrap(), vec![])
+    }
+
+    /// A lot of this config, whose lanes update these count signs.
+    pub fn with(cfg: LotConfig, signs: Vec<Arc<dyn CountSign>>) -> TestLot {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lot.db");
-        let cfg = LotConfig::demo().unwrap();
         let offset_min = Arc::new(AtomicI64::new(0));
         let o = offset_min.clone();
         let clock: Clock =
@@ -54,7 +59,7 @@ impl TestLot {
             lot_path: path.clone(),
             anpr: anpr(),
             clock,
-            signs: vec![],
+            signs,
         });
         TestLot {
             _dir: dir,
