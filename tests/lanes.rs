@@ -457,6 +457,10 @@ async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
     expect_notice(&mut notes, 10, "the pass", passed).await;
 
     // The configured printer printed the ticket for the plate the configured camera saw.
+    eventually(5, "the ticket comes out of the printer", || {
+        !printer.tickets().is_empty()
+    })
+    .await;
     let tickets = printer.tickets();
     assert_eq!(tickets.len(), 1, "{tickets:?}");
     let check = lot
@@ -464,7 +468,7 @@ async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
         .verify_ticket(&tickets[0].qr_payloads[0])
         .unwrap();
     assert_eq!(check.plate.as_deref(), Some("KLM4821"));
-    assert!(lot.reported("E1", "passed"), "{:?}", lot.lane_reports("E1"));
+    eventually(5, "the pass is journaled", || lot.reported("E1", "passed")).await;
 }
 
 /// The subscriber a count sign is: the retained count on the lot's sign topic, read with the
