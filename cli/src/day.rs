@@ -322,15 +322,24 @@ impl Day<'_> {
     }
 }
 
-pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
-    let config = LotConfig::demo()?;
-    let tz = config.lot.timezone;
-    let date = match (&args.date, at) {
+/// The lot's local date to simulate: `--date`, else the date of `--at`, else today.
+pub fn local_date(
+    date: Option<&str>,
+    at: Option<&str>,
+    tz: chrono_tz::Tz,
+) -> Result<NaiveDate, Error> {
+    Ok(match (date, at) {
         (Some(d), _) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
             .map_err(|_| Error::invalid(format!("--date '{d}' is not a date; write YYYY-MM-DD")))?,
         (None, Some(a)) => crate::parse_at(Some(a))?.with_timezone(&tz).date_naive(),
         (None, None) => Utc::now().with_timezone(&tz).date_naive(),
-    };
+    })
+}
+
+pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
+    let config = LotConfig::demo()?;
+    let tz = config.lot.timezone;
+    let date = local_date(args.date.as_deref(), at, tz)?;
     let local = |minutes: f64| -> DateTime<Utc> {
         let midnight = tz
             .from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())

@@ -58,12 +58,7 @@ fn lanes_of(text: &str) -> Result<(usize, usize), Error> {
 
 fn start_of(args: &DemoArgs, at: Option<&str>) -> Result<DateTime<Utc>, Error> {
     let tz = LotConfig::demo()?.lot.timezone;
-    let date = match (&args.date, at) {
-        (Some(d), _) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .map_err(|_| Error::invalid(format!("--date '{d}' is not a date; write YYYY-MM-DD")))?,
-        (None, Some(a)) => crate::parse_at(Some(a))?.with_timezone(&tz).date_naive(),
-        (None, None) => Utc::now().with_timezone(&tz).date_naive(),
-    };
+    let date = crate::day::local_date(args.date.as_deref(), at, tz)?;
     let time = NaiveTime::parse_from_str(args.from.trim(), "%H:%M").map_err(|_| {
         Error::invalid(format!(
             "--from '{}' is not a time of day; write HH:MM",

@@ -173,8 +173,8 @@ fn around(rng: &mut Rng, mean: f64, spread: f64) -> f64 {
     mean + spread * (f64::from(rng.unit()) + f64::from(rng.unit()) + f64::from(rng.unit()) - 1.5)
 }
 
-/// The day's visits whose arrival falls in `[from, to)`, with `permits` and `reserved` plates
-/// among them.
+/// The day's visits (visitors, permit holders, reservations) whose arrival falls in
+/// `[opts.start, to)`, in order of arrival.
 fn traffic(
     opts: &DemoOptions,
     tz: chrono_tz::Tz,
@@ -427,14 +427,12 @@ impl World {
                     };
                     self.log(format!("{} {}: not let in: {why}", lane.id, v.plate));
                     self.tally(|t| bump(&mut t.summary.refused, short(&why)));
-                    sim.arming(false)?;
-                    sim.show_plate(None, 0)?;
+                    back_off(&sim)?;
                     return Ok(None);
                 }
                 Some(_) => {}
                 None => {
-                    sim.arming(false)?;
-                    sim.show_plate(None, 0)?;
+                    back_off(&sim)?;
                     return Err(format!("{} {}: no decision within 30 s", lane.id, v.plate));
                 }
             }
@@ -545,8 +543,7 @@ impl World {
                 Some(LaneNotice::Screen(Screen::ScanTicket)) => match &qr {
                     Some(q) => sim.scan(q).await?,
                     None => {
-                        sim.arming(false)?;
-                        sim.show_plate(None, 0)?;
+                        back_off(&sim)?;
                         return Err(format!(
                             "{} {}: asked for a ticket the driver does not have",
                             lane.id, v.plate
@@ -562,14 +559,12 @@ impl World {
                 Some(LaneNotice::Screen(
                     s @ (Screen::Unpaid { .. } | Screen::WaitForAttendant(_) | Screen::Refused(_)),
                 )) => {
-                    sim.arming(false)?;
-                    sim.show_plate(None, 0)?;
+                    back_off(&sim)?;
                     return Err(format!("{} {}: stuck at {s:?}", lane.id, v.plate));
                 }
                 Some(_) => {}
                 None => {
-                    sim.arming(false)?;
-                    sim.show_plate(None, 0)?;
+                    back_off(&sim)?;
                     return Err(format!("{} {}: no answer within 40 s", lane.id, v.plate));
                 }
             }
@@ -619,6 +614,12 @@ impl World {
             .map_err(|e| format!("pay: {e}"))?;
         Ok(true)
     }
+}
+
+/// The vehicle leaves the lane's loop and the camera's view.
+fn back_off(sim: &SimLane) -> Result<(), String> {
+    sim.arming(false)?;
+    sim.show_plate(None, 0)
 }
 
 fn short(reason: &str) -> String {
