@@ -12,7 +12,7 @@ use gatehouse_lanes::entry::EntryConfig;
 use gatehouse_lanes::exit::ExitConfig;
 use gatehouse_lanes::runtime::{LaneNotice, LaneRole};
 use gatehouse_lanes::sim::SimLane;
-use gatehouse_lanes::{LaneEvent, Screen};
+use gatehouse_lanes::{Device, LaneEvent, Screen};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -241,6 +241,7 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     let lot = TestLot::demo();
     let (mut ent, e1) = lot.lane("E1", entry()).await;
     let mut notes = e1.notices();
+    let mut health = e1.notices();
     ent.camera.stop();
     // The camera's health is noticed on the next look (a failed frame).
     ent.arming(true).unwrap();
@@ -250,6 +251,18 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     .await;
     e1.press_ticket_button();
     through(&ent).await;
+    // The next vehicle comes once the lane knows the camera is down.
+    expect_notice(&mut health, 10, "the camera reported offline", |n| {
+        matches!(
+            n,
+            LaneNotice::Device {
+                device: Device::Camera,
+                ok: false,
+                ..
+            }
+        )
+    })
+    .await;
     ent.arming(true).unwrap();
     expect_screen(&mut notes, 10, "press for ticket", |s| {
         *s == Screen::PressForTicket

@@ -94,6 +94,12 @@ pub enum LaneNotice {
     Attendant(String),
     /// Something the runtime could not do (a journal write failed, a device refused a command).
     Problem(String),
+    /// A device's health as the lane sees it, when it is reported: `ok` false with the reason.
+    Device {
+        device: Device,
+        ok: bool,
+        reason: String,
+    },
     /// A ticket was printed (entry) or an exit recorded: the stay's ticket number.
     Ticket(String),
     ExitRecorded(String),
@@ -323,6 +329,13 @@ impl Runner {
                     Input::Timer(t)
                 }
             };
+            if let Input::Health { device, ok, reason } = &input {
+                self.notice(LaneNotice::Device {
+                    device: *device,
+                    ok: *ok,
+                    reason: reason.clone(),
+                });
+            }
             for action in machine.handle(Instant::now(), input) {
                 self.act(action);
             }
