@@ -4,7 +4,7 @@
 //! are rendered into 1280×720 street scenes and read by the real anpr pipeline; the engine
 //! writes a real SQLite file, and each test checks the journal afterwards.
 
-use gatehouse_core::{Actor, Command, PaymentMethod, Role, StayRef};
+use gatehouse_core::{Actor, Command, PaymentMethod, Role, StayRef, VehicleClass};
 use gatehouse_drivers::gate::sim::Arm;
 use gatehouse_drivers::payment::sim::SimResult;
 use gatehouse_e2e::{TestLot, eventually, expect_notice};
@@ -12,7 +12,7 @@ use gatehouse_lanes::entry::EntryConfig;
 use gatehouse_lanes::exit::ExitConfig;
 use gatehouse_lanes::runtime::{LaneNotice, LaneRole};
 use gatehouse_lanes::sim::SimLane;
-use gatehouse_lanes::{Device, LaneEvent, Screen};
+use gatehouse_lanes::{Device, LaneEvent, Needs, Screen};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -66,7 +66,7 @@ async fn a_car_read_at_entry_gets_a_printed_ticket_then_is_matched_at_the_exit_a
     let lot = TestLot::demo();
     let (ent, e1) = lot.lane("E1", entry()).await;
     let mut notes = e1.notices();
-    ent.show_plate(Some("GH4821"), 1).unwrap();
+    ent.show_plate(Some("GH4821"), 1).await.unwrap();
     ent.arming(true).unwrap();
     let shown = expect_screen(&mut notes, 20, "the take-ticket screen", |s| {
         matches!(s, Screen::TakeTicket { .. })
@@ -106,7 +106,7 @@ async fn a_car_read_at_entry_gets_a_printed_ticket_then_is_matched_at_the_exit_a
     lot.later(120);
     let (ext, x1) = lot.lane("X1", exit()).await;
     let mut notes = x1.notices();
-    ext.show_plate(Some("GH4821"), 5).unwrap();
+    ext.show_plate(Some("GH4821"), 5).await.unwrap();
     ext.arming(true).unwrap();
     let pay = expect_screen(&mut notes, 20, "the pay-here screen", |s| {
         matches!(s, Screen::PayHere { .. })
@@ -162,18 +162,28 @@ async fn no_plate_means_press_for_ticket_and_an_empty_printer_means_ticketless_b
         *s == Screen::PressForTicket
     })
     .await;
-    e1.press_ticket_button();
-    expect_screen(&mut notes, 10, "take ticket", |s| {
+    // The driver chooses a spot with a charger on the ticket button.
+    e1.press_ticket_button_for(Needs {
+        ev: true,
+        ..Needs::class(VehicleClass::Standard)
+    });
+    let shown = expect_screen(&mut notes, 10, "take ticket", |s| {
         matches!(s, Screen::TakeTicket { .. })
     })
     .await;
+    let Screen::TakeTicket { spot, .. } = shown else {
+        unreachable!()
+    };
+    let demo = gatehouse_core::LotConfig::demo().unwrap();
+    let given = demo.spots.iter().find(|s| s.id == spot).unwrap();
+    assert!(given.ev, "spot {spot} has no charger");
     through(&ent).await;
     lot.expect_report("E1", "fallback_ticket_for_no_plate")
         .await;
 
     // Out of paper: a confidently read plate goes in without a ticket.
     ent.printer.as_ref().unwrap().set_paper_out(true);
-    ent.show_plate(Some("GH4821"), 1).unwrap();
+    ent.show_plate(Some("GH4821"), 1).await.unwrap();
     ent.arming(true).unwrap();
     expect_screen(
         &mut notes,
@@ -196,7 +206,7 @@ async fn a_car_that_reverses_off_the_loop_is_cancelled_and_a_tailgater_raises_an
     let lot = TestLot::demo();
     let (ent, e1) = lot.lane("E1", entry()).await;
     let mut notes = e1.notices();
-    ent.show_plate(Some("GH4821"), 1).unwrap();
+    ent.show_plate(Some("GH4821"), 1).await.unwrap();
     ent.arming(true).unwrap();
     eventually(20, "the barrier opens", || ent.board.arm() == Arm::Open).await;
     // It backs off instead of driving through.
@@ -305,7 +315,7 @@ async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_
         .as_ref()
         .unwrap()
         .push(SimResult::Decline(0x05));
-    ext.show_plate(Some("GH4821"), 5).unwrap();
+    ext.show_plate(Some("GH4821"), 5).await.unwrap();
     ext.arming(true).unwrap();
     expect_screen(&mut notes, 20, "the declined screen", |s| {
         matches!(s, Screen::Declined { .. })
@@ -322,7 +332,7 @@ async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_
     // The terminal goes dark: the screen says how else to pay; paid at the booth, the ticket
     // scanned at the lane lets the car out.
     ext.terminal = None; // the simulator stops listening
-    ext.show_plate(Some("XJ2905"), 6).unwrap();
+    ext.show_plate(Some("XJ2905"), 6).await.unwrap();
     ext.arming(true).unwrap();
     expect_screen(&mut notes, 30, "the unpaid screen", |s| {
         matches!(s, Screen::Unpaid { .. })
@@ -374,7 +384,7 @@ async fn pay_later_lets_a_car_out_owing_and_free_exit_holds_the_barrier_open() {
         .await;
     let mut notes = x1.notices();
     ext.terminal = None;
-    ext.show_plate(Some("GH4821"), 5).unwrap();
+    ext.show_plate(Some("GH4821"), 5).await.unwrap();
     ext.arming(true).unwrap();
     expect_screen(&mut notes, 30, "goodbye", |s| {
         matches!(s, Screen::Goodbye { .. })
@@ -525,7 +535,7 @@ async fn a_full_lot_says_full_on_the_mqtt_sign_and_the_screen_and_prints_no_tick
     // The first car takes the only spot: the sign says 0 free, FULL.
     let (ent, e1) = lot.lane("E1", entry()).await;
     let mut notes = e1.notices();
-    ent.show_plate(Some("GH4821"), 1).unwrap();
+    ent.show_plate(Some("GH4821"), 1).await.unwrap();
     ent.arming(true).unwrap();
     expect_screen(&mut notes, 20, "the take-ticket screen", |s| {
         matches!(s, Screen::TakeTicket { .. })
@@ -544,7 +554,7 @@ async fn a_full_lot_says_full_on_the_mqtt_sign_and_the_screen_and_prints_no_tick
     assert_eq!(shown, serde_json::json!({"free": 0, "full": true}));
 
     // The next car: the screen says FULL, no ticket is printed and the barrier stays down.
-    ent.show_plate(Some("KX7302"), 2).unwrap();
+    ent.show_plate(Some("KX7302"), 2).await.unwrap();
     ent.arming(true).unwrap();
     expect_screen(&mut notes, 20, "the full screen", |s| {
         matches!(s, Screen::Full)

@@ -182,6 +182,11 @@ fn print_summary(s: &DemoSummary) {
         s.unfinished
     );
     println!(
+        "  Spots      given: {}; asked at the entry screen: {}",
+        join(&s.spots_given),
+        join(&s.asked)
+    );
+    println!(
         "  Peak       {} of {} spots occupied",
         s.peak_occupied, s.capacity
     );

@@ -412,5 +412,11 @@ fn the_demo_lot_runs_live_through_its_lanes() {
     for step in ["plate read", "decided", "gate command", "passed"] {
         assert!(steps.contains(&step), "{step} missing: {steps:?}");
     }
+    // Drivers who asked for a charger on the entry screen got one.
+    assert!(v["asked"]["charger"].as_u64().unwrap_or(0) >= 1, "{v}");
+    assert!(
+        v["spots_given"]["EV charger"].as_u64().unwrap_or(0) >= 1,
+        "{v}"
+    );
     assert_eq!(v["problems"], serde_json::json!([]), "{v}");
 }

@@ -57,6 +57,9 @@ pub struct Lane {
     /// Entry lanes: the plate reader's confidence (the probability that the whole plate is
     /// right, 0 to 1) at which a plate counts as read; below it the driver takes a ticket.
     pub plate_confidence: f32,
+    /// Entry lanes: the class a vehicle here is taken to be unless its driver chooses on the
+    /// ticket button (a motorcycle lane says "motorcycle"). Default: standard.
+    pub class: VehicleClass,
 }
 
 /// One parking spot as configured.
@@ -261,6 +264,7 @@ struct RawLane {
     pay_later: bool,
     #[serde(default = "default_plate_confidence")]
     plate_confidence: f32,
+    class: Option<VehicleClass>,
 }
 
 fn default_plate_confidence() -> f32 {
@@ -695,6 +699,12 @@ impl LotConfig {
                     "pay_later is for exit lanes, where the payment terminal is",
                 ));
             }
+            if ln.class.is_some() && ln.kind == LaneKind::Exit {
+                return Err(c.err(
+                    &format!("lanes[{i}].class"),
+                    "class is for entry lanes, where the spot is chosen",
+                ));
+            }
             if !(ln.plate_confidence > 0.0 && ln.plate_confidence <= 1.0) {
                 return Err(c.err(
                     &format!("lanes[{i}].plate_confidence"),
@@ -712,6 +722,7 @@ impl LotConfig {
                 ticketless: ln.ticketless,
                 pay_later: ln.pay_later,
                 plate_confidence: ln.plate_confidence,
+                class: ln.class.unwrap_or(VehicleClass::Standard),
             });
         }
         for kind in [LaneKind::Entry, LaneKind::Exit] {
@@ -1082,6 +1093,29 @@ pub(crate) mod tests {
             e.starts_with("lot.toml: lanes[0].devices.gate.tcp: '10.0.1.20' is not host:port"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_motorcycle_entry_lane_takes_its_class_and_an_exit_lane_may_not_have_one() {
+        let text = DEMO_TOML.replace(
+            "y = 80\nticketless = true\n",
+            "y = 80\nticketless = true\nclass = \"motorcycle\"\n",
+        );
+        let c = LotConfig::from_toml_str("lot.toml", &text).unwrap();
+        let classes: Vec<(&str, VehicleClass)> =
+            c.lanes.iter().map(|l| (l.id.as_str(), l.class)).collect();
+        assert_eq!(classes[0], ("E1", VehicleClass::Standard));
+        assert_eq!(classes[1], ("E2", VehicleClass::Motorcycle));
+        let text = DEMO_TOML.replace("x = 6\ny = 0\n", "x = 6\ny = 0\nclass = \"large\"\n");
+        let e = LotConfig::from_toml_str("lot.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("lot.toml: lanes[2].class:"), "{e}");
+        let text = DEMO_TOML.replace("y = 80\nticketless = true\n", "y = 80\nclass = \"lorry\"\n");
+        let e = LotConfig::from_toml_str("lot.toml", &text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lanes") && e.contains("lorry"), "{e}");
     }
 
     #[test]

@@ -13,11 +13,11 @@
 use crate::runtime::{Clock, LaneHandle, LaneNotice, LotServices, start_lane};
 use crate::sim::SimLane;
 use crate::wiring::wire_lanes;
-use crate::{Fallback, LaneEvent, Screen, StepTimes};
+use crate::{Fallback, LaneEvent, Needs, Screen, StepTimes};
 use chrono::{DateTime, Duration as Span, Utc};
 use gatehouse_anpr::scene::{Renderer, Rng};
 use gatehouse_anpr::{Anpr, PlateReader};
-use gatehouse_core::config::LaneKind;
+use gatehouse_core::config::{LaneKind, SpotDef};
 use gatehouse_core::lot::Revenue;
 use gatehouse_core::permits::{PermitKind, PermitRequest};
 use gatehouse_core::reservations::ReservationRequest;
@@ -28,7 +28,7 @@ use gatehouse_core::{
 use gatehouse_drivers::gate::sim::Arm;
 use gatehouse_drivers::payment::sim::SimResult;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +65,11 @@ pub struct DemoSummary {
     pub arrived: usize,
     /// Entries by how the vehicle got in: ticket, ticketless, permit, reservation.
     pub entered: BTreeMap<String, usize>,
+    /// Entries by the kind of spot the lane gave: motorcycle, EV charger, accessible, compact,
+    /// standard, large.
+    pub spots_given: BTreeMap<String, usize>,
+    /// Drivers who asked at the entry screen: for a charger, as a motorcycle.
+    pub asked: BTreeMap<String, usize>,
     /// Vehicles that could not get in, by the screen's reason.
     pub refused: BTreeMap<String, usize>,
     pub exited: usize,
@@ -123,6 +128,9 @@ struct Visit {
     exit_lane: usize,
     /// The camera cannot read this plate (dirt, a bike rack): the ticket paths.
     dirty: bool,
+    /// What the vehicle needs of its spot: a motorcycle, or an EV whose driver wants a charger
+    /// (asked for on the entry screen, or booked with the reservation).
+    needs: Needs,
     loses_ticket: bool,
     pays_at_station: bool,
     declined_first: bool,
@@ -243,6 +251,14 @@ fn traffic(
         while !taken.insert(plate.clone()) {
             plate = plate_text(&mut rng);
         }
+        let needs = match rng.unit() {
+            x if x < 0.05 && kind == Kind::Visitor => Needs::class(VehicleClass::Motorcycle),
+            x if x < 0.15 => Needs {
+                ev: true,
+                ..Needs::class(VehicleClass::Standard)
+            },
+            _ => Needs::class(VehicleClass::Standard),
+        };
         let visit = Visit {
             plate,
             kind,
@@ -251,6 +267,7 @@ fn traffic(
             entry_lane: rng.range(0, entries.max(1) as i64) as usize,
             exit_lane: rng.range(0, exits.max(1) as i64) as usize,
             dirty: rng.unit() < 0.06,
+            needs,
             loses_ticket: rng.unit() < 0.03,
             pays_at_station: rng.unit() < 0.25,
             declined_first: rng.unit() < 0.04,
@@ -299,6 +316,21 @@ struct World {
     say: Box<dyn Fn(String) + Send + Sync>,
     /// The run is over: no vehicle starts at a lane any more.
     closing: AtomicBool,
+    /// Each spot's kind, for the summary.
+    spot_kinds: HashMap<String, &'static str>,
+}
+
+/// A spot's kind as the summary counts it.
+fn spot_kind(s: &SpotDef) -> &'static str {
+    match (s.size, s.ev, s.accessible) {
+        (_, _, true) => "accessible",
+        (_, true, _) => "EV charger",
+        (VehicleClass::Motorcycle, ..) => "motorcycle",
+        (VehicleClass::Compact, ..) => "compact",
+        (VehicleClass::Standard, ..) => "standard",
+        (VehicleClass::Large, ..) => "large",
+        (VehicleClass::Bus, ..) => "bus",
+    }
 }
 
 impl World {
@@ -352,6 +384,7 @@ impl World {
                 entry_lane: lane,
                 exit_lane: rng.range(0, self.exits.len().max(1) as i64) as usize,
                 dirty: false,
+                needs: Needs::class(VehicleClass::Standard),
                 loses_ticket: false,
                 pays_at_station: false,
                 declined_first: false,
@@ -397,22 +430,42 @@ impl World {
             return Ok(None);
         };
         let mut notes = lane.handle.notices();
-        sim.show_plate((!v.dirty).then_some(v.plate.as_str()), v.seed)?;
+        // A motorcycle has no front plate for the entry camera.
+        let bike = v.needs.class == VehicleClass::Motorcycle;
+        sim.show_plate((!v.dirty && !bike).then_some(v.plate.as_str()), v.seed)
+            .await?;
         sim.arming(true)?;
         let mut got_ticket = false;
-        let how = loop {
+        // A walk-in who wants a charger says so on the welcome screen (a booking already has it).
+        let mut asks = v.needs.ev && v.kind == Kind::Visitor;
+        let (how, spot) = loop {
             match next(&mut notes, 30).await {
-                Some(LaneNotice::Screen(Screen::PressForTicket)) => {
-                    lane.handle.press_ticket_button()
+                Some(LaneNotice::Screen(Screen::Welcome { .. })) if asks => {
+                    asks = false;
+                    self.tally(|t| bump(&mut t.summary.asked, "charger"));
+                    lane.handle.press_ticket_button_for(v.needs);
                 }
-                Some(LaneNotice::Screen(Screen::TakeTicket { .. })) => break "ticket",
+                Some(LaneNotice::Screen(Screen::PressForTicket)) => {
+                    if bike {
+                        self.tally(|t| bump(&mut t.summary.asked, "motorcycle"));
+                    }
+                    if bike || v.needs.ev {
+                        lane.handle.press_ticket_button_for(v.needs)
+                    } else {
+                        lane.handle.press_ticket_button()
+                    }
+                }
+                Some(LaneNotice::Screen(Screen::TakeTicket { spot, .. })) => {
+                    break ("ticket", spot);
+                }
                 Some(LaneNotice::Ticket(_)) => got_ticket = true,
-                Some(LaneNotice::Screen(Screen::Proceed { .. })) => {
-                    break match v.kind {
+                Some(LaneNotice::Screen(Screen::Proceed { spot, .. })) => {
+                    let how = match v.kind {
                         Kind::Permit => "permit",
                         Kind::Reservation => "reservation",
                         Kind::Visitor => "ticketless",
                     };
+                    break (how, spot);
                 }
                 Some(LaneNotice::Screen(
                     s @ (Screen::Full
@@ -427,18 +480,18 @@ impl World {
                     };
                     self.log(format!("{} {}: not let in: {why}", lane.id, v.plate));
                     self.tally(|t| bump(&mut t.summary.refused, short(&why)));
-                    back_off(&sim)?;
+                    back_off(&sim).await?;
                     return Ok(None);
                 }
                 Some(_) => {}
                 None => {
-                    back_off(&sim)?;
+                    back_off(&sim).await?;
                     return Err(format!("{} {}: no decision within 30 s", lane.id, v.plate));
                 }
             }
         };
         self.drive_through(lane, &sim, &mut notes).await?;
-        sim.show_plate(None, 0)?;
+        sim.show_plate(None, 0).await?;
         // The ticket is printed while the screen already says take it.
         if how == "ticket" && !got_ticket {
             while let Some(n) = next(&mut notes, 1).await {
@@ -456,7 +509,11 @@ impl World {
         } else {
             None
         };
-        self.tally(|t| bump(&mut t.summary.entered, how));
+        let kind = self.spot_kinds.get(&spot).copied().unwrap_or("unknown");
+        self.tally(|t| {
+            bump(&mut t.summary.entered, how);
+            bump(&mut t.summary.spots_given, kind);
+        });
         Ok(Some(qr))
     }
 
@@ -490,34 +547,16 @@ impl World {
     }
 
     async fn leave(&self, v: &Visit, mut qr: Option<String>) -> Result<(), String> {
-        let plate = Plate::parse(&v.plate).map_err(|e| e.to_string())?;
         let mut settled = None;
         if v.loses_ticket && qr.is_some() {
             // At the booth: the stay is found by plate, a replacement ticket printed, and the
             // driver pays in cash.
-            let at = self.now();
-            let found = self
-                .services
-                .engine
-                .submit(
-                    &self.booth,
-                    at,
-                    Command::LostTicket {
-                        plate: Some(plate.clone()),
-                        class: VehicleClass::Standard,
-                    },
-                )
-                .await
-                .map_err(|e| format!("lost ticket {}: {e}", v.plate))?;
-            if let Outcome::LostTicket(l) = found {
-                self.pay(&self.booth, &l.qr, PaymentMethod::Cash).await?;
-                self.log(format!(
-                    "booth {}: lost ticket, found by plate, paid",
-                    v.plate
-                ));
-                qr = Some(l.qr);
-                settled = Some("booth (lost ticket)");
-            }
+            qr = Some(self.booth_by_plate(v).await?);
+            self.log(format!(
+                "booth {}: lost ticket, found by plate, paid",
+                v.plate
+            ));
+            settled = Some("booth (lost ticket)");
         } else if v.pays_at_station
             && let Some(q) = &qr
             && self.pay(&self.pay_station, q, PaymentMethod::Card).await?
@@ -534,22 +573,31 @@ impl World {
         {
             t.push(SimResult::Decline(0x05));
         }
-        sim.show_plate((!v.dirty).then_some(v.plate.as_str()), v.seed + 3)?;
+        sim.show_plate((!v.dirty).then_some(v.plate.as_str()), v.seed + 3)
+            .await?;
         sim.arming(true)?;
         let mut declined = false;
         let mut paid_here = false;
         loop {
             match next(&mut notes, 40).await {
-                Some(LaneNotice::Screen(Screen::ScanTicket)) => match &qr {
-                    Some(q) => sim.scan(q).await?,
-                    None => {
-                        back_off(&sim)?;
-                        return Err(format!(
-                            "{} {}: asked for a ticket the driver does not have",
-                            lane.id, v.plate
-                        ));
-                    }
-                },
+                Some(LaneNotice::Screen(Screen::ScanTicket)) => {
+                    let q = match &qr {
+                        Some(q) => q.clone(),
+                        None => {
+                            // In without a ticket and the plate not read here: the driver calls
+                            // the attendant, who finds the stay by plate and takes the payment.
+                            let q = self.booth_by_plate(v).await?;
+                            self.log(format!(
+                                "{} {}: plate not read at the exit; the attendant found the stay by plate",
+                                lane.id, v.plate
+                            ));
+                            settled = Some("attendant (plate not read at the exit)");
+                            qr = Some(q.clone());
+                            q
+                        }
+                    };
+                    sim.scan(&q).await?;
+                }
                 Some(LaneNotice::Screen(Screen::PayHere { .. })) => paid_here = true,
                 Some(LaneNotice::Screen(Screen::Declined { .. })) => {
                     declined = true;
@@ -559,18 +607,18 @@ impl World {
                 Some(LaneNotice::Screen(
                     s @ (Screen::Unpaid { .. } | Screen::WaitForAttendant(_) | Screen::Refused(_)),
                 )) => {
-                    back_off(&sim)?;
+                    back_off(&sim).await?;
                     return Err(format!("{} {}: stuck at {s:?}", lane.id, v.plate));
                 }
                 Some(_) => {}
                 None => {
-                    back_off(&sim)?;
+                    back_off(&sim).await?;
                     return Err(format!("{} {}: no answer within 40 s", lane.id, v.plate));
                 }
             }
         }
         self.drive_through(lane, &sim, &mut notes).await?;
-        sim.show_plate(None, 0)?;
+        sim.show_plate(None, 0).await?;
         let by = match (settled, paid_here, v.kind) {
             (Some(s), _, _) => s,
             (None, true, _) => "paid at the lane",
@@ -585,6 +633,30 @@ impl World {
             }
         });
         Ok(())
+    }
+
+    /// At the booth: the stay found by the vehicle's plate, a replacement ticket printed and what
+    /// it owes paid in cash. Returns the replacement ticket's QR payload.
+    async fn booth_by_plate(&self, v: &Visit) -> Result<String, String> {
+        let plate = Plate::parse(&v.plate).map_err(|e| e.to_string())?;
+        let found = self
+            .services
+            .engine
+            .submit(
+                &self.booth,
+                self.now(),
+                Command::LostTicket {
+                    plate: Some(plate),
+                    class: v.needs.class,
+                },
+            )
+            .await
+            .map_err(|e| format!("booth {}: {e}", v.plate))?;
+        let Outcome::LostTicket(l) = found else {
+            return Err(format!("booth {}: the engine answered {found:?}", v.plate));
+        };
+        self.pay(&self.booth, &l.qr, PaymentMethod::Cash).await?;
+        Ok(l.qr)
     }
 
     /// Pays what the ticket's stay owes now; false when nothing is owed.
@@ -617,9 +689,9 @@ impl World {
 }
 
 /// The vehicle leaves the lane's loop and the camera's view.
-fn back_off(sim: &SimLane) -> Result<(), String> {
+async fn back_off(sim: &SimLane) -> Result<(), String> {
     sim.arming(false)?;
-    sim.show_plate(None, 0)
+    sim.show_plate(None, 0).await
 }
 
 fn short(reason: &str) -> String {
@@ -727,11 +799,12 @@ async fn paperwork(
                 reservations += 1;
                 Command::Reserve(ReservationRequest {
                     plate: Some(plate),
-                    class: VehicleClass::Standard,
-                    ev: false,
-                    accessible: false,
+                    class: v.needs.class,
+                    ev: v.needs.ev,
+                    accessible: v.needs.accessible,
                     spot: None,
-                    start: v.arrive - Span::minutes(15),
+                    // Booked before the run: the window cannot start before the booking.
+                    start: (v.arrive - Span::minutes(15)).max(at + Span::minutes(1)),
                     end: v.arrive + v.stay + Span::minutes(30),
                     holder: Some(format!("Online booking {reservations}")),
                 })
@@ -845,6 +918,11 @@ pub async fn run(
         tally: Mutex::new(Tally::default()),
         say: Box::new(say),
         closing: AtomicBool::new(false),
+        spot_kinds: config
+            .spots
+            .iter()
+            .map(|s| (s.id.clone(), spot_kind(s)))
+            .collect(),
     });
     // Fallbacks and tailgates, from every lane's notices.
     let mut watchers = Vec::new();

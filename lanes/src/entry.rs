@@ -9,7 +9,8 @@
 
 use crate::barrier::{LaneCore, State, Transaction};
 pub use crate::{Action, Admission, EntryRequest, Input, PlateSeen, Refusal, Screen, Timer};
-use crate::{Device, Fallback, LaneEvent};
+use crate::{Device, Fallback, LaneEvent, Needs};
+use gatehouse_core::VehicleClass;
 use std::time::{Duration, Instant};
 
 /// How an entry lane behaves.
@@ -21,6 +22,8 @@ pub struct EntryConfig {
     pub ticketless: bool,
     /// The read confidence (0 to 1) that counts as confident.
     pub confident: f32,
+    /// The class a vehicle here is taken to be unless its driver chooses (a motorcycle lane).
+    pub class: VehicleClass,
     /// The gate must reach its open limit within this, else it is a fault.
     pub gate_confirm: Duration,
     /// The vehicle should pass within this once the gate is open; after it the attendant is told.
@@ -33,6 +36,7 @@ impl Default for EntryConfig {
             plate_budget: Duration::from_millis(1500),
             ticketless: false,
             confident: 0.8,
+            class: VehicleClass::Standard,
             gate_confirm: Duration::from_secs(4),
             pass_within: Duration::from_secs(90),
         }
@@ -42,8 +46,11 @@ impl Default for EntryConfig {
 /// The entry lane's own steps between the arrival and the barrier.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Step {
-    /// The plate is being read.
-    Reading,
+    /// The plate is being read; the driver may already have chosen (a charger, say) on the
+    /// welcome screen.
+    Reading {
+        chosen: Option<Needs>,
+    },
     /// No confident plate: waiting for the ticket button or a card.
     AwaitingDriver,
     Deciding {
@@ -101,7 +108,7 @@ impl Transaction for Step {
             lane.state = State::Tx(Step::AwaitingDriver);
             out.push(Action::Show(Screen::PressForTicket));
         } else {
-            lane.state = State::Tx(Step::Reading);
+            lane.state = State::Tx(Step::Reading { chosen: None });
             out.push(Action::ReadPlate {
                 budget: lane.config.plate_budget,
             });
@@ -110,7 +117,7 @@ impl Transaction for Step {
 
     fn depart(lane: &mut Lane, step: Step, out: &mut Vec<Action>) {
         match step {
-            Step::Reading | Step::AwaitingDriver | Step::Refused => lane.finish(out),
+            Step::Reading { .. } | Step::AwaitingDriver | Step::Refused => lane.finish(out),
             // The answer is on its way; the admission is undone when it comes.
             Step::Deciding { .. } | Step::Printing { .. } => {}
         }
@@ -122,13 +129,27 @@ impl Transaction for Step {
 
     fn input(lane: &mut Lane, now: Instant, step: Step, input: Input, out: &mut Vec<Action>) {
         match (step, input) {
-            (Step::Reading, Input::PlateRead(read)) => {
+            (Step::Reading { chosen }, Input::PlateRead(read)) => {
                 lane.times.plate_read_ms = lane.since(now);
-                plate_read(lane, read, out);
+                plate_read(lane, read, chosen, out);
             }
-            (Step::AwaitingDriver, Input::TicketButton) => decide(lane, false, None, out),
-            (Step::Reading | Step::AwaitingDriver, Input::Card(card)) => {
-                decide(lane, false, Some(card), out);
+            (Step::Reading { .. }, Input::TicketButton(Some(needs))) => {
+                lane.state = State::Tx(Step::Reading {
+                    chosen: Some(needs),
+                });
+            }
+            (Step::AwaitingDriver, Input::TicketButton(chosen)) => {
+                let needs = chosen.unwrap_or(Needs::class(lane.config.class));
+                decide(lane, false, needs, None, out);
+            }
+            (Step::Reading { .. } | Step::AwaitingDriver, Input::Card(card)) => {
+                decide(
+                    lane,
+                    false,
+                    Needs::class(lane.config.class),
+                    Some(card),
+                    out,
+                );
             }
             (Step::Deciding { ticketless }, Input::Decision(answer)) => {
                 lane.times.decided_ms = lane.since(now);
@@ -143,7 +164,12 @@ impl Transaction for Step {
     }
 }
 
-fn plate_read(lane: &mut Lane, read: Option<PlateSeen>, out: &mut Vec<Action>) {
+fn plate_read(
+    lane: &mut Lane,
+    read: Option<PlateSeen>,
+    chosen: Option<Needs>,
+    out: &mut Vec<Action>,
+) {
     lane.plate = read.clone();
     let confident = plate_is_confident(lane);
     if let Some(p) = &read {
@@ -151,14 +177,15 @@ fn plate_read(lane: &mut Lane, read: Option<PlateSeen>, out: &mut Vec<Action>) {
             plate: Some(p.text.clone()),
         }));
     }
+    let needs = chosen.unwrap_or(Needs::class(lane.config.class));
     match (confident, lane.fault(Device::Printer)) {
-        (true, None) => decide(lane, lane.config.ticketless, None, out),
+        (true, None) => decide(lane, lane.config.ticketless, needs, None, out),
         (true, Some(reason)) => {
             out.push(Action::Journal(LaneEvent::Fallback {
                 fallback: Fallback::TicketlessForPrinterFault,
                 reason,
             }));
-            decide(lane, true, None, out);
+            decide(lane, true, needs, None, out);
         }
         (false, None) => {
             out.push(Action::Journal(LaneEvent::Fallback {
@@ -188,12 +215,19 @@ fn plate_read(lane: &mut Lane, read: Option<PlateSeen>, out: &mut Vec<Action>) {
     }
 }
 
-fn decide(lane: &mut Lane, ticketless: bool, card: Option<String>, out: &mut Vec<Action>) {
+fn decide(
+    lane: &mut Lane,
+    ticketless: bool,
+    needs: Needs,
+    card: Option<String>,
+    out: &mut Vec<Action>,
+) {
     // A card is its own credential: no ticket either.
     let ticketless = ticketless || card.is_some();
     lane.state = State::Tx(Step::Deciding { ticketless });
     out.push(Action::Decide(EntryRequest {
         plate: lane.plate.clone(),
+        needs,
         card,
         ticketless,
     }));

@@ -14,6 +14,7 @@ pub mod runtime;
 pub mod sim;
 pub mod wiring;
 
+use gatehouse_core::VehicleClass;
 use std::time::Duration;
 
 /// A lane device whose health the lane follows.
@@ -115,9 +116,31 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntryRequest {
     pub plate: Option<PlateSeen>,
+    /// What the vehicle needs of its spot: the lane's own class, or what the driver chose.
+    pub needs: Needs,
     pub card: Option<String>,
     /// No ticket will be printed: the plate is the credential.
     pub ticketless: bool,
+}
+
+/// What a vehicle at an entry needs of its spot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Needs {
+    pub class: VehicleClass,
+    /// A spot with a charger.
+    pub ev: bool,
+    pub accessible: bool,
+}
+
+impl Needs {
+    /// A vehicle of `class` with no other needs.
+    pub fn class(class: VehicleClass) -> Needs {
+        Needs {
+            class,
+            ev: false,
+            accessible: false,
+        }
+    }
 }
 
 /// How a vehicle at an exit is identified.
@@ -167,8 +190,9 @@ pub enum Input {
     /// The plate reading the lane asked for: the best read within the budget, or none. At an exit
     /// the runtime has already matched it against the vehicles inside.
     PlateRead(Option<PlateSeen>),
-    /// Entry: the driver pressed "ticket".
-    TicketButton,
+    /// Entry: the driver pressed "ticket", or one of its choices (motorcycle, EV charging,
+    /// accessible spot); `None` is the plain button.
+    TicketButton(Option<Needs>),
     /// Exit: a ticket was scanned.
     TicketScanned(String),
     /// An RFID card was presented.

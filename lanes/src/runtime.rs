@@ -11,7 +11,7 @@ use crate::entry::{EntryConfig, EntryLane};
 use crate::exit::{ExitConfig, ExitLane};
 use crate::{
     Action, Admission, Credential, Device, EntryRequest, ExitQuote, Input, LaneEvent, LaneMachine,
-    PaymentResult, PlateSeen, Refusal, Screen, StepTimes, Timer,
+    Needs, PaymentResult, PlateSeen, Refusal, Screen, StepTimes, Timer,
 };
 use chrono::{DateTime, Utc};
 use gatehouse_anpr::{Anpr, MatchRules, PlateMatch, match_plate};
@@ -19,7 +19,7 @@ use gatehouse_core::auth::{Permission, permitted};
 use gatehouse_core::engine::Entered;
 use gatehouse_core::{
     Actor, Command, Engine, Error, ErrorKind, LaneReport, Lot, Outcome, PaymentMethod, Plate,
-    StayRef, VehicleClass,
+    StayRef,
 };
 use gatehouse_drivers::camera::Camera;
 use gatehouse_drivers::gate::{Gate, GateEvent};
@@ -145,7 +145,13 @@ impl LaneHandle {
 
     /// The driver pressed "ticket" on the entry screen.
     pub fn press_ticket_button(&self) {
-        self.send(Input::TicketButton);
+        self.send(Input::TicketButton(None));
+    }
+
+    /// Entry: the driver pressed one of the ticket button's choices (motorcycle, EV charging,
+    /// accessible spot).
+    pub fn press_ticket_button_for(&self, needs: Needs) {
+        self.send(Input::TicketButton(Some(needs)));
     }
 
     /// The driver asks to try the card again after a decline.
@@ -529,10 +535,10 @@ impl Runner {
         let plate = req.plate.as_ref().and_then(|p| Plate::parse(&p.text).ok());
         let cmd = Command::Entry {
             plate,
-            class: VehicleClass::Standard,
+            class: req.needs.class,
             lane: Some(lane),
-            ev: false,
-            accessible: false,
+            ev: req.needs.ev,
+            accessible: req.needs.accessible,
             presented_ticket: None,
             spot: None,
             card: req.card,

@@ -7,7 +7,7 @@
 use crate::runtime::LaneDevices;
 use gatehouse_anpr::scene::{PlateStyle, Renderer};
 use gatehouse_drivers::camera::sim::CameraSim;
-use gatehouse_drivers::camera::{Camera, SnapshotCamera};
+use gatehouse_drivers::camera::{Camera, SnapshotCamera, encode_jpeg};
 use gatehouse_drivers::gate::sim::GateBoard;
 use gatehouse_drivers::gate::{Gate, GateMap, ModbusGate, Transport};
 use gatehouse_drivers::payment::sim::TerminalSim;
@@ -16,7 +16,6 @@ use gatehouse_drivers::printer::sim::PrinterSim;
 use gatehouse_drivers::printer::{EscPosPrinter, PrinterConfig, TicketPrinter};
 use gatehouse_drivers::readers::sim::ScannerSim;
 use gatehouse_drivers::readers::{LineScannerConfig, Reader, ReaderDriver};
-use image::RgbImage;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,8 +49,8 @@ pub struct SimLane {
     pub scanner: ScannerSim,
     pub terminal: Option<TerminalSim>,
     renderer: Arc<Renderer>,
-    /// The camera's picture with no vehicle.
-    empty: RgbImage,
+    /// The camera's picture with no vehicle, as the camera sends it.
+    empty: Vec<u8>,
 }
 
 /// Frame size of the simulated lane cameras.
@@ -132,24 +131,37 @@ impl SimLane {
             scanner,
             terminal,
             renderer,
-            empty,
+            empty: encode_jpeg(&empty, 90).map_err(|e| e.to_string())?,
         };
         Ok((lane, devices))
     }
 
     /// The camera sees a car with this plate (a US-style plate, `width` pixels wide, in a
     /// 1280×720 street scene), or no car.
-    pub fn show_plate(&self, plate: Option<&str>, seed: u64) -> Result<(), String> {
-        let frame = match plate {
+    ///
+    /// Drawing and encoding the picture is heavy work: it is done off the async workers, so the
+    /// other simulated devices keep answering meanwhile.
+    pub async fn show_plate(&self, plate: Option<&str>, seed: u64) -> Result<(), String> {
+        let jpeg = match plate {
             Some(text) => {
-                self.renderer
-                    .scene(FRAME.0, FRAME.1, &[(text, PlateStyle::Us, 200, 0.0)], seed)
-                    .0
+                let (renderer, text) = (self.renderer.clone(), text.to_string());
+                tokio::task::spawn_blocking(move || {
+                    let (frame, _) = renderer.scene(
+                        FRAME.0,
+                        FRAME.1,
+                        &[(&text, PlateStyle::Us, 200, 0.0)],
+                        seed,
+                    );
+                    encode_jpeg(&frame, 90)
+                })
+                .await
+                .map_err(|e| format!("camera simulator: drawing the picture failed: {e}"))?
+                .map_err(|e| format!("camera simulator: {e}"))?
             }
             None => self.empty.clone(),
         };
         self.camera
-            .set_frames(&[frame])
+            .set_jpegs(vec![jpeg])
             .map_err(|e| format!("camera simulator: {e}"))
     }
 

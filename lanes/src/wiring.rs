@@ -34,6 +34,7 @@ pub fn lane_role(lane: &Lane, has_terminal: bool) -> LaneRole {
         LaneKind::Entry => LaneRole::Entry(EntryConfig {
             ticketless: lane.ticketless,
             confident: lane.plate_confidence,
+            class: lane.class,
             ..EntryConfig::default()
         }),
         LaneKind::Exit => LaneRole::Exit(ExitConfig {

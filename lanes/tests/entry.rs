@@ -2,10 +2,11 @@
 //! The entry lane's state machine, path by path: what the driver sees, what is printed, when the
 //! barrier moves, and what is journaled.
 
+use gatehouse_core::VehicleClass;
 use gatehouse_lanes::entry::{
     Action, Admission, EntryConfig, EntryRequest, Input, PlateSeen, Refusal, Screen, Timer,
 };
-use gatehouse_lanes::{Device, Fallback, LaneEvent};
+use gatehouse_lanes::{Device, Fallback, LaneEvent, Needs};
 use std::time::Duration;
 
 mod common;
@@ -57,6 +58,7 @@ fn a_read_plate_gets_a_printed_ticket_the_spot_on_screen_and_the_gate_with_step_
     let a = l.at(180, Input::PlateRead(plate("GH4821", 0.97)));
     assert!(a.contains(&Action::Decide(EntryRequest {
         plate: plate("GH4821", 0.97),
+        needs: Needs::class(VehicleClass::Standard),
         card: None,
         ticketless: false,
     })));
@@ -128,7 +130,7 @@ fn a_confident_read_enters_ticketless_where_the_lot_allows_it() {
     let a = l.at(150, Input::PlateRead(plate("GH4B21", 0.41)));
     assert_eq!(fallbacks(&a), vec![Fallback::TicketForNoPlate]);
     assert!(shows(&a).contains(&&Screen::PressForTicket));
-    let a = l.at(2000, Input::TicketButton);
+    let a = l.at(2000, Input::TicketButton(None));
     assert!(
         matches!(
             &a[..],
@@ -152,17 +154,68 @@ fn no_plate_read_means_press_for_ticket_and_it_is_journaled() {
         !a.iter().any(|a| matches!(a, Action::Decide(_))),
         "waits for the driver"
     );
-    let a = l.at(3000, Input::TicketButton);
+    let a = l.at(3000, Input::TicketButton(None));
     assert_eq!(
         a,
         vec![Action::Decide(EntryRequest {
             plate: None,
+            needs: Needs::class(VehicleClass::Standard),
             card: None,
             ticketless: false
         })]
     );
     // A second press while deciding does nothing.
-    assert!(l.at(100, Input::TicketButton).is_empty());
+    assert!(l.at(100, Input::TicketButton(None)).is_empty());
+}
+
+#[test]
+fn the_driver_chooses_a_charger_on_the_ticket_button_and_a_motorcycle_lane_asks_for_a_bike_spot() {
+    let mut l = Lane::entry(EntryConfig::default());
+    l.at(0, Input::ArmingLoop(true));
+    l.at(1500, Input::PlateRead(None));
+    let ev = Needs {
+        ev: true,
+        ..Needs::class(VehicleClass::Standard)
+    };
+    let a = l.at(2000, Input::TicketButton(Some(ev)));
+    assert!(
+        matches!(&a[..], [Action::Decide(EntryRequest { needs, .. })] if *needs == ev),
+        "{a:?}"
+    );
+
+    // Chosen on the welcome screen while the plate is read: the read plate gets a charger.
+    let mut l = Lane::entry(EntryConfig::default());
+    l.at(0, Input::ArmingLoop(true));
+    assert!(l.at(20, Input::TicketButton(Some(ev))).is_empty());
+    let a = l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Decide(EntryRequest { needs, .. }) if *needs == ev)),
+        "{a:?}"
+    );
+
+    // At a motorcycle lane a read plate and the plain button both ask for a motorcycle spot.
+    let bikes = EntryConfig {
+        class: VehicleClass::Motorcycle,
+        ..EntryConfig::default()
+    };
+    let mut l = Lane::entry(bikes.clone());
+    l.at(0, Input::ArmingLoop(true));
+    let a = l.at(150, Input::PlateRead(plate("GH4821", 0.95)));
+    let bike = Needs::class(VehicleClass::Motorcycle);
+    assert!(
+        a.iter()
+            .any(|a| matches!(a, Action::Decide(EntryRequest { needs, .. }) if *needs == bike)),
+        "{a:?}"
+    );
+    let mut l = Lane::entry(bikes);
+    l.at(0, Input::ArmingLoop(true));
+    l.at(1500, Input::PlateRead(None));
+    let a = l.at(2000, Input::TicketButton(None));
+    assert!(
+        matches!(&a[..], [Action::Decide(EntryRequest { needs, .. })] if *needs == bike),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -174,6 +227,7 @@ fn a_permit_card_is_its_own_credential() {
         a,
         vec![Action::Decide(EntryRequest {
             plate: None,
+            needs: Needs::class(VehicleClass::Standard),
             card: Some("0A0012F3C4".into()),
             ticketless: true
         })]
@@ -257,7 +311,7 @@ fn printer_out_of_paper_lets_a_read_plate_in_ticketless_and_calls_the_attendant_
     let mut l = Lane::entry(EntryConfig::default());
     l.at(0, Input::ArmingLoop(true));
     l.at(1500, Input::PlateRead(None));
-    l.at(2000, Input::TicketButton);
+    l.at(2000, Input::TicketButton(None));
     l.at(3, Input::Decision(Ok(admission())));
     let a = l.at(300, Input::Printed(Err("paper out".into())));
     assert_eq!(fallbacks(&a), vec![Fallback::AttendantForPrinterFault]);

@@ -92,6 +92,16 @@ impl CameraSim {
             .iter()
             .map(|f| encode_jpeg(f, 90))
             .collect::<Result<Vec<_>>>()?;
+        self.set_jpegs(jpegs)
+    }
+
+    /// The pictures to serve from now on, already JPEG-encoded, in order, cycled.
+    pub fn set_jpegs(&self, jpegs: Vec<Vec<u8>>) -> Result<()> {
+        if jpegs.is_empty() {
+            return Err(DriverError::config(
+                "the camera simulator needs at least one frame",
+            ));
+        }
         self.shared.state().jpegs = jpegs;
         Ok(())
     }
