@@ -688,10 +688,14 @@ impl World {
     }
 }
 
-/// The vehicle leaves the lane's loop and the camera's view.
+/// The vehicle leaves the lane's loop and the camera's view. Backing off takes a car a moment,
+/// and the lane must see the loop clear before the next car drives on (found by the demo: a car
+/// that drove on at once was never seen arriving).
 async fn back_off(sim: &SimLane) -> Result<(), String> {
     sim.arming(false)?;
-    sim.show_plate(None, 0).await
+    sim.show_plate(None, 0).await?;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    Ok(())
 }
 
 fn short(reason: &str) -> String {
