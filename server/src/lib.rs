@@ -1,0 +1,1 @@
+//! The shared multi-lot server (being built).
