@@ -219,6 +219,20 @@ impl Out {
                     .unwrap_or_default(),
                 s.currency
             ),
+            Outcome::Order(d) => println!(
+                "Server order {} ({}): {}{}{}",
+                d.order_seq,
+                d.order_id,
+                d.status,
+                d.reservation
+                    .as_ref()
+                    .map(|r| format!(", reservation {r}"))
+                    .unwrap_or_default(),
+                d.reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
             Outcome::Recorded(r) => {
                 println!("{}", r.message);
                 for w in &r.warnings {

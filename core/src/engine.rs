@@ -197,6 +197,14 @@ pub enum Command {
     },
     /// Publish a new tariff, in force from its start for stays that enter from then on.
     PublishTariff(crate::tariffs::TariffRequest),
+    /// An order from the shared server (an online reservation or its cancellation), applied
+    /// exactly once, in the server's order; refused with the reason when the lot cannot honour
+    /// it. Either way the decision is journaled.
+    ApplyOrder {
+        seq: i64,
+        id: String,
+        order: Box<Command>,
+    },
 }
 
 /// How long after its entry a lane may still cancel a stay whose vehicle backed off.
@@ -269,6 +277,7 @@ impl Command {
             Command::PseudonymisePlates { .. } => "plate retention",
             Command::ErasePlate { .. } => "erasure",
             Command::PublishTariff(_) => "tariff publication",
+            Command::ApplyOrder { .. } => "server order",
         }
     }
 
@@ -302,6 +311,7 @@ impl Command {
             Command::PseudonymisePlates { .. } | Command::ErasePlate { .. } => P::Privacy,
             Command::PublishTariff(_) => P::TariffEdit,
             Command::Login { .. } | Command::Logout | Command::SetPassword { .. } => return None,
+            Command::ApplyOrder { order, .. } => return order.permission(),
         })
     }
 }
@@ -326,6 +336,8 @@ pub enum Outcome {
     Shift(crate::shifts::ShiftView),
     /// A change with nothing more to report than what and which record.
     Recorded(Recorded),
+    /// The lot's decision on a server order.
+    Order(crate::orders::OrderDecision),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -450,6 +462,18 @@ pub(crate) struct Job {
     pub(crate) at: DateTime<Utc>,
     pub(crate) command: Command,
     reply: oneshot::Sender<Result<Outcome>>,
+}
+
+impl Job {
+    /// A job applied inside another (a server order's command): nobody waits for its reply.
+    pub(crate) fn detached(actor: Actor, at: DateTime<Utc>, command: Command) -> Job {
+        Job {
+            actor,
+            at,
+            command,
+            reply: oneshot::channel().0,
+        }
+    }
 }
 
 /// A handle to a running engine. Dropping it stops the writer after the queued commands.
@@ -929,7 +953,7 @@ impl Writer {
         }
     }
 
-    fn apply(&mut self, job: &Job) -> Result<Applied> {
+    pub(crate) fn apply(&mut self, job: &Job) -> Result<Applied> {
         let role = job.actor.role;
         if let Some(p) = job.command.permission()
             && !permitted(role, p)
@@ -1066,6 +1090,7 @@ impl Writer {
             Command::PseudonymisePlates { before } => self.pseudonymise_plates(at, *before),
             Command::ErasePlate { plate } => self.erase_plate(plate),
             Command::PublishTariff(req) => self.publish_tariff(job, req),
+            Command::ApplyOrder { seq, id, order } => self.apply_order(job, *seq, id, order),
         }
     }
 

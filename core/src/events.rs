@@ -285,6 +285,15 @@ pub enum Event {
         toml: String,
         note: String,
     },
+    /// The lot's decision on an order from the shared server (it travels up to the server).
+    OrderApplied {
+        order_seq: i64,
+        order_id: String,
+        /// accepted | refused
+        status: String,
+        reason: Option<String>,
+        reservation: Option<String>,
+    },
 }
 
 impl Event {
@@ -332,6 +341,7 @@ impl Event {
             Event::PlatesPseudonymised { .. } => "plates_pseudonymised",
             Event::PersonalDataErased { .. } => "personal_data_erased",
             Event::TariffPublished { .. } => "tariff_published",
+            Event::OrderApplied { .. } => "order_applied",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod journal;
 mod lane_config;
 pub mod lot;
 pub mod money;
+pub mod orders;
 pub mod permits;
 pub mod personal;
 pub mod reports;

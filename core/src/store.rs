@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_tariff_versions.sql",
         include_str!("../../migrations/0004_tariff_versions.sql"),
     ),
+    (
+        "0005_server_orders.sql",
+        include_str!("../../migrations/0005_server_orders.sql"),
+    ),
 ];
 
 /// Time as stored: UTC RFC 3339 with milliseconds, so text order is time order.

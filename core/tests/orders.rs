@@ -1,0 +1,157 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Orders from the shared server: each applied exactly once, in order, and the lot's decision
+//! journaled (accepted with the reservation, or refused with the reason).
+
+mod common;
+use common::{TestLot, berlin};
+use gatehouse_core::config::DEMO_TOML;
+use gatehouse_core::reservations::ReservationRequest;
+use gatehouse_core::{Actor, Command, ErrorKind, Lot, Outcome, Plate, VehicleClass};
+
+fn reserve(plate: &str, from: &str, to: &str) -> Box<Command> {
+    Box::new(Command::Reserve(ReservationRequest {
+        plate: Some(Plate::parse(plate).unwrap()),
+        class: VehicleClass::Standard,
+        ev: false,
+        accessible: false,
+        spot: None,
+        start: berlin(from),
+        end: berlin(to),
+        holder: Some("web".into()),
+    }))
+}
+
+fn order(seq: i64, id: &str, order: Box<Command>) -> Command {
+    Command::ApplyOrder {
+        seq,
+        id: id.into(),
+        order,
+    }
+}
+
+fn journal_kinds(lot: &TestLot) -> Vec<(String, serde_json::Value)> {
+    Lot::open(&lot.path)
+        .unwrap()
+        .journal(1, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.kind, serde_json::from_str(&r.payload).unwrap()))
+        .collect()
+}
+
+#[test]
+fn an_order_is_applied_once_and_its_decision_journaled() {
+    let lot = TestLot::from_toml(DEMO_TOML);
+    let sync = Actor::system("sync");
+    let at = berlin("2026-11-18 08:00");
+    let o = reserve("GH4821", "2026-11-18 10:00", "2026-11-18 12:00");
+    let first = lot
+        .engine
+        .execute(&sync, at, order(1, "o-1", o.clone()))
+        .unwrap();
+    let Outcome::Order(d) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(d.status, "accepted");
+    let code = d.reservation.clone().expect("a reservation code");
+    let rows = journal_kinds(&lot).len();
+
+    // Delivered again (a retry after a lost answer): the same decision, nothing new.
+    let again = lot.engine.execute(&sync, at, order(1, "o-1", o)).unwrap();
+    let Outcome::Order(again) = again else {
+        panic!("{again:?}")
+    };
+    assert!(again.replayed);
+    assert_eq!(again.reservation.as_deref(), Some(code.as_str()));
+    assert_eq!(journal_kinds(&lot).len(), rows);
+
+    let applied: Vec<_> = journal_kinds(&lot)
+        .into_iter()
+        .filter(|(k, _)| k == "order_applied")
+        .collect();
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0].1["order_id"], "o-1");
+    assert_eq!(applied[0].1["reservation"], code.as_str());
+    let reserved = journal_kinds(&lot)
+        .iter()
+        .filter(|(k, _)| k == "reservation_booked")
+        .count();
+    assert_eq!(reserved, 1);
+
+    // Cancelled by a later order.
+    let d = lot
+        .engine
+        .execute(
+            &sync,
+            at,
+            order(2, "o-2", Box::new(Command::CancelReservation { code })),
+        )
+        .unwrap();
+    assert!(
+        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn an_order_the_lot_cannot_honour_is_refused_with_the_reason_and_the_next_one_still_applies() {
+    let lot = TestLot::from_toml(DEMO_TOML);
+    let sync = Actor::system("sync");
+    let at = berlin("2026-11-18 08:00");
+    // A window that ended before it was booked.
+    let past = reserve("GH4821", "2026-11-18 06:00", "2026-11-18 07:00");
+    let d = lot
+        .engine
+        .execute(&sync, at, order(1, "o-1", past))
+        .unwrap();
+    let Outcome::Order(d) = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(d.status, "refused");
+    assert!(
+        d.reason.as_deref().unwrap_or("").contains("future"),
+        "{d:?}"
+    );
+    let kinds: Vec<String> = journal_kinds(&lot).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        !kinds.contains(&"reservation_booked".to_string()),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.last().map(String::as_str), Some("order_applied"));
+
+    // Out of order: refused as a conflict, nothing applied.
+    let later = reserve("XJ2905", "2026-11-18 10:00", "2026-11-18 11:00");
+    let e = lot
+        .engine
+        .execute(&sync, at, order(3, "o-3", later.clone()))
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict);
+    assert!(e.message.contains("before order 2"), "{}", e.message);
+    let d = lot
+        .engine
+        .execute(&sync, at, order(2, "o-2", later))
+        .unwrap();
+    assert!(
+        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_server_order_may_only_book_or_cancel() {
+    let lot = TestLot::from_toml(DEMO_TOML);
+    let at = berlin("2026-11-18 08:00");
+    let e = lot
+        .engine
+        .execute(
+            &Actor::system("sync"),
+            at,
+            order(
+                1,
+                "o-1",
+                Box::new(Command::entry(None, VehicleClass::Standard)),
+            ),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput, "{e:?}");
+}
