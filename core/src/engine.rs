@@ -203,7 +203,8 @@ pub enum Command {
     ApplyOrder {
         seq: i64,
         id: String,
-        order: Box<Command>,
+        /// The command, or why the order could not be read as one (then it is refused).
+        order: std::result::Result<Box<Command>, String>,
     },
 }
 
@@ -311,7 +312,8 @@ impl Command {
             Command::PseudonymisePlates { .. } | Command::ErasePlate { .. } => P::Privacy,
             Command::PublishTariff(_) => P::TariffEdit,
             Command::Login { .. } | Command::Logout | Command::SetPassword { .. } => return None,
-            Command::ApplyOrder { order, .. } => return order.permission(),
+            Command::ApplyOrder { order: Ok(c), .. } => return c.permission(),
+            Command::ApplyOrder { order: Err(_), .. } => P::Reserve,
         })
     }
 }

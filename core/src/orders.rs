@@ -70,7 +70,7 @@ impl Writer {
         job: &Job,
         seq: i64,
         id: &str,
-        order: &Command,
+        order: &std::result::Result<Box<Command>, String>,
     ) -> Result<Applied> {
         let last = last_applied(&self.conn)?;
         if seq <= last {
@@ -98,15 +98,19 @@ impl Writer {
                 ),
             ));
         }
+        let order = match order {
+            Ok(c) => c,
+            Err(why) => return self.decide_order(job, seq, id, None, Some(why.clone())),
+        };
         if !matches!(
-            order,
+            **order,
             Command::Reserve(_) | Command::CancelReservation { .. }
         ) {
             return Err(Error::invalid(
                 "a server order may book or cancel a reservation, nothing else",
             ));
         }
-        let inner = Job::detached(job.actor.clone(), job.at, order.clone());
+        let inner = Job::detached(job.actor.clone(), job.at, (**order).clone());
         self.conn.execute_batch("SAVEPOINT server_order")?;
         let tried = self.apply(&inner);
         let (kept, reason) = match tried {
@@ -134,6 +138,19 @@ impl Writer {
                 (None, why)
             }
         };
+        self.decide_order(job, seq, id, kept, reason)
+    }
+
+    /// Records the decision on order `seq`: `kept` is the applied command (accepted), else it
+    /// was refused for `reason`.
+    fn decide_order(
+        &mut self,
+        job: &Job,
+        seq: i64,
+        id: &str,
+        kept: Option<Applied>,
+        reason: Option<String>,
+    ) -> Result<Applied> {
         let reservation = match kept.as_ref().map(|a| &a.outcome) {
             Some(Outcome::Reservation(r)) => Some(r.code.clone()),
             _ => None,

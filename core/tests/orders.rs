@@ -25,7 +25,7 @@ fn order(seq: i64, id: &str, order: Box<Command>) -> Command {
     Command::ApplyOrder {
         seq,
         id: id.into(),
-        order,
+        order: Ok(order),
     }
 }
 
@@ -154,4 +154,22 @@ fn a_server_order_may_only_book_or_cancel() {
         )
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput, "{e:?}");
+
+    // An order the lot could not read is refused with the reason, and the stream goes on.
+    let d = lot
+        .engine
+        .execute(
+            &Actor::system("sync"),
+            at,
+            Command::ApplyOrder {
+                seq: 1,
+                id: "o-1".into(),
+                order: Err("plate '#' is not a plate".into()),
+            },
+        )
+        .unwrap();
+    assert!(
+        matches!(d, Outcome::Order(ref d) if d.status == "refused" && d.reason.as_deref() == Some("plate '#' is not a plate")),
+        "{d:?}"
+    );
 }
