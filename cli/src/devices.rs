@@ -322,7 +322,7 @@ pub struct SimRun {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

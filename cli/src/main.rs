@@ -12,6 +12,7 @@ mod load;
 mod ops;
 mod output;
 mod report;
+mod sync;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -334,6 +335,11 @@ enum Cmd {
     Anpr {
         #[command(subcommand)]
         action: anpr::AnprCmd,
+    },
+    /// The link to the shared server: status, one round now, or keep syncing.
+    Sync {
+        #[command(subcommand)]
+        action: sync::SyncCmd,
     },
 }
 
@@ -659,6 +665,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Device { action } => devices::device(action, out),
         Cmd::Simulate { action } => devices::simulate(action, out),
         Cmd::Anpr { action } => anpr::run(action, out),
+        Cmd::Sync { action } => sync::run(action, &cli.db, out),
         Cmd::Reservation { action } => ops::reservation(action, &cli.db, at, out, &exec),
         Cmd::Permit { action } => ops::permit(action, &cli.db, out, &exec),
         Cmd::Account { action } => ops::account(action, &exec),

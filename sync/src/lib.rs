@@ -1,4 +1,5 @@
 //! Sync between a lot and the shared server (DESIGN.md, Sync): the wire protocol both sides
 //! speak, and the lot's client.
 
+pub mod client;
 pub mod proto;
