@@ -1,0 +1,207 @@
+//! Orders: the admin creates them for a lot (`POST /v1/lots/{lot}/orders`), the lot lists them
+//! (`GET /v1/lots/{lot}/orders?after=N`), applies each once and journals an `order_applied` row
+//! whose ingest decides the order; the admin reads the outcome (`GET /v1/orders/{id}`).
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Path, Query};
+use crate::lots;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, SecondsFormat, Utc};
+use gatehouse_sync::proto::{Order, OrderBody};
+use serde::{Deserialize, Serialize};
+
+/// At most this many orders per `GET .../orders`.
+pub const PAGE: i64 = 500;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Created {
+    pub id: String,
+    pub seq: i64,
+    pub status: String,
+}
+
+/// An order as the admin sees it: what was asked and what the lot decided.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: String,
+    pub lot: String,
+    pub seq: i64,
+    pub created_at: String,
+    pub body: OrderBody,
+    /// pending | accepted | refused
+    pub status: String,
+    pub reason: Option<String>,
+    /// For an accepted reservation: its code at the lot.
+    pub reservation: Option<String>,
+    /// The lot's journal seq of the `order_applied` row that decided it.
+    pub decided_seq: Option<i64>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn check_body(body: &OrderBody) -> ApiResult<()> {
+    if let OrderBody::Reserve {
+        start, end, plate, ..
+    } = body
+    {
+        let parse = |field: &str, v: &str| {
+            DateTime::parse_from_rfc3339(v).map_err(|e| {
+                ApiError::invalid(format!("{field} '{v}' is not an RFC 3339 time: {e}"))
+            })
+        };
+        let (s, e) = (parse("start", start)?, parse("end", end)?);
+        if e <= s {
+            return Err(ApiError::invalid(format!(
+                "end {end} must be after start {start}"
+            )));
+        }
+        if plate.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            return Err(ApiError::invalid(
+                "plate must not be empty; leave it out when unknown",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(lot): Path<String>,
+    Body(body): Body<OrderBody>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    caller.require_admin()?;
+    check_body(&body)?;
+    let mut client = st.pool.get().await?;
+    if !lots::exists(&client, &lot).await? {
+        return Err(ApiError::lot_not_found(&lot));
+    }
+    if let OrderBody::CancelReservation { order } = &body {
+        let stmt = client
+            .prepare_cached("SELECT body->>'kind' FROM orders WHERE lot_id = $1 AND id = $2")
+            .await?;
+        match client.query_opt(&stmt, &[&lot, order]).await? {
+            Some(r) if r.get::<_, Option<String>>(0).as_deref() == Some("reserve") => {}
+            Some(_) => {
+                return Err(ApiError::invalid(format!(
+                    "order {order} is not a reservation; only a reserve order can be cancelled"
+                )));
+            }
+            None => {
+                return Err(ApiError::not_found(format!(
+                    "lot '{lot}' has no order {order} to cancel"
+                )));
+            }
+        }
+    }
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id)
+        .map_err(|e| ApiError::unavailable("the system's random source failed", &e))?;
+    let id = format!("ord_{}", hex::encode(id));
+    let json = serde_json::to_value(&body)
+        .map_err(|e| ApiError::invalid(format!("the order cannot be stored: {e}")))?;
+    let tx = client.transaction().await?;
+    // The counter row stays locked until commit: orders of a lot commit in seq order, no gaps.
+    let seq: i64 = tx
+        .query_one(
+            "INSERT INTO order_counters (lot_id, last_seq) VALUES ($1, 1) \
+             ON CONFLICT (lot_id) DO UPDATE SET last_seq = order_counters.last_seq + 1 \
+             RETURNING last_seq",
+            &[&lot],
+        )
+        .await?
+        .get(0);
+    tx.execute(
+        "INSERT INTO orders (lot_id, seq, id, body) VALUES ($1, $2, $3, $4)",
+        &[&lot, &seq, &id, &json],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            id,
+            seq,
+            status: "pending".into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct After {
+    pub after: Option<i64>,
+}
+
+fn body_of(v: serde_json::Value, id: &str) -> ApiResult<OrderBody> {
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::unavailable("orders", &format!("order {id}: stored body: {e}")))
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(lot): Path<String>,
+    Query(q): Query<After>,
+) -> ApiResult<Json<Vec<Order>>> {
+    caller.require_lot(&lot)?;
+    let client = st.pool.get().await?;
+    if !lots::exists(&client, &lot).await? {
+        return Err(ApiError::lot_not_found(&lot));
+    }
+    let stmt = client
+        .prepare_cached(
+            "SELECT seq, id, created_at, body FROM orders WHERE lot_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3",
+        )
+        .await?;
+    let rows = client
+        .query(&stmt, &[&lot, &q.after.unwrap_or(0), &PAGE])
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: String = r.get(1);
+        out.push(Order {
+            seq: r.get(0),
+            created_at: rfc3339(r.get(2)),
+            body: body_of(r.get(3), &id)?,
+            id,
+        });
+    }
+    Ok(Json(out))
+}
+
+pub async fn get(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrderView>> {
+    caller.require_admin()?;
+    let client = st.pool.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "SELECT lot_id, seq, created_at, body, status, reason, reservation, decided_seq \
+             FROM orders WHERE id = $1",
+        )
+        .await?;
+    let r = client
+        .query_opt(&stmt, &[&id])
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no order {id}")))?;
+    Ok(Json(OrderView {
+        lot: r.get(0),
+        seq: r.get(1),
+        created_at: rfc3339(r.get(2)),
+        body: body_of(r.get(3), &id)?,
+        status: r.get(4),
+        reason: r.get(5),
+        reservation: r.get(6),
+        decided_seq: r.get(7),
+        id,
+    }))
+}
