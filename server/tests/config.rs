@@ -88,3 +88,24 @@ fn token_prints_a_token_and_the_config_line_with_its_hash() {
         )
     );
 }
+
+#[test]
+fn the_example_config_parses_and_openapi_documents_every_route() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = dir.join("server.example.toml");
+    let c = gatehouse_server::config::Config::load(&example).unwrap();
+    assert_eq!(c.listen.port(), 8443);
+    let api = std::fs::read_to_string(dir.join("openapi.yaml")).unwrap();
+    let lib = std::fs::read_to_string(dir.join("src/app.rs")).unwrap();
+    // The router's paths: its string literals that start with '/'.
+    let routes: Vec<&str> = lib
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.starts_with('/'))
+        .collect();
+    assert_eq!(routes.len(), 7, "{routes:?}");
+    for r in routes {
+        assert!(api.contains(&format!("  {r}:\n")), "openapi.yaml lacks {r}");
+    }
+}
