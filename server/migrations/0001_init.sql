@@ -3,8 +3,8 @@
 -- when an applied file has changed.
 --
 -- Distributed PostgreSQL (Citus): every per-lot table has lot_id first in its primary key, and
--- every query the server runs on them filters on one lot_id (or groups by it), so they map onto a
--- cluster as:
+-- every query a lot's sync makes (push, head, orders) filters on its one lot_id, so they map onto
+-- a cluster as below (the admin's overview and order lookup by id fan out to every shard):
 --   SELECT create_reference_table('lots');             -- small, read by every request's auth
 --   SELECT create_distributed_table('heads',    'lot_id');
 --   SELECT create_distributed_table('journal',  'lot_id', colocate_with => 'heads');

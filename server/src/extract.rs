@@ -26,6 +26,12 @@ where
     }
 }
 
+/// Reads a JSON body from `req`: for handlers that check the caller before reading it (so a
+/// caller without the right token learns nothing about its body).
+pub async fn json<T: DeserializeOwned>(req: Request) -> Result<T, ApiError> {
+    Body::<T>::from_request(req, &()).await.map(|Body(v)| v)
+}
+
 /// Query parameters.
 pub struct Query<T>(pub T);
 

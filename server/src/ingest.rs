@@ -9,9 +9,9 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Path};
+use crate::extract::{self, Path};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use chrono::{DateTime, NaiveDate, Utc};
 use gatehouse_sync::proto::{Head, JournalBatch, OrderResult, RefusalKind, WireEvent};
 use rust_decimal::Decimal;
@@ -145,9 +145,10 @@ pub async fn push(
     State(st): State<AppState>,
     caller: Caller,
     Path(lot): Path<String>,
-    Body(batch): Body<JournalBatch>,
+    req: Request,
 ) -> ApiResult<Json<Head>> {
     caller.require_lot(&lot)?;
+    let batch: JournalBatch = extract::json(req).await?;
     let rows = check(&batch.events)?;
     let head = ingest(&st, &lot, &rows).await?;
     Ok(Json(head))

@@ -3,9 +3,9 @@
 use crate::app::AppState;
 use crate::auth::{Caller, new_token, token_sha256};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Body;
+use crate::extract;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -39,9 +39,10 @@ pub fn valid_lot_id(id: &str) -> bool {
 pub async fn create(
     State(st): State<AppState>,
     caller: Caller,
-    Body(new): Body<NewLot>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<CreatedLot>)> {
     caller.require_admin()?;
+    let new: NewLot = extract::json(req).await?;
     if !valid_lot_id(&new.id) {
         return Err(ApiError::invalid(format!(
             "id '{}' must be 1 to 64 of a-z, 0-9, '-', '_' or '.', starting with a letter or digit",

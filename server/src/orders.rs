@@ -5,10 +5,10 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Path, Query};
+use crate::extract::{self, Path, Query};
 use crate::lots;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, SecondsFormat, Utc};
 use gatehouse_sync::proto::{Order, OrderBody};
@@ -74,9 +74,10 @@ pub async fn create(
     State(st): State<AppState>,
     caller: Caller,
     Path(lot): Path<String>,
-    Body(body): Body<OrderBody>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     caller.require_admin()?;
+    let body: OrderBody = extract::json(req).await?;
     check_body(&body)?;
     let mut client = st.pool.get().await?;
     if !lots::exists(&client, &lot).await? {

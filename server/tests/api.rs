@@ -43,6 +43,14 @@ async fn a_lots_token_cannot_touch_another_lot_nor_admin_routes_and_no_token_is_
             "{v}"
         );
     }
+    // The caller is checked before the body is read.
+    let (s, v) = app
+        .post("/v1/lots/south/journal", &north, &json!({"not": "a batch"}))
+        .await;
+    assert_eq!(
+        (s, v["kind"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
     // Every admin route, even on its own lot.
     let admin_routes = [
         (
