@@ -6,5 +6,6 @@ CREATE TABLE server_orders (
     status      TEXT NOT NULL,            -- accepted | refused
     reason      TEXT,                     -- why it was refused, in the lot's words
     reservation TEXT,                     -- an accepted reservation's code
+    permit      INTEGER,                  -- an accepted permit's id
     applied_at  TEXT NOT NULL
 );

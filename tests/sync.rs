@@ -430,3 +430,129 @@ async fn two_lots_catch_up_through_a_cut_connection_and_a_server_restart_and_eac
     assert_server_holds(&base, "south", &south).await;
     server.kill().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permit_issued_and_revoked_and_a_tariff_published_on_the_server_reach_the_lots() {
+    let cluster = Cluster::start(Options { durable: false }).unwrap();
+    let database = cluster.create_database("gatehouse").await.unwrap();
+    let listen = free_addr();
+    let base = format!("http://{listen}");
+    let mut server = Server::start(Config {
+        listen,
+        database,
+        admin_token_sha256: Sha256::digest(ADMIN.as_bytes()).into(),
+        pool_size: 4,
+        tls: None,
+    })
+    .await;
+    let mut lots = Vec::new();
+    for id in ["north", "south"] {
+        let token = create_lot(&base, id).await;
+        let lot = TestLot::new(DEMO_TOML);
+        let client = lot.client(&base, id, &token);
+        lots.push((id, lot, client));
+    }
+
+    // A season ticket sold online for north; a new tariff for every lot; a stolen plate for south.
+    let (status, issued) = admin(
+        reqwest::Method::POST,
+        format!("{base}/v1/lots/north/orders"),
+        Some(json!({
+            "kind": "issue_permit", "permit": "monthly", "holder": "Online customer",
+            "plates": ["GH4821"], "valid_from": "2026-11-18T00:00:00Z",
+            "valid_to": "2026-12-18T00:00:00Z"
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{issued}");
+    let tariff = DEMO_TOML[DEMO_TOML.find("[tariff]").unwrap()..].replace("\"3.00\"", "\"3.50\"");
+    let (status, published) = admin(
+        reqwest::Method::POST,
+        format!("{base}/v1/tariffs"),
+        Some(json!({"toml": tariff, "effective_from": "2026-11-19T00:00:00Z", "note": "winter"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{published}");
+    assert_eq!(published.as_array().unwrap().len(), 2, "{published}");
+    let (status, _) = admin(
+        reqwest::Method::POST,
+        format!("{base}/v1/lots/south/orders"),
+        Some(json!({"kind": "watch", "plate": "XJ2905", "action": "refuse", "note": "stolen"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // A permit for a lot that does not exist, and a malformed one, are refused by the server.
+    let (status, v) = admin(
+        reqwest::Method::POST,
+        format!("{base}/v1/lots/north/orders"),
+        Some(json!({
+            "kind": "issue_permit", "permit": "weekly", "holder": "x", "plates": ["GH4821"],
+            "valid_from": "2026-11-18T00:00:00Z", "valid_to": "2026-12-18T00:00:00Z"
+        })),
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("weekly"), "{v}");
+
+    for (_, lot, client) in &lots {
+        lot.sync(client).await;
+    }
+    let (_, permits) = admin(reqwest::Method::GET, format!("{base}/v1/permits"), None).await;
+    let permits = permits.as_array().unwrap();
+    assert_eq!(permits.len(), 1);
+    assert_eq!(permits[0]["lot"], "north");
+    assert_eq!(permits[0]["status"], "accepted", "{permits:?}");
+    for p in published.as_array().unwrap() {
+        let (_, o) = admin(
+            reqwest::Method::GET,
+            format!("{base}/v1/orders/{}", p["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(o["status"], "accepted", "{o}");
+    }
+    // Each lot holds what the server ordered: north the permit, both the tariff, south the
+    // watched plate.
+    let kinds = |lot: &TestLot| -> Vec<String> {
+        Lot::open(&lot.path)
+            .unwrap()
+            .journal(1, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect()
+    };
+    let (north, south) = (&lots[0].1, &lots[1].1);
+    assert!(kinds(north).contains(&"permit_issued".to_string()));
+    assert!(kinds(north).contains(&"tariff_published".to_string()));
+    assert!(kinds(south).contains(&"tariff_published".to_string()));
+    let refused = south
+        .engine
+        .submit(
+            &Actor::system("lane"),
+            t0(),
+            Command::entry(
+                Some(Plate::parse("XJ2905").unwrap()),
+                VehicleClass::Standard,
+            ),
+        )
+        .await;
+    assert!(refused.is_err(), "a watched plate is refused at south");
+
+    // Revoked on the server: north's permit is revoked at the lot.
+    let (status, v) = admin(
+        reqwest::Method::POST,
+        format!("{base}/v1/lots/north/orders"),
+        Some(json!({"kind": "revoke_permit", "order": issued["id"], "reason": "refunded"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let r = north.sync(&lots[0].2).await;
+    assert_eq!((r.orders_accepted, r.orders_refused), (1, 0));
+    assert!(kinds(north).contains(&"permit_revoked".to_string()));
+    // South's refusal raised an alert: it goes up too.
+    south.sync(&lots[1].2).await;
+    assert_server_holds(&base, "north", north).await;
+    assert_server_holds(&base, "south", south).await;
+    server.kill().await;
+}

@@ -155,10 +155,12 @@ pub enum Permission {
     Shift,
     AlertAck,
     Privacy,
+    /// Apply orders from the shared server (they carry the server's authority).
+    ServerOrders,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::Enter,
         Permission::Exit,
         Permission::Pay,
@@ -180,6 +182,7 @@ impl Permission {
         Permission::Shift,
         Permission::AlertAck,
         Permission::Privacy,
+        Permission::ServerOrders,
     ];
 
     /// What the permission lets someone do, for messages and the table in the README.
@@ -206,6 +209,7 @@ impl Permission {
             Permission::Shift => "open or close a cashier shift",
             Permission::AlertAck => "acknowledge alerts",
             Permission::Privacy => "erase personal data",
+            Permission::ServerOrders => "apply the shared server's orders",
         }
     }
 }
@@ -219,7 +223,13 @@ pub fn permitted(role: Role, p: Permission) -> bool {
         // Lanes, kiosks, pay stations and online booking.
         Role::System => matches!(
             p,
-            P::Enter | P::Exit | P::Pay | P::LostTicket | P::Reserve | P::VoucherApply
+            P::Enter
+                | P::Exit
+                | P::Pay
+                | P::LostTicket
+                | P::Reserve
+                | P::VoucherApply
+                | P::ServerOrders
         ),
         Role::Attendant => matches!(
             p,
@@ -245,7 +255,10 @@ pub fn permitted(role: Role, p: Permission) -> bool {
                 | P::Shift
                 | P::AlertAck
         ),
-        Role::Supervisor => !matches!(p, P::TariffEdit | P::UserAdmin | P::Privacy),
+        Role::Supervisor => !matches!(
+            p,
+            P::TariffEdit | P::UserAdmin | P::Privacy | P::ServerOrders
+        ),
     }
 }
 
@@ -305,5 +318,10 @@ mod tests {
         assert!(!permitted(Role::Cashier, Permission::Refund));
         assert!(permitted(Role::Cashier, Permission::Shift));
         assert!(!permitted(Role::System, Permission::OpenGate));
+        // Only the sync client (a system actor) and admins apply the server's orders.
+        for r in [Role::Attendant, Role::Cashier, Role::Supervisor] {
+            assert!(!permitted(r, Permission::ServerOrders), "{r:?}");
+        }
+        assert!(permitted(Role::System, Permission::ServerOrders));
     }
 }

@@ -312,8 +312,7 @@ impl Command {
             Command::PseudonymisePlates { .. } | Command::ErasePlate { .. } => P::Privacy,
             Command::PublishTariff(_) => P::TariffEdit,
             Command::Login { .. } | Command::Logout | Command::SetPassword { .. } => return None,
-            Command::ApplyOrder { order: Ok(c), .. } => return c.permission(),
-            Command::ApplyOrder { order: Err(_), .. } => P::Reserve,
+            Command::ApplyOrder { .. } => P::ServerOrders,
         })
     }
 }
@@ -1015,6 +1014,11 @@ impl Writer {
                 "a lane or terminal must scan the ticket's signed QR code; typed ticket numbers are for staff at the booth",
             ));
         }
+        self.dispatch(job)
+    }
+
+    /// Applies a command already authorised (by `apply`, or as a server order).
+    pub(crate) fn dispatch(&mut self, job: &Job) -> Result<Applied> {
         let at = job.at;
         match &job.command {
             Command::Entry { .. } => self.entry(job),

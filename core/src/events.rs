@@ -293,6 +293,7 @@ pub enum Event {
         status: String,
         reason: Option<String>,
         reservation: Option<String>,
+        permit: Option<i64>,
     },
 }
 

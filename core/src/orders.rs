@@ -1,5 +1,7 @@
-//! Orders from the shared server (DESIGN.md, Sync): an online reservation or its cancellation,
-//! applied exactly once and in the server's order. The lot is the authority on its own capacity:
+//! Orders from the shared server (DESIGN.md, Sync): an online reservation or its cancellation, a
+//! permit issued or revoked, a tariff published, a watchlist change; applied exactly once and in
+//! the server's order, with the server's authority (the lot's permission table is for its own
+//! staff and devices). The lot is the authority on its own capacity:
 //! an order it cannot honour is refused with the reason, and either way the decision is journaled
 //! (`order_applied`), which is how it travels back up to the server.
 
@@ -20,6 +22,8 @@ pub struct OrderDecision {
     pub reason: Option<String>,
     /// An accepted reservation's code.
     pub reservation: Option<String>,
+    /// An accepted permit's id.
+    pub permit: Option<i64>,
     /// The order had been applied before: this is that decision, and nothing changed now.
     pub replayed: bool,
 }
@@ -31,6 +35,18 @@ pub fn last_applied(conn: &rusqlite::Connection) -> Result<i64> {
             r.get(0)
         })?,
     )
+}
+
+/// The permit an accepted server order issued, by the order's id.
+pub fn permit_of(conn: &rusqlite::Connection, order_id: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT permit FROM server_orders WHERE id = ?1",
+            params![order_id],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten())
 }
 
 /// The reservation an accepted server order made, by the order's id.
@@ -48,7 +64,7 @@ pub fn reservation_of(conn: &rusqlite::Connection, order_id: &str) -> Result<Opt
 fn decision(conn: &rusqlite::Connection, seq: i64) -> Result<Option<OrderDecision>> {
     Ok(conn
         .query_row(
-            "SELECT id, status, reason, reservation FROM server_orders WHERE seq = ?1",
+            "SELECT id, status, reason, reservation, permit FROM server_orders WHERE seq = ?1",
             params![seq],
             |r| {
                 Ok(OrderDecision {
@@ -57,6 +73,7 @@ fn decision(conn: &rusqlite::Connection, seq: i64) -> Result<Option<OrderDecisio
                     status: r.get(1)?,
                     reason: r.get(2)?,
                     reservation: r.get(3)?,
+                    permit: r.get(4)?,
                     replayed: true,
                 })
             },
@@ -104,15 +121,21 @@ impl Writer {
         };
         if !matches!(
             **order,
-            Command::Reserve(_) | Command::CancelReservation { .. }
+            Command::Reserve(_)
+                | Command::CancelReservation { .. }
+                | Command::IssuePermit(_)
+                | Command::RevokePermit { .. }
+                | Command::PublishTariff(_)
+                | Command::Watch { .. }
         ) {
             return Err(Error::invalid(
-                "a server order may book or cancel a reservation, nothing else",
+                "a server order may book or cancel a reservation, issue or revoke a permit, publish a tariff or change the watchlist; nothing else",
             ));
         }
         let inner = Job::detached(job.actor.clone(), job.at, (**order).clone());
         self.conn.execute_batch("SAVEPOINT server_order")?;
-        let tried = self.apply(&inner);
+        // The server's authority: the order is not checked against the sync actor's role.
+        let tried = self.dispatch(&inner);
         let (kept, reason) = match tried {
             Ok(a) if a.refused.is_none() => {
                 self.conn.execute_batch("RELEASE server_order")?;
@@ -151,9 +174,10 @@ impl Writer {
         kept: Option<Applied>,
         reason: Option<String>,
     ) -> Result<Applied> {
-        let reservation = match kept.as_ref().map(|a| &a.outcome) {
-            Some(Outcome::Reservation(r)) => Some(r.code.clone()),
-            _ => None,
+        let (reservation, permit) = match kept.as_ref().map(|a| &a.outcome) {
+            Some(Outcome::Reservation(r)) => (Some(r.code.clone()), None),
+            Some(Outcome::Permit(p)) => (None, Some(p.id)),
+            _ => (None, None),
         };
         let status = if kept.is_some() {
             "accepted"
@@ -161,8 +185,8 @@ impl Writer {
             "refused"
         };
         self.conn.execute(
-            "INSERT INTO server_orders (seq, id, status, reason, reservation, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![seq, id, status, reason, reservation, ts(job.at)],
+            "INSERT INTO server_orders (seq, id, status, reason, reservation, permit, applied_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![seq, id, status, reason, reservation, permit, ts(job.at)],
         )?;
         let (mut events, effects) = kept.map(|a| (a.events, a.effects)).unwrap_or_default();
         events.push(Event::OrderApplied {
@@ -171,6 +195,7 @@ impl Writer {
             status: status.to_string(),
             reason: reason.clone(),
             reservation: reservation.clone(),
+            permit,
         });
         let d = OrderDecision {
             order_seq: seq,
@@ -178,6 +203,7 @@ impl Writer {
             status: status.to_string(),
             reason,
             reservation,
+            permit,
             replayed: false,
         };
         Ok(Applied::new(Outcome::Order(d), events, effects))

@@ -173,3 +173,153 @@ fn a_server_order_may_only_book_or_cancel() {
         "{d:?}"
     );
 }
+
+#[test]
+fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_the_servers_authority()
+ {
+    use gatehouse_core::permits::{PermitKind, PermitRequest, WatchAction};
+    use gatehouse_core::tariffs::TariffRequest;
+    let lot = TestLot::from_toml(DEMO_TOML);
+    // The sync actor is a system actor: on its own it may not issue permits or tariffs.
+    let sync = Actor::system("sync");
+    let at = berlin("2026-11-18 08:00");
+    let permit = Command::IssuePermit(PermitRequest {
+        kind: PermitKind::Monthly,
+        holder: "Online customer".into(),
+        plates: vec![Plate::parse("GH4821").unwrap()],
+        card: None,
+        valid_from: berlin("2026-11-18 00:00"),
+        valid_to: berlin("2026-12-18 00:00"),
+        levels: vec![],
+        hours: None,
+        max_inside: 1,
+        passback: true,
+    });
+    let e = lot.engine.execute(&sync, at, permit.clone()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let d = lot
+        .engine
+        .execute(&sync, at, order(1, "o-1", Box::new(permit)))
+        .unwrap();
+    let Outcome::Order(d) = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(d.status, "accepted", "{d:?}");
+    let id = d.permit.expect("the permit's id");
+    let issued = journal_kinds(&lot);
+    assert!(
+        issued.iter().any(|(k, _)| k == "permit_issued"),
+        "{issued:?}"
+    );
+    assert_eq!(issued.last().unwrap().1["permit"], id);
+
+    // The permit holder drives in without paying anything; revoked, the permit is gone.
+    let d = lot
+        .engine
+        .execute(
+            &sync,
+            at,
+            order(
+                2,
+                "o-2",
+                Box::new(Command::RevokePermit {
+                    permit: id,
+                    reason: "cancelled online".into(),
+                }),
+            ),
+        )
+        .unwrap();
+    assert!(
+        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
+        "{d:?}"
+    );
+    assert!(
+        journal_kinds(&lot)
+            .iter()
+            .any(|(k, _)| k == "permit_revoked")
+    );
+
+    // A tariff from the server: a good one is published, a broken one refused with the reason.
+    let good = DEMO_TOML[DEMO_TOML.find("[tariff]").unwrap()..].replace("\"3.00\"", "\"3.50\"");
+    let d = lot
+        .engine
+        .execute(
+            &sync,
+            at,
+            order(
+                3,
+                "o-3",
+                Box::new(Command::PublishTariff(TariffRequest {
+                    toml: good,
+                    effective_from: Some(berlin("2026-11-19 00:00")),
+                    note: "winter prices".into(),
+                })),
+            ),
+        )
+        .unwrap();
+    assert!(
+        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
+        "{d:?}"
+    );
+    let d = lot
+        .engine
+        .execute(
+            &sync,
+            at,
+            order(
+                4,
+                "o-4",
+                Box::new(Command::PublishTariff(TariffRequest {
+                    toml: "[tariff]\nfree_minutes = \"ten\"\n".into(),
+                    effective_from: None,
+                    note: String::new(),
+                })),
+            ),
+        )
+        .unwrap();
+    let Outcome::Order(d) = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(d.status, "refused");
+    assert!(
+        d.reason.as_deref().unwrap_or("").contains("free_minutes"),
+        "{d:?}"
+    );
+
+    // The watchlist: a plate refused at the gate from now on.
+    let d = lot
+        .engine
+        .execute(
+            &sync,
+            at,
+            order(
+                5,
+                "o-5",
+                Box::new(Command::Watch {
+                    plate: Plate::parse("XJ2905").unwrap(),
+                    action: Some(WatchAction::Refuse),
+                    note: "stolen".into(),
+                }),
+            ),
+        )
+        .unwrap();
+    assert!(
+        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
+        "{d:?}"
+    );
+    let e = lot
+        .engine
+        .execute(
+            &Actor::system("lane"),
+            at,
+            Command::entry(
+                Some(Plate::parse("XJ2905").unwrap()),
+                VehicleClass::Standard,
+            ),
+        )
+        .unwrap_err();
+    assert!(
+        e.message.contains("XJ2905") || e.message.contains("watch"),
+        "{e:?}"
+    );
+}

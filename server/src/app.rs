@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
             post(orders::create).get(orders::list),
         )
         .route("/v1/orders/{id}", get(orders::get))
+        .route("/v1/permits", get(orders::permits))
+        .route("/v1/tariffs", post(orders::publish_tariff))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

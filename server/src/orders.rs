@@ -45,17 +45,73 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+fn parse_time(field: &str, v: &str) -> ApiResult<DateTime<chrono::FixedOffset>> {
+    DateTime::parse_from_rfc3339(v)
+        .map_err(|e| ApiError::invalid(format!("{field} '{v}' is not an RFC 3339 time: {e}")))
+}
+
 fn check_body(body: &OrderBody) -> ApiResult<()> {
+    match body {
+        OrderBody::IssuePermit {
+            permit,
+            holder,
+            plates,
+            card,
+            valid_from,
+            valid_to,
+            max_inside,
+            ..
+        } => {
+            if !["monthly", "yearly", "staff", "vip"].contains(&permit.as_str()) {
+                return Err(ApiError::invalid(format!(
+                    "permit '{permit}' is not a kind of permit: monthly, yearly, staff or vip"
+                )));
+            }
+            if holder.trim().is_empty() {
+                return Err(ApiError::invalid("holder must not be empty"));
+            }
+            if plates.is_empty() && card.is_none() {
+                return Err(ApiError::invalid(
+                    "a permit needs at least one plate or a card",
+                ));
+            }
+            if *max_inside == 0 {
+                return Err(ApiError::invalid("max_inside must be at least 1"));
+            }
+            let (s, e) = (
+                parse_time("valid_from", valid_from)?,
+                parse_time("valid_to", valid_to)?,
+            );
+            if e <= s {
+                return Err(ApiError::invalid(format!(
+                    "valid_to {valid_to} must be after valid_from {valid_from}"
+                )));
+            }
+        }
+        OrderBody::PublishTariff {
+            toml,
+            effective_from,
+            ..
+        } => {
+            if toml.trim().is_empty() {
+                return Err(ApiError::invalid(
+                    "toml must hold a [tariff] table as in the lot config",
+                ));
+            }
+            if let Some(t) = effective_from {
+                parse_time("effective_from", t)?;
+            }
+        }
+        OrderBody::Watch { plate, .. } if plate.trim().is_empty() => {
+            return Err(ApiError::invalid("plate must not be empty"));
+        }
+        _ => {}
+    }
     if let OrderBody::Reserve {
         start, end, plate, ..
     } = body
     {
-        let parse = |field: &str, v: &str| {
-            DateTime::parse_from_rfc3339(v).map_err(|e| {
-                ApiError::invalid(format!("{field} '{v}' is not an RFC 3339 time: {e}"))
-            })
-        };
-        let (s, e) = (parse("start", start)?, parse("end", end)?);
+        let (s, e) = (parse_time("start", start)?, parse_time("end", end)?);
         if e <= s {
             return Err(ApiError::invalid(format!(
                 "end {end} must be after start {start}"
@@ -83,29 +139,46 @@ pub async fn create(
     if !lots::exists(&client, &lot).await? {
         return Err(ApiError::lot_not_found(&lot));
     }
-    if let OrderBody::CancelReservation { order } = &body {
+    let earlier = match &body {
+        OrderBody::CancelReservation { order } => Some((order, "reserve", "cancel", "cancelled")),
+        OrderBody::RevokePermit { order, .. } => Some((order, "issue_permit", "revoke", "revoked")),
+        _ => None,
+    };
+    if let Some((order, kind, verb, done)) = earlier {
         let stmt = client
             .prepare_cached("SELECT body->>'kind' FROM orders WHERE lot_id = $1 AND id = $2")
             .await?;
         match client.query_opt(&stmt, &[&lot, order]).await? {
-            Some(r) if r.get::<_, Option<String>>(0).as_deref() == Some("reserve") => {}
+            Some(r) if r.get::<_, Option<String>>(0).as_deref() == Some(kind) => {}
             Some(_) => {
                 return Err(ApiError::invalid(format!(
-                    "order {order} is not a reservation; only a reserve order can be cancelled"
+                    "order {order} is not a {kind} order; only a {kind} order can be {done}"
                 )));
             }
             None => {
                 return Err(ApiError::not_found(format!(
-                    "lot '{lot}' has no order {order} to cancel"
+                    "lot '{lot}' has no order {order} to {verb}"
                 )));
             }
         }
     }
+    Ok((
+        StatusCode::CREATED,
+        Json(insert(&mut client, &lot, &body).await?),
+    ))
+}
+
+/// Stores a new order for `lot` with the next order seq.
+async fn insert(
+    client: &mut deadpool_postgres::Client,
+    lot: &str,
+    body: &OrderBody,
+) -> ApiResult<Created> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id)
         .map_err(|e| ApiError::unavailable("the system's random source failed", &e))?;
     let id = format!("ord_{}", hex::encode(id));
-    let json = serde_json::to_value(&body)
+    let json = serde_json::to_value(body)
         .map_err(|e| ApiError::invalid(format!("the order cannot be stored: {e}")))?;
     let tx = client.transaction().await?;
     // The counter row stays locked until commit: orders of a lot commit in seq order, no gaps.
@@ -124,14 +197,112 @@ pub async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Created {
+    Ok(Created {
+        id,
+        seq,
+        status: "pending".into(),
+    })
+}
+
+/// A tariff published to several lots at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TariffPublication {
+    pub toml: String,
+    #[serde(default)]
+    pub effective_from: Option<String>,
+    #[serde(default)]
+    pub note: String,
+    /// The lots to publish to; absent: every lot.
+    #[serde(default)]
+    pub lots: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Published {
+    pub lot: String,
+    #[serde(flatten)]
+    pub order: Created,
+}
+
+/// `POST /v1/tariffs`: one publish_tariff order for each lot named (or every lot). Each lot
+/// checks the tariff itself and accepts or refuses it, as with any order.
+pub async fn publish_tariff(
+    State(st): State<AppState>,
+    caller: Caller,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Vec<Published>>)> {
+    caller.require_admin()?;
+    let p: TariffPublication = extract::json(req).await?;
+    let body = OrderBody::PublishTariff {
+        toml: p.toml,
+        effective_from: p.effective_from,
+        note: p.note,
+    };
+    check_body(&body)?;
+    let mut client = st.pool.get().await?;
+    let lots: Vec<String> = match p.lots {
+        Some(ids) => {
+            for id in &ids {
+                if !lots::exists(&client, id).await? {
+                    return Err(ApiError::lot_not_found(id));
+                }
+            }
+            ids
+        }
+        None => client
+            .query("SELECT lot_id FROM lots ORDER BY lot_id", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+    };
+    let mut out = Vec::with_capacity(lots.len());
+    for lot in lots {
+        let order = insert(&mut client, &lot, &body).await?;
+        out.push(Published { lot, order });
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PermitFilter {
+    pub lot: Option<String>,
+}
+
+/// `GET /v1/permits`: permits issued through the server across lots (or one `lot`), each with
+/// the lot's decision.
+pub async fn permits(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PermitFilter>,
+) -> ApiResult<Json<Vec<OrderView>>> {
+    caller.require_admin()?;
+    let client = st.pool.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "SELECT lot_id, seq, created_at, body, status, reason, reservation, decided_seq, id \
+             FROM orders WHERE body->>'kind' = 'issue_permit' AND ($1::text IS NULL OR lot_id = $1) \
+             ORDER BY lot_id, seq",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[&q.lot]).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: String = r.get(8);
+        out.push(OrderView {
+            lot: r.get(0),
+            seq: r.get(1),
+            created_at: rfc3339(r.get(2)),
+            body: body_of(r.get(3), &id)?,
+            status: r.get(4),
+            reason: r.get(5),
+            reservation: r.get(6),
+            decided_seq: r.get(7),
             id,
-            seq,
-            status: "pending".into(),
-        }),
-    ))
+        });
+    }
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize)]

@@ -65,6 +65,12 @@ async fn a_lots_token_cannot_touch_another_lot_nor_admin_routes_and_no_token_is_
             Some(reserve()),
         ),
         (Method::GET, format!("/v1/orders/{order_id}"), None),
+        (Method::GET, "/v1/permits".to_string(), None),
+        (
+            Method::POST,
+            "/v1/tariffs".to_string(),
+            Some(json!({"toml": "[tariff]\nfree_minutes = 10\n"})),
+        ),
         (
             Method::GET,
             "/v1/lots/north/journal?limit=5".to_string(),

@@ -104,7 +104,7 @@ fn the_example_config_parses_and_openapi_documents_every_route() {
         .step_by(2)
         .filter(|s| s.starts_with('/'))
         .collect();
-    assert_eq!(routes.len(), 7, "{routes:?}");
+    assert_eq!(routes.len(), 9, "{routes:?}");
     for r in routes {
         assert!(api.contains(&format!("  {r}:\n")), "openapi.yaml lacks {r}");
     }

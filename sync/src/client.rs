@@ -5,7 +5,9 @@
 
 use crate::proto::{Head, JournalBatch, Order, OrderBody, Refusal, RefusalKind, WireEvent};
 use chrono::{DateTime, Utc};
+use gatehouse_core::permits::{PermitKind, PermitRequest, WatchAction};
 use gatehouse_core::reservations::ReservationRequest;
+use gatehouse_core::tariffs::TariffRequest;
 use gatehouse_core::{Actor, Command, Engine, Lot, Outcome, Plate};
 use serde::Serialize;
 use std::io::Write;
@@ -348,6 +350,76 @@ fn command_of(o: &Order, lot_path: &Path) -> Result<Result<Box<Command>, String>
                 )),
             }
         }
+        OrderBody::IssuePermit {
+            permit,
+            holder,
+            plates,
+            card,
+            valid_from,
+            valid_to,
+            levels,
+            max_inside,
+            passback,
+        } => (|| {
+            let plates = plates
+                .iter()
+                .map(|p| Plate::parse(p).map_err(|e| e.message))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Box::new(Command::IssuePermit(PermitRequest {
+                kind: PermitKind::parse(permit).map_err(|e| e.message)?,
+                holder: holder.clone(),
+                plates,
+                card: card.clone(),
+                valid_from: time("valid_from", valid_from)?,
+                valid_to: time("valid_to", valid_to)?,
+                levels: levels.clone(),
+                hours: None,
+                max_inside: *max_inside,
+                passback: *passback,
+            })))
+        })(),
+        OrderBody::RevokePermit { order, reason } => {
+            let lot = Lot::open(lot_path)?;
+            match gatehouse_core::orders::permit_of(lot.connection(), order)? {
+                Some(permit) => Ok(Box::new(Command::RevokePermit {
+                    permit,
+                    reason: reason.clone(),
+                })),
+                None => Err(format!(
+                    "order {order} issued no permit at this lot, so there is nothing to revoke"
+                )),
+            }
+        }
+        OrderBody::PublishTariff {
+            toml,
+            effective_from,
+            note,
+        } => (|| {
+            let effective_from = match effective_from {
+                Some(t) => Some(time("effective_from", t)?),
+                None => None,
+            };
+            Ok(Box::new(Command::PublishTariff(TariffRequest {
+                toml: toml.clone(),
+                effective_from,
+                note: note.clone(),
+            })))
+        })(),
+        OrderBody::Watch {
+            plate,
+            action,
+            note,
+        } => (|| {
+            let action = match action {
+                Some(a) => Some(WatchAction::parse(a).map_err(|e| e.message)?),
+                None => None,
+            };
+            Ok(Box::new(Command::Watch {
+                plate: Plate::parse(plate).map_err(|e| e.message)?,
+                action,
+                note: note.clone(),
+            }))
+        })(),
     })
 }
 

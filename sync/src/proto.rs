@@ -138,6 +138,51 @@ pub enum OrderBody {
     },
     /// Cancel the reservation an earlier order made (by that order's id).
     CancelReservation { order: String },
+    /// Issue a permit (a season ticket, staff or VIP pass) for the lot.
+    IssuePermit {
+        /// monthly | yearly | staff | vip
+        permit: String,
+        holder: String,
+        plates: Vec<String>,
+        #[serde(default)]
+        card: Option<String>,
+        /// RFC 3339.
+        valid_from: String,
+        valid_to: String,
+        /// Level ids it may park on; empty: every level.
+        #[serde(default)]
+        levels: Vec<String>,
+        /// Vehicles of the permit inside at once.
+        #[serde(default = "one")]
+        max_inside: u32,
+        /// Refuse an entry while `max_inside` of its vehicles are inside.
+        #[serde(default)]
+        passback: bool,
+    },
+    /// Revoke the permit an earlier order issued (by that order's id).
+    RevokePermit { order: String, reason: String },
+    /// Publish a tariff: a `[tariff]` table as in the lot config, in force from `effective_from`
+    /// (RFC 3339; absent: at once). Stays pay the tariff in force when they entered.
+    PublishTariff {
+        toml: String,
+        #[serde(default)]
+        effective_from: Option<String>,
+        #[serde(default)]
+        note: String,
+    },
+    /// Put a plate on the watchlist (`refuse`: the gate stays shut; `alert`: admit and alert) or,
+    /// with no action, take it off.
+    Watch {
+        plate: String,
+        #[serde(default)]
+        action: Option<String>,
+        #[serde(default)]
+        note: String,
+    },
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The lot's decision on an order, journaled by the lot as the `order_applied` event's payload
@@ -154,6 +199,9 @@ pub struct OrderResult {
     /// For an accepted reservation: its code at the lot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reservation: Option<String>,
+    /// For an accepted permit: its id at the lot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permit: Option<i64>,
 }
 
 #[cfg(test)]
