@@ -252,7 +252,19 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     let (mut ent, e1) = lot.lane("E1", entry()).await;
     let mut notes = e1.notices();
     let mut health = e1.notices();
-    ent.camera.stop();
+    // The camera works at first (the lane asks it once at start), then stops answering.
+    expect_notice(&mut health, 10, "the camera seen working", |n| {
+        matches!(
+            n,
+            LaneNotice::Device {
+                device: Device::Camera,
+                ok: true,
+                ..
+            }
+        )
+    })
+    .await;
+    ent.camera.shut_down().await;
     // The camera's health is noticed on the next look (a failed frame).
     ent.arming(true).unwrap();
     expect_screen(&mut notes, 20, "press for ticket", |s| {

@@ -753,7 +753,12 @@ async fn read_plate(
         if left.is_zero() {
             break;
         }
-        let Ok(Ok(frame)) = tokio::time::timeout(left, camera.frame()).await else {
+        // Fetched in its own task: when the budget runs out first, the fetch still finishes (or
+        // times out) and the camera's health says so; a hung camera is then known offline
+        // instead of costing every vehicle its whole budget.
+        let cam = camera.clone();
+        let fetch = tokio::spawn(async move { cam.frame().await });
+        let Ok(Ok(Ok(frame))) = tokio::time::timeout(left, fetch).await else {
             break;
         };
         let anpr = anpr.clone();

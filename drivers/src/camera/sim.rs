@@ -144,6 +144,15 @@ impl CameraSim {
         }
     }
 
+    /// Stops serving and returns once the listener and every connection are closed (`stop`
+    /// takes effect a moment later, when the runtime next polls the server task).
+    pub async fn shut_down(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.abort();
+            let _ = s.await;
+        }
+    }
+
     /// Serves again on the same address (or a new one on the first start).
     pub async fn restart(&mut self) -> Result<()> {
         self.stop();
