@@ -197,9 +197,10 @@ pub enum Command {
     },
     /// Publish a new tariff, in force from its start for stays that enter from then on.
     PublishTariff(crate::tariffs::TariffRequest),
-    /// An order from the shared server (an online reservation or its cancellation), applied
-    /// exactly once, in the server's order; refused with the reason when the lot cannot honour
-    /// it. Either way the decision is journaled.
+    /// An order from the shared server (a reservation or its cancellation, a permit issued or
+    /// revoked, a tariff published, a watchlist change), applied exactly once, in the server's
+    /// order, with the server's authority; refused with the reason when the lot cannot honour it.
+    /// Either way the decision is journaled.
     ApplyOrder {
         seq: i64,
         id: String,
@@ -954,7 +955,7 @@ impl Writer {
         }
     }
 
-    pub(crate) fn apply(&mut self, job: &Job) -> Result<Applied> {
+    fn apply(&mut self, job: &Job) -> Result<Applied> {
         let role = job.actor.role;
         if let Some(p) = job.command.permission()
             && !permitted(role, p)
