@@ -112,6 +112,26 @@ struct Server {
 }
 
 impl Server {
+    /// A server on a fresh database of its own throwaway PostgreSQL cluster (kept alive by the
+    /// returned `Cluster`).
+    async fn on_a_fresh_cluster() -> (Cluster, Server) {
+        let cluster = Cluster::start(Options { durable: false }).unwrap();
+        let database = cluster.create_database("gatehouse").await.unwrap();
+        let server = Server::start(Config {
+            listen: free_addr(),
+            database,
+            admin_token_sha256: Sha256::digest(ADMIN.as_bytes()).into(),
+            pool_size: 4,
+            tls: None,
+        })
+        .await;
+        (cluster, server)
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.config.listen)
+    }
+
     async fn start(config: Config) -> Server {
         let mut s = Server { config, task: None };
         s.restart().await;
@@ -257,18 +277,8 @@ fn one_spot_lot() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_lots_catch_up_through_a_cut_connection_and_a_server_restart_and_each_decides_an_online_booking()
  {
-    let cluster = Cluster::start(Options { durable: false }).unwrap();
-    let database = cluster.create_database("gatehouse").await.unwrap();
-    let listen = free_addr();
-    let base = format!("http://{listen}");
-    let mut server = Server::start(Config {
-        listen,
-        database,
-        admin_token_sha256: Sha256::digest(ADMIN.as_bytes()).into(),
-        pool_size: 4,
-        tls: None,
-    })
-    .await;
+    let (_cluster, mut server) = Server::on_a_fresh_cluster().await;
+    let (listen, base) = (server.config.listen, server.base());
     let north_token = create_lot(&base, "north").await;
     let south_token = create_lot(&base, "south").await;
 
@@ -433,18 +443,8 @@ async fn two_lots_catch_up_through_a_cut_connection_and_a_server_restart_and_eac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permit_issued_and_revoked_and_a_tariff_published_on_the_server_reach_the_lots() {
-    let cluster = Cluster::start(Options { durable: false }).unwrap();
-    let database = cluster.create_database("gatehouse").await.unwrap();
-    let listen = free_addr();
-    let base = format!("http://{listen}");
-    let mut server = Server::start(Config {
-        listen,
-        database,
-        admin_token_sha256: Sha256::digest(ADMIN.as_bytes()).into(),
-        pool_size: 4,
-        tls: None,
-    })
-    .await;
+    let (_cluster, mut server) = Server::on_a_fresh_cluster().await;
+    let base = server.base();
     let mut lots = Vec::new();
     for id in ["north", "south"] {
         let token = create_lot(&base, id).await;

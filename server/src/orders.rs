@@ -287,22 +287,11 @@ pub async fn permits(
         )
         .await?;
     let rows = client.query(&stmt, &[&q.lot]).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: String = r.get(8);
-        out.push(OrderView {
-            lot: r.get(0),
-            seq: r.get(1),
-            created_at: rfc3339(r.get(2)),
-            body: body_of(r.get(3), &id)?,
-            status: r.get(4),
-            reason: r.get(5),
-            reservation: r.get(6),
-            decided_seq: r.get(7),
-            id,
-        });
-    }
-    Ok(Json(out))
+    let views = rows
+        .iter()
+        .map(|r| view_of(r, r.get(8)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(views))
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,7 +354,13 @@ pub async fn get(
         .query_opt(&stmt, &[&id])
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no order {id}")))?;
-    Ok(Json(OrderView {
+    Ok(Json(view_of(&r, id)?))
+}
+
+/// An order view from a row of (lot_id, seq, created_at, body, status, reason, reservation,
+/// decided_seq).
+fn view_of(r: &tokio_postgres::Row, id: String) -> ApiResult<OrderView> {
+    Ok(OrderView {
         lot: r.get(0),
         seq: r.get(1),
         created_at: rfc3339(r.get(2)),
@@ -375,5 +370,5 @@ pub async fn get(
         reservation: r.get(6),
         decided_seq: r.get(7),
         id,
-    }))
+    })
 }
