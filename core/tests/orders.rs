@@ -5,6 +5,7 @@
 mod common;
 use common::{TestLot, berlin};
 use gatehouse_core::config::DEMO_TOML;
+use gatehouse_core::orders::OrderDecision;
 use gatehouse_core::reservations::ReservationRequest;
 use gatehouse_core::{Actor, Command, ErrorKind, Lot, Outcome, Plate, VehicleClass};
 
@@ -26,6 +27,19 @@ fn order(seq: i64, id: &str, order: Box<Command>) -> Command {
         seq,
         id: id.into(),
         order: Ok(order),
+    }
+}
+
+/// Applies server order `seq` as the sync client does, and returns the lot's decision.
+fn decide(lot: &TestLot, seq: i64, id: &str, cmd: Command) -> OrderDecision {
+    let at = berlin("2026-11-18 08:00");
+    match lot
+        .engine
+        .execute(&Actor::system("sync"), at, order(seq, id, Box::new(cmd)))
+        .unwrap()
+    {
+        Outcome::Order(d) => d,
+        other => panic!("{other:?}"),
     }
 }
 
@@ -181,7 +195,6 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
     use gatehouse_core::tariffs::TariffRequest;
     let lot = TestLot::from_toml(DEMO_TOML);
     // The sync actor is a system actor: on its own it may not issue permits or tariffs.
-    let sync = Actor::system("sync");
     let at = berlin("2026-11-18 08:00");
     let permit = Command::IssuePermit(PermitRequest {
         kind: PermitKind::Monthly,
@@ -195,15 +208,12 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
         max_inside: 1,
         passback: true,
     });
-    let e = lot.engine.execute(&sync, at, permit.clone()).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Forbidden);
-    let d = lot
+    let e = lot
         .engine
-        .execute(&sync, at, order(1, "o-1", Box::new(permit)))
-        .unwrap();
-    let Outcome::Order(d) = d else {
-        panic!("{d:?}")
-    };
+        .execute(&Actor::system("sync"), at, permit.clone())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Forbidden);
+    let d = decide(&lot, 1, "o-1", permit);
     assert_eq!(d.status, "accepted", "{d:?}");
     let id = d.permit.expect("the permit's id");
     let issued = journal_kinds(&lot);
@@ -213,26 +223,13 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
     );
     assert_eq!(issued.last().unwrap().1["permit"], id);
 
-    // The permit holder drives in without paying anything; revoked, the permit is gone.
-    let d = lot
-        .engine
-        .execute(
-            &sync,
-            at,
-            order(
-                2,
-                "o-2",
-                Box::new(Command::RevokePermit {
-                    permit: id,
-                    reason: "cancelled online".into(),
-                }),
-            ),
-        )
-        .unwrap();
-    assert!(
-        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
-        "{d:?}"
-    );
+    // Revoked by a later order.
+    let revoke = Command::RevokePermit {
+        permit: id,
+        reason: "cancelled online".into(),
+    };
+    let d = decide(&lot, 2, "o-2", revoke);
+    assert_eq!(d.status, "accepted", "{d:?}");
     assert!(
         journal_kinds(&lot)
             .iter()
@@ -240,46 +237,23 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
     );
 
     // A tariff from the server: a good one is published, a broken one refused with the reason.
-    let good = DEMO_TOML[DEMO_TOML.find("[tariff]").unwrap()..].replace("\"3.00\"", "\"3.50\"");
-    let d = lot
-        .engine
-        .execute(
-            &sync,
-            at,
-            order(
-                3,
-                "o-3",
-                Box::new(Command::PublishTariff(TariffRequest {
-                    toml: good,
-                    effective_from: Some(berlin("2026-11-19 00:00")),
-                    note: "winter prices".into(),
-                })),
-            ),
-        )
-        .unwrap();
-    assert!(
-        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
-        "{d:?}"
-    );
-    let d = lot
-        .engine
-        .execute(
-            &sync,
-            at,
-            order(
-                4,
-                "o-4",
-                Box::new(Command::PublishTariff(TariffRequest {
-                    toml: "[tariff]\nfree_minutes = \"ten\"\n".into(),
-                    effective_from: None,
-                    note: String::new(),
-                })),
-            ),
-        )
-        .unwrap();
-    let Outcome::Order(d) = d else {
-        panic!("{d:?}")
+    let tariff = |toml: String, from| {
+        Command::PublishTariff(TariffRequest {
+            toml,
+            effective_from: from,
+            note: "winter prices".into(),
+        })
     };
+    let good = DEMO_TOML[DEMO_TOML.find("[tariff]").unwrap()..].replace("\"3.00\"", "\"3.50\"");
+    let d = decide(
+        &lot,
+        3,
+        "o-3",
+        tariff(good, Some(berlin("2026-11-19 00:00"))),
+    );
+    assert_eq!(d.status, "accepted", "{d:?}");
+    let broken = "[tariff]\nfree_minutes = \"ten\"\n".to_string();
+    let d = decide(&lot, 4, "o-4", tariff(broken, None));
     assert_eq!(d.status, "refused");
     assert!(
         d.reason.as_deref().unwrap_or("").contains("free_minutes"),
@@ -287,26 +261,13 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
     );
 
     // The watchlist: a plate refused at the gate from now on.
-    let d = lot
-        .engine
-        .execute(
-            &sync,
-            at,
-            order(
-                5,
-                "o-5",
-                Box::new(Command::Watch {
-                    plate: Plate::parse("XJ2905").unwrap(),
-                    action: Some(WatchAction::Refuse),
-                    note: "stolen".into(),
-                }),
-            ),
-        )
-        .unwrap();
-    assert!(
-        matches!(d, Outcome::Order(ref d) if d.status == "accepted"),
-        "{d:?}"
-    );
+    let watch = Command::Watch {
+        plate: Plate::parse("XJ2905").unwrap(),
+        action: Some(WatchAction::Refuse),
+        note: "stolen".into(),
+    };
+    let d = decide(&lot, 5, "o-5", watch);
+    assert_eq!(d.status, "accepted", "{d:?}");
     let e = lot
         .engine
         .execute(

@@ -201,15 +201,7 @@ async fn ingest(st: &AppState, lot: &str, rows: &[Checked<'_>]) -> ApiResult<Hea
             let held = stored
                 .iter()
                 .find(|s| s.get::<_, i64>(0) == r.ev.seq)
-                .map(|s| WireEvent {
-                    seq: s.get(0),
-                    at: s.get(1),
-                    actor: s.get(2),
-                    role: s.get(3),
-                    kind: s.get(4),
-                    payload: s.get(5),
-                    hash: hex::encode(s.get::<_, Vec<u8>>(6)),
-                });
+                .map(crate::journal::wire_event);
             if held.as_ref() != Some(r.ev) {
                 return Err(ApiError::chain(
                     RefusalKind::BrokenLink,

@@ -69,22 +69,24 @@ pub async fn search(
             client.query(&stmt, &[&lot, &from, &(limit + 1)]).await?
         }
     };
-    let mut events: Vec<WireEvent> = rows
-        .iter()
-        .map(|r| WireEvent {
-            seq: r.get(0),
-            at: r.get(1),
-            actor: r.get(2),
-            role: r.get(3),
-            kind: r.get(4),
-            payload: r.get(5),
-            hash: hex::encode(r.get::<_, Vec<u8>>(6)),
-        })
-        .collect();
+    let mut events: Vec<WireEvent> = rows.iter().map(wire_event).collect();
     let next_from = if events.len() as i64 > limit {
         events.pop().map(|e| e.seq)
     } else {
         None
     };
     Ok(Json(Found { events, next_from }))
+}
+
+/// A stored journal row as it travels, from a row of (seq, at, actor, role, kind, payload, hash).
+pub fn wire_event(r: &tokio_postgres::Row) -> WireEvent {
+    WireEvent {
+        seq: r.get(0),
+        at: r.get(1),
+        actor: r.get(2),
+        role: r.get(3),
+        kind: r.get(4),
+        payload: r.get(5),
+        hash: hex::encode(r.get::<_, Vec<u8>>(6)),
+    }
 }

@@ -188,15 +188,7 @@ pub async fn verified_rows(db: &str, lot: &str) -> Vec<WireEvent> {
     let mut prev = [0u8; 32];
     let mut out = Vec::new();
     for (i, r) in rows.iter().enumerate() {
-        let ev = WireEvent {
-            seq: r.get(0),
-            at: r.get(1),
-            actor: r.get(2),
-            role: r.get(3),
-            kind: r.get(4),
-            payload: r.get(5),
-            hash: hex::encode(r.get::<_, Vec<u8>>(6)),
-        };
+        let ev = gatehouse_server::journal::wire_event(r);
         assert_eq!(ev.seq, i as i64 + 1, "rows must be 1, 2, 3… exactly once");
         assert!(ev.links_to(&prev), "row {} does not link", ev.seq);
         prev = ev.hash_bytes().unwrap();
