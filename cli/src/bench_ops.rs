@@ -233,7 +233,7 @@ pub fn run(args: &BenchOpsArgs, out: &Out) -> Result<(), Error> {
     let report = gatehouse_core::reports::report(lot2.connection(), ctx, "month", from.0, from.1)?;
     let report_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
-    let pdf = gatehouse_paper::render_pdf(&crate::report::document(&report))
+    let pdf = gatehouse_paper::render_pdf(&gatehouse_reports::document(&report))
         .map_err(|e| Error::invalid(e.message))?;
     let report_pdf_ms = t.elapsed().as_secs_f64() * 1000.0;
     let f = Figures {

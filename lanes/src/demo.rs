@@ -775,10 +775,10 @@ fn lot_with_lanes(entry: usize, exit: usize) -> Result<LotConfig, Error> {
 /// Permits for the permit holders and reservations for the reserved, made before the run.
 async fn paperwork(
     engine: &Engine,
+    office: &Actor,
     at: DateTime<Utc>,
     visits: &[Visit],
 ) -> Result<(usize, usize), Error> {
-    let office = Actor::new("office-demo", Role::Supervisor)?;
     let (mut permits, mut reservations) = (0, 0);
     for v in visits {
         let plate = Plate::parse(&v.plate)?;
@@ -814,9 +814,29 @@ async fn paperwork(
                 })
             }
         };
-        engine.submit(&office, at, cmd).await?;
+        engine.submit(office, at, cmd).await?;
     }
     Ok((permits, reservations))
+}
+
+/// A person who works at the demo lot, added as a user so the console can log in.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// The demo lot while it runs: its engine, its lanes, and the vehicles a person sends by hand.
+pub struct DemoLot {
+    world: Arc<World>,
+    opts: DemoOptions,
+    config: LotConfig,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    rows_before: i64,
+    driving: Instant,
+    /// Tickets of the vehicles driven by hand, by plate, for their exit.
+    by_hand: Mutex<HashMap<String, String>>,
 }
 
 /// Runs the demo and returns its summary. `say` gets a line for each notable thing as it
@@ -825,141 +845,167 @@ pub async fn run(
     opts: DemoOptions,
     say: impl Fn(String) + Send + Sync + 'static,
 ) -> Result<DemoSummary, Error> {
-    if !(opts.speed > 0.0 && opts.speed <= 3600.0) {
-        return Err(Error::invalid(format!(
-            "speed {} is out of range; give lot seconds per real second, 1 to 3600",
-            opts.speed
-        )));
-    }
-    if !(opts.minutes > 0.0 && opts.minutes <= 24.0 * 60.0) {
-        return Err(Error::invalid(format!(
-            "minutes {} is out of range; give 0.1 to 1440 real minutes",
-            opts.minutes
-        )));
-    }
-    let config = match opts.lanes {
-        None => LotConfig::demo()?,
-        Some((entry, exit)) => lot_with_lanes(entry, exit)?,
-    };
-    let tz = config.lot.timezone;
-    Engine::init(&opts.db, &config, opts.start, &Actor::system("demo"))?;
-    let engine = Arc::new(Engine::open(&opts.db, EngineOptions::default())?);
-    let window = Span::milliseconds((opts.minutes * 60_000.0 * opts.speed) as i64);
-    let to = opts.start + window;
-    let t0 = Instant::now();
-    let (start, speed) = (opts.start, opts.speed);
-    let clock: Clock = Arc::new(move || {
-        start + Span::microseconds((t0.elapsed().as_secs_f64() * speed * 1e6) as i64)
-    });
-    let reader = PlateReader::embedded().map_err(err)?;
-    let renderer = Arc::new(Renderer::new().map_err(err)?);
-    let services = Arc::new(LotServices {
-        engine: engine.clone(),
-        lot_path: opts.db.clone(),
-        anpr: Arc::new(Anpr::new(reader)),
-        clock: clock.clone(),
-        signs: vec![],
-    });
-    let mut entries = Vec::new();
-    let mut exits = Vec::new();
-    for wired in wire_lanes(&config, Some(renderer)).await? {
-        let Some(sim) = wired.sim else {
-            continue;
-        };
-        let id = wired.setup.id.clone();
-        let exit = config
-            .lanes
-            .iter()
-            .any(|l| l.id == id && l.kind == LaneKind::Exit);
-        let handle = start_lane(wired.setup, services.clone())?;
-        let lane = Arc::new(DemoLane {
-            id,
-            exit,
-            sim: tokio::sync::Mutex::new(sim),
-            handle,
-        });
-        if exit {
-            exits.push(lane);
-        } else {
-            entries.push(lane);
+    let minutes = opts.minutes;
+    let lot = DemoLot::start(opts, vec![], say).await?;
+    // The run: arrivals stop at the end of the window; vehicles already at a lane finish.
+    tokio::time::sleep_until((lot.world.t0 + Duration::from_secs_f64(minutes * 60.0)).into())
+        .await;
+    lot.finish().await
+}
+
+impl DemoLot {
+    /// Makes the lot database, starts every lane on its simulated devices and lets the traffic
+    /// come. With `staff`, the lot has users (and the demo's own booth and office log in).
+    pub async fn start(
+        opts: DemoOptions,
+        staff: Vec<Staff>,
+        say: impl Fn(String) + Send + Sync + 'static,
+    ) -> Result<DemoLot, Error> {
+        if !(opts.speed > 0.0 && opts.speed <= 3600.0) {
+            return Err(Error::invalid(format!(
+                "speed {} is out of range; give lot seconds per real second, 1 to 3600",
+                opts.speed
+            )));
         }
-    }
-    if entries.is_empty() || exits.is_empty() {
-        return Err(err("the demo lot needs simulated entry and exit lanes"));
-    }
-    let visits = if opts.full_tilt {
-        Vec::new()
-    } else {
-        traffic(&opts, tz, to, entries.len(), exits.len())
-    };
-    let (permits, reservations) = paperwork(&engine, opts.start, &visits).await?;
-    let booth = Actor::new("booth-demo", Role::Cashier)?;
-    engine
-        .submit(
-            &booth,
-            opts.start,
-            Command::OpenShift {
-                float: rust_decimal::Decimal::from(150),
-            },
-        )
-        .await?;
-    say(format!(
-        "{} vehicles due between {} and {} (lot time, {}× real time); {permits} permit holders, {reservations} reservations",
-        visits.len(),
-        opts.start.with_timezone(&tz).format("%H:%M"),
-        to.with_timezone(&tz).format("%H:%M"),
-        opts.speed
-    ));
-    let world = Arc::new(World {
-        services: services.clone(),
-        entries,
-        exits,
-        t0,
-        speed,
-        start,
-        booth,
-        pay_station: Actor::new("pay-station-1", Role::System)?,
-        tally: Mutex::new(Tally::default()),
-        say: Box::new(say),
-        closing: AtomicBool::new(false),
-        spot_kinds: config
-            .spots
-            .iter()
-            .map(|s| (s.id.clone(), spot_kind(s)))
-            .collect(),
-    });
-    // Fallbacks and tailgates, from every lane's notices.
-    let mut watchers = Vec::new();
-    for lane in world.entries.iter().chain(world.exits.iter()) {
-        let mut rx = lane.handle.notices();
-        let (w, id) = (world.clone(), lane.id.clone());
-        watchers.push(tokio::spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(LaneNotice::Event(LaneEvent::Fallback { fallback, reason })) => {
-                        w.log(format!(
-                            "{id}: fallback {}: {reason}",
-                            fallback_name(fallback)
-                        ));
-                        w.tally(|t| bump(&mut t.summary.fallbacks, fallback_name(fallback)));
-                    }
-                    Ok(LaneNotice::Event(LaneEvent::Tailgate)) => {
-                        w.tally(|t| t.summary.tailgates += 1);
-                    }
-                    Ok(LaneNotice::Problem(p)) => {
-                        w.log(format!("{id}: problem: {p}"));
-                        w.tally(|t| t.summary.problems.push(format!("{id}: {p}")));
-                    }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => return,
-                }
+        if !(opts.minutes > 0.0 && opts.minutes <= 24.0 * 60.0) {
+            return Err(Error::invalid(format!(
+                "minutes {} is out of range; give 0.1 to 1440 real minutes",
+                opts.minutes
+            )));
+        }
+        let config = match opts.lanes {
+            None => LotConfig::demo()?,
+            Some((entry, exit)) => lot_with_lanes(entry, exit)?,
+        };
+        let tz = config.lot.timezone;
+        Engine::init(&opts.db, &config, opts.start, &Actor::system("demo"))?;
+        let engine = Arc::new(Engine::open(&opts.db, EngineOptions::default())?);
+        let window = Span::milliseconds((opts.minutes * 60_000.0 * opts.speed) as i64);
+        let to = opts.start + window;
+        let t0 = Instant::now();
+        let (start, speed) = (opts.start, opts.speed);
+        let clock: Clock = Arc::new(move || {
+            start + Span::microseconds((t0.elapsed().as_secs_f64() * speed * 1e6) as i64)
+        });
+        let reader = PlateReader::embedded().map_err(err)?;
+        let renderer = Arc::new(Renderer::new().map_err(err)?);
+        let services = Arc::new(LotServices {
+            engine: engine.clone(),
+            lot_path: opts.db.clone(),
+            anpr: Arc::new(Anpr::new(reader)),
+            clock: clock.clone(),
+            signs: vec![],
+        });
+        let mut entries = Vec::new();
+        let mut exits = Vec::new();
+        for wired in wire_lanes(&config, Some(renderer)).await? {
+            let Some(sim) = wired.sim else {
+                continue;
+            };
+            let id = wired.setup.id.clone();
+            let exit = config
+                .lanes
+                .iter()
+                .any(|l| l.id == id && l.kind == LaneKind::Exit);
+            let handle = start_lane(wired.setup, services.clone())?;
+            let lane = Arc::new(DemoLane {
+                id,
+                exit,
+                sim: tokio::sync::Mutex::new(sim),
+                handle,
+            });
+            if exit {
+                exits.push(lane);
+            } else {
+                entries.push(lane);
             }
-        }));
-    }
-    // Occupancy, sampled every lot quarter hour.
-    let sampler = {
+        }
+        if entries.is_empty() || exits.is_empty() {
+            return Err(err("the demo lot needs simulated entry and exit lanes"));
+        }
+        let visits = if opts.full_tilt {
+            Vec::new()
+        } else {
+            traffic(&opts, tz, to, entries.len(), exits.len())
+        };
+        let mut booth = Actor::new("booth-demo", Role::Cashier)?;
+        let mut office = Actor::new("office-demo", Role::Supervisor)?;
+        if !staff.is_empty() {
+            for s in &staff {
+                add_user(&engine, opts.start, &s.name, s.role, &s.password).await?;
+            }
+            for actor in [&mut booth, &mut office] {
+                let password = format!("demo {} {:016x}", actor.name, Rng::new(opts.seed).next_u64());
+                add_user(&engine, opts.start, &actor.name, actor.role, &password).await?;
+                actor.session = Some(log_in(&engine, opts.start, &actor.name, &password).await?);
+            }
+        }
+        let (permits, reservations) = paperwork(&engine, &office, opts.start, &visits).await?;
+        engine
+            .submit(
+                &booth,
+                opts.start,
+                Command::OpenShift {
+                    float: rust_decimal::Decimal::from(150),
+                },
+            )
+            .await?;
+        say(format!(
+            "{} vehicles due between {} and {} (lot time, {}× real time); {permits} permit holders, {reservations} reservations",
+            visits.len(),
+            opts.start.with_timezone(&tz).format("%H:%M"),
+            to.with_timezone(&tz).format("%H:%M"),
+            opts.speed
+        ));
+        let world = Arc::new(World {
+            services: services.clone(),
+            entries,
+            exits,
+            t0,
+            speed,
+            start,
+            booth,
+            pay_station: Actor::new("pay-station-1", Role::System)?,
+            tally: Mutex::new(Tally::default()),
+            say: Box::new(say),
+            closing: AtomicBool::new(false),
+            spot_kinds: config
+                .spots
+                .iter()
+                .map(|s| (s.id.clone(), spot_kind(s)))
+                .collect(),
+        });
+        let mut tasks = Vec::new();
+        // Fallbacks and tailgates, from every lane's notices.
+        for lane in world.entries.iter().chain(world.exits.iter()) {
+            let mut rx = lane.handle.notices();
+            let (w, id) = (world.clone(), lane.id.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(LaneNotice::Event(LaneEvent::Fallback { fallback, reason })) => {
+                            w.log(format!(
+                                "{id}: fallback {}: {reason}",
+                                fallback_name(fallback)
+                            ));
+                            w.tally(|t| bump(&mut t.summary.fallbacks, fallback_name(fallback)));
+                        }
+                        Ok(LaneNotice::Event(LaneEvent::Tailgate)) => {
+                            w.tally(|t| t.summary.tailgates += 1);
+                        }
+                        Ok(LaneNotice::Problem(p)) => {
+                            w.log(format!("{id}: problem: {p}"));
+                            w.tally(|t| t.summary.problems.push(format!("{id}: {p}")));
+                        }
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(_) => return,
+                    }
+                }
+            }));
+        }
+        // Occupancy, sampled every lot quarter hour.
         let w = world.clone();
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let mut at = w.start;
             loop {
                 w.until(at).await;
@@ -971,12 +1017,10 @@ pub async fn run(
                 }
                 at += Span::minutes(15);
             }
-        })
-    };
-    // An incident: E1's printer runs out of paper for a while, a third of the way in.
-    let incident = {
+        }));
+        // An incident: E1's printer runs out of paper for a while, a third of the way in.
         let w = world.clone();
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             w.until(start + window / 3).await;
             let lane = &w.entries[0];
             if let Some(p) = &lane.sim.lock().await.printer {
@@ -988,87 +1032,265 @@ pub async fn run(
                 p.set_paper_out(false);
                 w.log(format!("{}: paper refilled", lane.id));
             }
-        })
-    };
-    let mut drivers = Vec::new();
-    let rows_before = Lot::open(&opts.db)?.audit()?.rows;
-    let driving = Instant::now();
-    for v in visits {
-        let w = world.clone();
-        drivers.push(tokio::spawn(async move {
-            let plate = v.plate.clone();
-            if let Err(e) = w.visit(v).await {
-                w.log(format!("vehicle {plate}: {e}"));
-                w.tally(|t| t.summary.problems.push(e));
-            }
         }));
-    }
-    if opts.full_tilt {
-        for lane in 0..world.entries.len() {
+        let rows_before = Lot::open(&opts.db)?.audit()?.rows;
+        let driving = Instant::now();
+        for v in visits {
             let w = world.clone();
-            let seed = opts.seed.wrapping_mul(31).wrapping_add(lane as u64);
-            drivers.push(tokio::spawn(async move { w.full_tilt(lane, seed).await }));
+            tasks.push(tokio::spawn(async move {
+                let plate = v.plate.clone();
+                if let Err(e) = w.visit(v).await {
+                    w.log(format!("vehicle {plate}: {e}"));
+                    w.tally(|t| t.summary.problems.push(e));
+                }
+            }));
+        }
+        if opts.full_tilt {
+            for lane in 0..world.entries.len() {
+                let w = world.clone();
+                let seed = opts.seed.wrapping_mul(31).wrapping_add(lane as u64);
+                tasks.push(tokio::spawn(async move { w.full_tilt(lane, seed).await }));
+            }
+        }
+        Ok(DemoLot {
+            world,
+            opts,
+            config,
+            tasks,
+            rows_before,
+            driving,
+            by_hand: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.world.services.engine
+    }
+
+    /// The lot's clock (faster than the wall clock by the demo's speed).
+    pub fn clock(&self) -> Clock {
+        self.world.services.clock.clone()
+    }
+
+    pub fn config(&self) -> &LotConfig {
+        &self.config
+    }
+
+    /// The lot database.
+    pub fn db(&self) -> &std::path::Path {
+        &self.opts.db
+    }
+
+    /// Every lane, entry lanes first.
+    pub fn lanes(&self) -> impl Iterator<Item = &LaneHandle> {
+        self.world
+            .entries
+            .iter()
+            .chain(self.world.exits.iter())
+            .map(|l| &l.handle)
+    }
+
+    pub fn lane(&self, id: &str) -> Option<&LaneHandle> {
+        self.lanes().find(|l| l.id() == id)
+    }
+
+    /// A vehicle driven up to a lane by hand (the console's "send a vehicle", the kiosk tests):
+    /// the camera shows its plate (None: a plate it cannot read) and it drives onto the loop.
+    /// The driver's choices are left to the lane's screen (a person at the kiosk); a ticket
+    /// printed for it is kept and scanned at the exit when the exit asks for it. Returns what
+    /// the lane's screen said last, once the vehicle has passed or backed off.
+    pub async fn drive_up(&self, lane_id: &str, plate: Option<&str>) -> Result<String, Error> {
+        let Some(lane) = self
+            .world
+            .entries
+            .iter()
+            .chain(self.world.exits.iter())
+            .find(|l| l.id == lane_id)
+        else {
+            return Err(Error::invalid(format!(
+                "there is no simulated lane '{lane_id}'; the lanes are {}",
+                self.lanes().map(|l| l.id()).collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let sim = lane.sim.lock().await;
+        let mut notes = lane.handle.notices();
+        let seed = plate.map_or(1, |p| p.bytes().map(u64::from).sum());
+        sim.show_plate(plate, seed).await.map_err(err)?;
+        sim.arming(true).map_err(err)?;
+        let ticket = plate.and_then(|p| self.by_hand.lock().ok()?.get(p).cloned());
+        // A driver at a kiosk takes their time: two minutes for each screen.
+        loop {
+            let Some(n) = next(&mut notes, 120).await else {
+                back_off(&sim).await.map_err(err)?;
+                return Err(err(format!(
+                    "{lane_id}: the vehicle waited two minutes at the lane and backed off"
+                )));
+            };
+            match n {
+                LaneNotice::Screen(Screen::ScanTicket) => {
+                    if let Some(t) = &ticket {
+                        tokio::time::sleep(Duration::from_millis(800)).await;
+                        let mut sim = sim;
+                        sim.scan(t).await.map_err(err)?;
+                        return self.finish_drive(lane, sim, notes).await;
+                    }
+                }
+                LaneNotice::Screen(
+                    s @ (Screen::TakeTicket { .. } | Screen::Proceed { .. } | Screen::Goodbye { .. }),
+                ) => {
+                    return self.pass(lane, &sim, &mut notes, s, plate).await;
+                }
+                LaneNotice::Screen(
+                    s @ (Screen::Full
+                    | Screen::Refused(_)
+                    | Screen::LaneClosed
+                    | Screen::Unpaid { .. }),
+                ) => {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    back_off(&sim).await.map_err(err)?;
+                    return Ok(format!("{s:?}"));
+                }
+                _ => {}
+            }
         }
     }
-    // The run: arrivals stop at the end of the window; vehicles already at a lane finish.
-    tokio::time::sleep_until((t0 + Duration::from_secs_f64(opts.minutes * 60.0)).into()).await;
-    // The vehicles on a lane's loops finish; those queued behind them give up, and those
-    // parked stay inside.
-    world.closing.store(true, Ordering::SeqCst);
-    let grace = Instant::now() + Duration::from_secs(60);
-    for lane in world.entries.iter().chain(world.exits.iter()) {
-        let left = grace.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(left, lane.sim.lock()).await.is_err() {
-            world.log(format!(
-                "{}: a vehicle was still on the lane at the end",
-                lane.id
-            ));
+
+    async fn finish_drive(
+        &self,
+        lane: &DemoLane,
+        sim: tokio::sync::MutexGuard<'_, SimLane>,
+        mut notes: broadcast::Receiver<LaneNotice>,
+    ) -> Result<String, Error> {
+        loop {
+            let Some(n) = next(&mut notes, 120).await else {
+                back_off(&sim).await.map_err(err)?;
+                return Err(err(format!("{}: no answer to the ticket", lane.id)));
+            };
+            if let LaneNotice::Screen(s @ Screen::Goodbye { .. }) = n {
+                return self.pass(lane, &sim, &mut notes, s, None).await;
+            }
         }
     }
-    let end = clock();
-    let seconds = driving.elapsed().as_secs_f64();
-    for d in drivers {
-        d.abort();
+
+    async fn pass(
+        &self,
+        lane: &DemoLane,
+        sim: &SimLane,
+        notes: &mut broadcast::Receiver<LaneNotice>,
+        screen: Screen,
+        plate: Option<&str>,
+    ) -> Result<String, Error> {
+        self.world
+            .drive_through(lane, sim, notes)
+            .await
+            .map_err(err)?;
+        sim.show_plate(None, 0).await.map_err(err)?;
+        if matches!(screen, Screen::TakeTicket { .. })
+            && let Some(p) = plate
+            && let Some(qr) = sim.printer.as_ref().and_then(|pr| {
+                pr.tickets()
+                    .last()
+                    .and_then(|t| t.qr_payloads.first().cloned())
+            })
+            && let Ok(mut m) = self.by_hand.lock()
+        {
+            m.insert(p.to_string(), qr);
+        }
+        Ok(format!("{screen:?}"))
     }
-    sampler.abort();
-    incident.abort();
-    for w in watchers {
-        w.abort();
+
+    /// Ends the traffic (vehicles on a lane's loops finish, those queued give up) and sums up.
+    pub async fn finish(self) -> Result<DemoSummary, Error> {
+        let DemoLot {
+            world,
+            opts,
+            config,
+            tasks,
+            rows_before,
+            driving,
+            ..
+        } = self;
+        let tz = config.lot.timezone;
+        world.closing.store(true, Ordering::SeqCst);
+        let grace = Instant::now() + Duration::from_secs(60);
+        for lane in world.entries.iter().chain(world.exits.iter()) {
+            let left = grace.saturating_duration_since(Instant::now());
+            if tokio::time::timeout(left, lane.sim.lock()).await.is_err() {
+                world.log(format!(
+                    "{}: a vehicle was still on the lane at the end",
+                    lane.id
+                ));
+            }
+        }
+        let end = (world.services.clock)();
+        let seconds = driving.elapsed().as_secs_f64();
+        for t in tasks {
+            t.abort();
+        }
+        let lot = Lot::open(&opts.db)?;
+        let mut t = match world.tally.lock() {
+            Ok(mut t) => std::mem::take(&mut *t),
+            Err(_) => return Err(err("the tally was poisoned by a panic")),
+        };
+        let audit = lot.audit()?;
+        let s = &mut t.summary;
+        s.from = opts.start.with_timezone(&tz).to_rfc3339();
+        s.to = end.with_timezone(&tz).to_rfc3339();
+        s.speed = opts.speed;
+        s.inside_at_end = lot.plates_inside()?.len();
+        s.revenue = Some(lot.revenue(opts.start, end + Span::seconds(1))?);
+        s.journal_rows = audit.rows;
+        s.journal_verified = audit.ok;
+        s.seconds = (seconds * 10.0).round() / 10.0;
+        s.passes_per_s = (t.passes as f64 / seconds * 100.0).round() / 100.0;
+        s.journal_events_per_s =
+            ((audit.rows - rows_before) as f64 / seconds * 100.0).round() / 100.0;
+        s.engine_decision = figures(BTreeMap::from([(
+            "0 engine decision",
+            std::mem::take(&mut t.decisions),
+        )]))
+        .pop();
+        s.entry_steps = figures(std::mem::take(&mut t.entry_steps));
+        s.exit_steps = figures(std::mem::take(&mut t.exit_steps));
+        let mut waits = std::mem::take(&mut t.waits);
+        waits.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            waits
+                .get(((waits.len().saturating_sub(1)) as f64 * p).round() as usize)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        s.queue_wait_s = (q(0.5), q(0.99));
+        Ok(t.summary)
     }
-    let lot = Lot::open(&opts.db)?;
-    let mut t = match world.tally.lock() {
-        Ok(mut t) => std::mem::take(&mut *t),
-        Err(_) => return Err(err("the tally was poisoned by a panic")),
+}
+
+async fn add_user(
+    engine: &Engine,
+    at: DateTime<Utc>,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<(), Error> {
+    let cmd = Command::AddUser {
+        name: name.to_string(),
+        role,
+        password: gatehouse_core::auth::Secret(password.to_string()),
     };
-    let audit = lot.audit()?;
-    let s = &mut t.summary;
-    s.from = opts.start.with_timezone(&tz).to_rfc3339();
-    s.to = end.with_timezone(&tz).to_rfc3339();
-    s.speed = opts.speed;
-    s.inside_at_end = lot.plates_inside()?.len();
-    s.revenue = Some(lot.revenue(opts.start, end + Span::seconds(1))?);
-    s.journal_rows = audit.rows;
-    s.journal_verified = audit.ok;
-    s.seconds = (seconds * 10.0).round() / 10.0;
-    s.passes_per_s = (t.passes as f64 / seconds * 100.0).round() / 100.0;
-    s.journal_events_per_s = ((audit.rows - rows_before) as f64 / seconds * 100.0).round() / 100.0;
-    s.engine_decision = figures(BTreeMap::from([(
-        "0 engine decision",
-        std::mem::take(&mut t.decisions),
-    )]))
-    .pop();
-    s.entry_steps = figures(std::mem::take(&mut t.entry_steps));
-    s.exit_steps = figures(std::mem::take(&mut t.exit_steps));
-    let mut waits = std::mem::take(&mut t.waits);
-    waits.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        waits
-            .get(((waits.len().saturating_sub(1)) as f64 * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0)
+    engine.submit(&Actor::system("demo"), at, cmd).await?;
+    Ok(())
+}
+
+async fn log_in(engine: &Engine, at: DateTime<Utc>, name: &str, password: &str) -> Result<String, Error> {
+    let cmd = Command::Login {
+        user: name.to_string(),
+        password: gatehouse_core::auth::Secret(password.to_string()),
+        totp: None,
     };
-    s.queue_wait_s = (q(0.5), q(0.99));
-    Ok(t.summary)
+    match engine.submit(&Actor::system("login"), at, cmd).await? {
+        Outcome::LoggedIn(l) => Ok(l.token),
+        other => Err(err(format!("login answered {other:?}"))),
+    }
 }
 
 pub fn fallback_name(f: Fallback) -> String {
