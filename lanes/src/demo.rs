@@ -835,8 +835,9 @@ pub struct DemoLot {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     rows_before: i64,
     driving: Instant,
-    /// Tickets of the vehicles driven by hand, by plate, for their exit.
-    by_hand: Mutex<HashMap<String, String>>,
+    /// Tickets printed for vehicles driven by hand, with the plate the camera was shown (None:
+    /// unreadable), for their exit.
+    by_hand: Mutex<Vec<(Option<String>, String)>>,
 }
 
 /// Runs the demo and returns its summary. `say` gets a line for each notable thing as it
@@ -1059,7 +1060,7 @@ impl DemoLot {
             tasks,
             rows_before,
             driving,
-            by_hand: Mutex::new(HashMap::new()),
+            by_hand: Mutex::new(Vec::new()),
         })
     }
 
@@ -1070,6 +1071,11 @@ impl DemoLot {
     /// The lot's clock (faster than the wall clock by the demo's speed).
     pub fn clock(&self) -> Clock {
         self.world.services.clock.clone()
+    }
+
+    /// Lot seconds per real second.
+    pub fn speed(&self) -> f64 {
+        self.opts.speed
     }
 
     pub fn config(&self) -> &LotConfig {
@@ -1117,7 +1123,11 @@ impl DemoLot {
         let seed = plate.map_or(1, |p| p.bytes().map(u64::from).sum());
         sim.show_plate(plate, seed).await.map_err(err)?;
         sim.arming(true).map_err(err)?;
-        let ticket = plate.and_then(|p| self.by_hand.lock().ok()?.get(p).cloned());
+        // At an exit, the ticket this vehicle took when it was driven in by hand.
+        let ticket = self.by_hand.lock().ok().and_then(|mut m| {
+            let i = m.iter().rposition(|(p, _)| p.as_deref() == plate)?;
+            (lane.exit).then(|| m.remove(i).1)
+        });
         // A driver at a kiosk takes their time: two minutes for each screen.
         loop {
             let Some(n) = next(&mut notes, 120).await else {
@@ -1186,7 +1196,6 @@ impl DemoLot {
             .map_err(err)?;
         sim.show_plate(None, 0).await.map_err(err)?;
         if matches!(screen, Screen::TakeTicket { .. })
-            && let Some(p) = plate
             && let Some(qr) = sim.printer.as_ref().and_then(|pr| {
                 pr.tickets()
                     .last()
@@ -1194,7 +1203,7 @@ impl DemoLot {
             })
             && let Ok(mut m) = self.by_hand.lock()
         {
-            m.insert(p.to_string(), qr);
+            m.push((plate.map(str::to_string), qr));
         }
         Ok(format!("{screen:?}"))
     }

@@ -1,0 +1,473 @@
+//! What the console and the kiosk see: the commands' answers and the events' payloads. The
+//! TypeScript bindings in `ts/bindings.ts` are generated from these types (`bindings_are_current`
+//! checks them; `GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings` rewrites them).
+
+use gatehouse_core::lot::SpotView;
+use gatehouse_core::stays::StayQuote;
+use gatehouse_core::{Error, ErrorKind};
+use gatehouse_lanes::Screen;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A refused or failed command: its kind (as the engine names it) and what to do.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ApiError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError {
+            kind: kind_name(e.kind),
+            message: e.message.clone(),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            kind: kind.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn kind_name(k: ErrorKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{k:?}").to_lowercase())
+}
+
+pub type Answer<T> = Result<T, ApiError>;
+
+/// Who is logged in at this window.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SessionView {
+    pub user: String,
+    pub role: String,
+}
+
+/// A demo user the login screen offers (the demo lot only).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DemoUser {
+    pub user: String,
+    pub role: String,
+    pub password: String,
+}
+
+/// The whole lot at a glance, for the console's first paint.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Overview {
+    pub lot: String,
+    pub currency: String,
+    pub timezone: String,
+    /// The lot's clock now, local time (the demo's clock runs faster than the wall clock).
+    pub now_local: String,
+    pub speed: f64,
+    pub levels: Vec<String>,
+    pub spots: Vec<Spot>,
+    pub lanes: Vec<LaneView>,
+    /// Counts per zone (`level/zone`) and per vehicle class of the vehicles inside.
+    pub zones: Vec<Count>,
+    pub classes: Vec<Count>,
+    pub demo_users: Vec<DemoUser>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Count {
+    pub key: String,
+    pub capacity: u32,
+    pub occupied: u32,
+    pub free: u32,
+}
+
+/// A spot and what is on it now.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Spot {
+    pub id: String,
+    pub level: String,
+    pub zone: String,
+    pub size: String,
+    pub ev: bool,
+    pub accessible: bool,
+    /// free, occupied or out_of_service.
+    pub state: String,
+    pub note: Option<String>,
+    pub ticket: Option<String>,
+    pub plate: Option<String>,
+}
+
+impl From<SpotView> for Spot {
+    fn from(s: SpotView) -> Self {
+        let state = if !s.in_service {
+            "out_of_service"
+        } else if s.ticket.is_some() {
+            "occupied"
+        } else {
+            "free"
+        };
+        Spot {
+            id: s.id,
+            level: s.level,
+            zone: s.zone,
+            size: s.size.as_str().to_string(),
+            ev: s.ev,
+            accessible: s.accessible,
+            state: state.into(),
+            note: s.note,
+            ticket: s.ticket,
+            plate: s.plate,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LaneView {
+    pub id: String,
+    /// entry or exit.
+    pub kind: String,
+    pub level: String,
+    pub screen: ScreenView,
+    pub devices: Vec<DeviceHealth>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DeviceHealth {
+    pub device: String,
+    pub ok: bool,
+    pub reason: String,
+}
+
+/// What a lane's screen shows; the kiosk draws it in the driver's language.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ScreenView {
+    Idle,
+    Welcome {
+        plate: Option<String>,
+    },
+    PressForTicket,
+    TakeTicket {
+        spot: String,
+        level: String,
+        way: String,
+    },
+    Proceed {
+        plate: String,
+        spot: String,
+        level: String,
+        way: String,
+    },
+    Full,
+    Refused {
+        reason: String,
+    },
+    WaitForAttendant {
+        reason: String,
+    },
+    LaneClosed,
+    ScanTicket,
+    PayHere {
+        amount: String,
+        currency: String,
+        lines: Vec<String>,
+    },
+    Declined {
+        reason: String,
+        amount: String,
+        currency: String,
+    },
+    Unpaid {
+        amount: String,
+        currency: String,
+        how: String,
+    },
+    Goodbye {
+        plate: Option<String>,
+    },
+    FreeExit,
+}
+
+impl From<Screen> for ScreenView {
+    fn from(s: Screen) -> Self {
+        match s {
+            Screen::Idle => ScreenView::Idle,
+            Screen::Welcome { plate } => ScreenView::Welcome { plate },
+            Screen::PressForTicket => ScreenView::PressForTicket,
+            Screen::TakeTicket { spot, level, way } => ScreenView::TakeTicket { spot, level, way },
+            Screen::Proceed {
+                plate,
+                spot,
+                level,
+                way,
+            } => ScreenView::Proceed {
+                plate,
+                spot,
+                level,
+                way,
+            },
+            Screen::Full => ScreenView::Full,
+            Screen::Refused(reason) => ScreenView::Refused { reason },
+            Screen::WaitForAttendant(reason) => ScreenView::WaitForAttendant { reason },
+            Screen::LaneClosed => ScreenView::LaneClosed,
+            Screen::ScanTicket => ScreenView::ScanTicket,
+            Screen::PayHere {
+                amount,
+                currency,
+                lines,
+            } => ScreenView::PayHere {
+                amount,
+                currency,
+                lines,
+            },
+            Screen::Declined {
+                reason,
+                amount,
+                currency,
+            } => ScreenView::Declined {
+                reason,
+                amount,
+                currency,
+            },
+            Screen::Unpaid {
+                amount,
+                currency,
+                how,
+            } => ScreenView::Unpaid {
+                amount,
+                currency,
+                how,
+            },
+            Screen::Goodbye { plate } => ScreenView::Goodbye { plate },
+            Screen::FreeExit => ScreenView::FreeExit,
+        }
+    }
+}
+
+/// Event `lane-screen`: a lane's screen changed.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LaneScreen {
+    pub lane: String,
+    pub screen: ScreenView,
+}
+
+/// Event `lane-notice`: something a lane did or noticed, in words; device health changes carry
+/// the device.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LaneNoticeView {
+    pub lane: String,
+    pub text: String,
+    pub device: Option<DeviceHealth>,
+}
+
+/// Event `lot-event` and the feed: one journal record in words.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct FeedItem {
+    #[ts(type = "number")]
+    pub seq: i64,
+    pub at_local: String,
+    pub actor: String,
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AlertView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: String,
+    pub message: String,
+    pub lane: Option<String>,
+    pub plate: Option<String>,
+    pub raised_at: String,
+}
+
+/// A stay and what it owes now.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct QuoteView {
+    pub ticket: String,
+    pub plate: Option<String>,
+    pub class: String,
+    pub entry_local: String,
+    #[ts(type = "number")]
+    pub minutes: i64,
+    pub fee: String,
+    pub paid: String,
+    pub total: String,
+    pub currency: String,
+    pub lines: Vec<String>,
+    /// The spot the stay holds, if any.
+    pub spot: Option<String>,
+    /// For a lost ticket: the replacement ticket's payload (printed at the booth).
+    pub replacement_qr: Option<String>,
+}
+
+impl QuoteView {
+    pub fn of(q: StayQuote, spot: Option<String>) -> Self {
+        QuoteView {
+            ticket: q.ticket,
+            plate: q.plate,
+            class: q.class.as_str().to_string(),
+            entry_local: q.entry_local,
+            minutes: q.minutes,
+            fee: q.fee.amount.to_string(),
+            paid: q.paid.amount.to_string(),
+            total: q.total.amount.to_string(),
+            currency: q.currency,
+            lines: q
+                .lines
+                .iter()
+                .map(|l| format!("{}: {}", l.label, l.amount.amount))
+                .collect(),
+            spot,
+            replacement_qr: None,
+        }
+    }
+}
+
+/// A payment taken at the booth.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PaidView {
+    pub ticket: String,
+    pub paid: String,
+    pub change: String,
+    pub owed: String,
+    pub currency: String,
+    /// The receipt as printed.
+    pub receipt: String,
+}
+
+/// How a booth payment is made.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum BoothMethod {
+    Cash,
+    Card,
+}
+
+/// A driver's choice on the kiosk's ticket button.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketChoice {
+    Standard,
+    Charger,
+    Accessible,
+    Motorcycle,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ShiftInfo {
+    pub open: bool,
+    pub text: String,
+}
+
+/// The day's report, for the console's charts.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReportView {
+    pub day: String,
+    pub currency: String,
+    pub revenue_total: String,
+    pub occupancy_peak: u32,
+    pub spots: u32,
+    /// Average vehicles present per local hour 0..23.
+    pub by_hour: Vec<f64>,
+    pub revenue_by_method: Vec<MoneyLine>,
+    pub revenue_by_class: Vec<MoneyLine>,
+    /// Average occupancy by weekday (Mon..Sun) and hour (0..23).
+    pub peak_hours: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct MoneyLine {
+    pub key: String,
+    #[ts(type = "number")]
+    pub count: u64,
+    pub amount: String,
+}
+
+/// A file the console wrote (a report's CSV or PDF, a Z-report).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Written {
+    pub path: String,
+    pub bytes: u32,
+}
+
+/// The app's own figures, measured in the running app.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppFigures {
+    /// From the process start to the console's first interactive paint.
+    pub cold_start_ms: Option<f64>,
+    /// Resident memory now (VmRSS).
+    pub rss_mb: f64,
+    /// From an engine event's broadcast to the console's paint of it: samples, p50, p99.
+    pub paint_samples: u32,
+    pub paint_p50_ms: f64,
+    pub paint_p99_ms: f64,
+}
+
+/// Every type of the bindings, in file order.
+pub fn bindings() -> String {
+    let mut out = String::from(
+        "// Generated from src-tauri/src/api.rs by `GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings`.\n// Do not edit: CI checks that this file matches the Rust types.\n",
+    );
+    for decl in [
+        ApiError::decl(),
+        SessionView::decl(),
+        DemoUser::decl(),
+        Overview::decl(),
+        Count::decl(),
+        Spot::decl(),
+        LaneView::decl(),
+        DeviceHealth::decl(),
+        ScreenView::decl(),
+        LaneScreen::decl(),
+        LaneNoticeView::decl(),
+        FeedItem::decl(),
+        AlertView::decl(),
+        QuoteView::decl(),
+        PaidView::decl(),
+        BoothMethod::decl(),
+        TicketChoice::decl(),
+        ShiftInfo::decl(),
+        ReportView::decl(),
+        MoneyLine::decl(),
+        Written::decl(),
+        AppFigures::decl(),
+    ] {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const BINDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ts/bindings.ts");
+
+    #[test]
+    fn bindings_are_current() {
+        let now = bindings();
+        if std::env::var_os("GATEHOUSE_WRITE_BINDINGS").is_some() {
+            std::fs::write(BINDINGS, &now).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(BINDINGS).unwrap_or_default();
+        assert!(
+            checked_in == now,
+            "ts/bindings.ts does not match src-tauri/src/api.rs: run GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings, then the frontends' type-check"
+        );
+    }
+
+    #[test]
+    fn a_screen_reaches_the_kiosk_tagged_by_its_kind() {
+        let v = serde_json::to_value(ScreenView::from(Screen::Refused("no spot".into()))).unwrap();
+        assert_eq!(v["kind"], "refused");
+        assert_eq!(v["reason"], "no spot");
+    }
+}

@@ -1,0 +1,269 @@
+//! The running app: the lot it serves, who is logged in at which window, and the forwarders that
+//! turn the engine's broadcast and the lanes' screens and notices into Tauri events.
+
+use crate::api::{
+    Answer, ApiError, DemoUser, DeviceHealth, FeedItem, LaneNoticeView, LaneScreen, ScreenView,
+};
+use gatehouse_core::journal::JournalRecord;
+use gatehouse_core::{Actor, Command, Lot, Outcome};
+use gatehouse_lanes::demo::DemoLot;
+use gatehouse_lanes::runtime::LaneNotice;
+use gatehouse_lanes::{LaneEvent, Screen};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tauri::{AppHandle, Emitter};
+
+/// The app's state, shared by every command.
+pub struct App {
+    pub lot: Arc<DemoLot>,
+    pub demo_users: Vec<DemoUser>,
+    /// The person logged in at each window (by window label).
+    sessions: Mutex<HashMap<String, Actor>>,
+    /// The PIN that closes a kiosk window.
+    pub kiosk_pin: String,
+    /// Where reports and Z-reports are written.
+    pub exports: PathBuf,
+    pub started: Instant,
+    pub figures: Mutex<Figures>,
+}
+
+/// What the app measures of itself.
+#[derive(Default)]
+pub struct Figures {
+    pub cold_start_ms: Option<f64>,
+    /// When each recent engine event was broadcast, by seq, until a window painted it.
+    pub broadcast: HashMap<i64, Instant>,
+    pub paint_ms: Vec<f64>,
+}
+
+impl App {
+    pub fn new(
+        lot: Arc<DemoLot>,
+        demo_users: Vec<DemoUser>,
+        kiosk_pin: String,
+        exports: PathBuf,
+        started: Instant,
+    ) -> Self {
+        App {
+            lot,
+            demo_users,
+            sessions: Mutex::new(HashMap::new()),
+            kiosk_pin,
+            exports,
+            started,
+            figures: Mutex::new(Figures::default()),
+        }
+    }
+
+    pub fn lot_db(&self) -> Answer<Lot> {
+        Ok(Lot::open(self.lot.db())?)
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.lot.clock())()
+    }
+
+    /// The person logged in at `window`, or a refusal that says to log in.
+    pub fn actor(&self, window: &str) -> Answer<Actor> {
+        self.sessions
+            .lock()
+            .ok()
+            .and_then(|s| s.get(window).cloned())
+            .ok_or_else(|| ApiError::new("forbidden", "nobody is logged in at this window; log in first"))
+    }
+
+    pub fn set_actor(&self, window: &str, actor: Option<Actor>) {
+        if let Ok(mut s) = self.sessions.lock() {
+            match actor {
+                Some(a) => s.insert(window.to_string(), a),
+                None => s.remove(window),
+            };
+        }
+    }
+
+    /// Runs a command as the person at `window`.
+    pub async fn submit(&self, window: &str, command: Command) -> Answer<Outcome> {
+        let actor = self.actor(window)?;
+        Ok(self.lot.engine().submit(&actor, self.now(), command).await?)
+    }
+
+    /// The journal record in words, for the feed.
+    pub fn feed_item(&self, lot: &Lot, r: &JournalRecord) -> FeedItem {
+        let text = lot.reveal(r).unwrap_or_else(|_| r.payload.clone());
+        let at_local = chrono::DateTime::parse_from_rfc3339(&r.at)
+            .map(|t| {
+                t.with_timezone(&self.lot.config().lot.timezone)
+                    .format("%H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| r.at.clone());
+        FeedItem {
+            seq: r.seq,
+            at_local,
+            actor: r.actor.clone(),
+            kind: r.kind.clone(),
+            text: summarise(&text),
+        }
+    }
+}
+
+/// A journal payload in a line: its fields as `key value`, without the JSON punctuation.
+fn summarise(payload: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(m)) => m
+            .iter()
+            .filter(|(k, v)| *k != "kind" && !v.is_null())
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k} {s}"),
+                other => format!("{k} {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+        _ => payload.to_string(),
+    }
+}
+
+/// A lane notice in words (None for screens, which travel as `lane-screen`).
+pub fn notice_text(n: &LaneNotice) -> Option<(String, Option<DeviceHealth>)> {
+    Some(match n {
+        LaneNotice::Screen(_) => return None,
+        LaneNotice::Event(e) => (
+            match e {
+                LaneEvent::Fallback { fallback, reason } => format!(
+                    "fallback {}: {reason}",
+                    gatehouse_lanes::demo::fallback_name(*fallback)
+                ),
+                LaneEvent::Reversed { stay } => format!(
+                    "a vehicle backed off{}",
+                    stay.as_ref().map(|s| format!(" (ticket {s})")).unwrap_or_default()
+                ),
+                LaneEvent::Tailgate => "a second vehicle followed through the barrier".into(),
+                LaneEvent::ManualOpen { reason } => format!("barrier opened by hand: {reason}"),
+                LaneEvent::LaneState { open, reason } => format!(
+                    "lane {}: {reason}",
+                    if *open { "opened" } else { "closed" }
+                ),
+                LaneEvent::FreeExit { on, reason } => format!(
+                    "free exit {}: {reason}",
+                    if *on { "on" } else { "off" }
+                ),
+                LaneEvent::Passed { stay, .. } => format!(
+                    "a vehicle passed{}",
+                    stay.as_ref().map(|s| format!(" (ticket {s})")).unwrap_or_default()
+                ),
+            },
+            None,
+        ),
+        LaneNotice::Attendant(why) => (format!("attendant called: {why}"), None),
+        LaneNotice::Problem(p) => (format!("problem: {p}"), None),
+        LaneNotice::Device { device, ok, reason } => {
+            let name = format!("{device:?}").to_lowercase();
+            (
+                if *ok {
+                    format!("{name} working")
+                } else {
+                    format!("{name} down: {reason}")
+                },
+                Some(DeviceHealth {
+                    device: name,
+                    ok: *ok,
+                    reason: reason.clone(),
+                }),
+            )
+        }
+        LaneNotice::Ticket(t) => (format!("ticket {t} printed"), None),
+        LaneNotice::ExitRecorded(t) => (format!("exit recorded for ticket {t}"), None),
+    })
+}
+
+/// Forwards the engine's journal and every lane's screens and notices to the windows.
+pub fn forward(app: Arc<App>, handle: AppHandle) {
+    let mut journal = app.lot.engine().subscribe();
+    let (a, h) = (app.clone(), handle.clone());
+    tauri::async_runtime::spawn(async move {
+        let Ok(lot) = a.lot_db() else { return };
+        loop {
+            match journal.recv().await {
+                Ok(r) => {
+                    if let Ok(mut f) = a.figures.lock() {
+                        f.broadcast.insert(r.seq, Instant::now());
+                        if f.broadcast.len() > 4096 {
+                            let oldest = r.seq - 2048;
+                            f.broadcast.retain(|seq, _| *seq > oldest);
+                        }
+                    }
+                    let _ = h.emit("lot-event", a.feed_item(&lot, &r));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    for lane in app.lot.lanes() {
+        let id = lane.id().to_string();
+        let mut screens = lane.screens();
+        let (h, lane_id) = (handle.clone(), id.clone());
+        tauri::async_runtime::spawn(async move {
+            loop {
+                let screen: Screen = screens.borrow_and_update().clone();
+                let _ = h.emit(
+                    "lane-screen",
+                    LaneScreen {
+                        lane: lane_id.clone(),
+                        screen: ScreenView::from(screen),
+                    },
+                );
+                if screens.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut notices = lane.notices();
+        let h = handle.clone();
+        tauri::async_runtime::spawn(async move {
+            loop {
+                match notices.recv().await {
+                    Ok(n) => {
+                        if let Some((text, device)) = notice_text(&n) {
+                            let _ = h.emit(
+                                "lane-notice",
+                                LaneNoticeView {
+                                    lane: id.clone(),
+                                    text,
+                                    device,
+                                },
+                            );
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_payload_reads_as_a_line_of_fields() {
+        let line = summarise(r#"{"kind":"entered","plate":"ABC1234","spot":"P1-A-001","lane":null}"#);
+        assert_eq!(line, "plate ABC1234 · spot P1-A-001");
+    }
+
+    #[test]
+    fn a_device_going_down_is_said_with_its_reason() {
+        let (text, device) = notice_text(&LaneNotice::Device {
+            device: gatehouse_lanes::Device::Camera,
+            ok: false,
+            reason: "connection refused".into(),
+        })
+        .unwrap_or_default();
+        assert_eq!(text, "camera down: connection refused");
+        assert!(device.is_some_and(|d| !d.ok));
+    }
+}

@@ -1,0 +1,669 @@
+//! The commands the console and the kiosk call. Each is thin: read its arguments, call the engine,
+//! a lane or the lot's read side, and map the answer or the error. The rules live in core and
+//! lanes; a refused command comes back as `{kind, message}` and changed nothing.
+
+use crate::api::*;
+use crate::app::App;
+use chrono::{Duration, NaiveDate};
+use gatehouse_core::reports::{period_bounds, report};
+use gatehouse_core::shifts::z_report;
+use gatehouse_core::{Command, Outcome, PaymentMethod, Plate, StayRef, VehicleClass};
+use gatehouse_lanes::Needs;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+use std::sync::Arc;
+use tauri::{State, WebviewWindow};
+
+type St<'a> = State<'a, Arc<App>>;
+
+fn amount(text: &str, what: &str) -> Answer<Decimal> {
+    Decimal::from_str(text.trim()).map_err(|_| {
+        ApiError::new(
+            "invalid",
+            format!("'{text}' is not an amount for {what}; type it like 20 or 12.50"),
+        )
+    })
+}
+
+fn reason(text: &str) -> Answer<String> {
+    let r = text.trim();
+    if r.is_empty() {
+        return Err(ApiError::new(
+            "invalid",
+            "give a reason: it is journaled with the action",
+        ));
+    }
+    Ok(r.to_string())
+}
+
+/// A stay as typed at the booth: a ticket number or QR payload, else a plate.
+fn stay_ref(text: &str) -> Answer<StayRef> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ApiError::new(
+            "invalid",
+            "type a ticket number or a plate to find the stay",
+        ));
+    }
+    if gatehouse_core::stays::is_typed_number(t) || t.contains('.') || t.contains(':') {
+        return Ok(StayRef::Ticket(t.to_string()));
+    }
+    Ok(StayRef::Plate(Plate::parse(t)?))
+}
+
+#[tauri::command]
+pub async fn login(
+    app: St<'_>,
+    window: WebviewWindow,
+    user: String,
+    password: String,
+    code: Option<String>,
+) -> Answer<SessionView> {
+    if window.label().starts_with("kiosk-") {
+        return Err(ApiError::new(
+            "forbidden",
+            "staff log in at the console, not at a lane's kiosk",
+        ));
+    }
+    let outcome = app
+        .lot
+        .engine()
+        .submit(
+            &gatehouse_core::Actor::system("console"),
+            app.now(),
+            Command::Login {
+                user,
+                password: gatehouse_core::auth::Secret(password),
+                totp: code
+                    .filter(|c| !c.trim().is_empty())
+                    .map(gatehouse_core::auth::Secret),
+            },
+        )
+        .await?;
+    let Outcome::LoggedIn(l) = outcome else {
+        return Err(ApiError::new("storage", "the login did not answer with a session"));
+    };
+    let mut actor = gatehouse_core::Actor::new(&l.user, l.role)?;
+    actor.session = Some(l.token);
+    app.set_actor(window.label(), Some(actor));
+    Ok(SessionView {
+        user: l.user,
+        role: l.role.as_str().to_string(),
+    })
+}
+
+#[tauri::command]
+pub async fn logout(app: St<'_>, window: WebviewWindow) -> Answer<()> {
+    if app.actor(window.label()).is_ok() {
+        let _ = app.submit(window.label(), Command::Logout).await;
+    }
+    app.set_actor(window.label(), None);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn overview(app: St<'_>) -> Answer<Overview> {
+    let lot = app.lot_db()?;
+    let config = app.lot.config();
+    let now = app.now();
+    let occupancy = lot.occupancy(now)?;
+    let count = |key: &String, c: &gatehouse_core::lot::Count| Count {
+        key: key.clone(),
+        capacity: c.capacity as u32,
+        occupied: c.occupied as u32,
+        free: c.free as u32,
+    };
+    let lanes = app
+        .lot
+        .lanes()
+        .map(|l| {
+            let def = config.lanes.iter().find(|d| d.id == l.id());
+            LaneView {
+                id: l.id().to_string(),
+                kind: def
+                    .map(|d| format!("{:?}", d.kind).to_lowercase())
+                    .unwrap_or_default(),
+                level: def.map(|d| d.level.clone()).unwrap_or_default(),
+                screen: ScreenView::from(l.screen()),
+                devices: vec![],
+            }
+        })
+        .collect();
+    Ok(Overview {
+        lot: config.lot.name.clone(),
+        currency: config.lot.currency.to_string(),
+        timezone: config.lot.timezone.to_string(),
+        now_local: now
+            .with_timezone(&config.lot.timezone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        speed: app.lot.speed(),
+        levels: config.levels.iter().map(|l| l.id.clone()).collect(),
+        spots: lot.spots()?.into_iter().map(Spot::from).collect(),
+        lanes,
+        zones: occupancy
+            .by_zone
+            .iter()
+            .map(|(k, c)| count(k, c))
+            .collect(),
+        classes: occupancy
+            .vehicles_by_class
+            .iter()
+            .map(|(k, n)| Count {
+                key: k.clone(),
+                capacity: 0,
+                occupied: *n as u32,
+                free: 0,
+            })
+            .collect(),
+        demo_users: app.demo_users.clone(),
+    })
+}
+
+#[tauri::command]
+pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
+    let lot = app.lot_db()?;
+    let head = lot.audit()?.rows;
+    let limit = limit.clamp(1, 500) as i64;
+    let rows = lot.journal((head - limit + 1).max(1), limit as usize)?;
+    Ok(rows.iter().rev().map(|r| app.feed_item(&lot, r)).collect())
+}
+
+#[tauri::command]
+pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
+    let lot = app.lot_db()?;
+    let rows = gatehouse_core::alerts::list_alerts(lot.connection(), false)?;
+    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    Ok(rows
+        .iter()
+        .map(|v| AlertView {
+            id: v.get("id").and_then(|x| x.as_i64()).unwrap_or_default(),
+            kind: text(v, "kind").unwrap_or_default(),
+            message: text(v, "message").unwrap_or_default(),
+            lane: text(v, "lane"),
+            plate: text(v, "plate"),
+            raised_at: text(v, "raised_at").unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn ack_alert(app: St<'_>, window: WebviewWindow, id: i64, note: String) -> Answer<()> {
+    app.submit(window.label(), Command::AckAlert { alert: id, note })
+        .await?;
+    Ok(())
+}
+
+fn quote_of(app: &App, r: &StayRef) -> Answer<QuoteView> {
+    let lot = app.lot_db()?;
+    let q = lot.quote(r, app.now())?;
+    let spot = lot
+        .spots()?
+        .into_iter()
+        .find(|s| s.ticket.as_deref() == Some(q.ticket.as_str()))
+        .map(|s| s.id);
+    Ok(QuoteView::of(q, spot))
+}
+
+#[tauri::command]
+pub fn find_stay(app: St<'_>, text: String) -> Answer<QuoteView> {
+    quote_of(&app, &stay_ref(&text)?)
+}
+
+#[tauri::command]
+pub async fn lost_ticket(
+    app: St<'_>,
+    window: WebviewWindow,
+    plate: String,
+    class: String,
+) -> Answer<QuoteView> {
+    let plate = match plate.trim() {
+        "" => None,
+        p => Some(Plate::parse(p)?),
+    };
+    let class = VehicleClass::parse(&class)?;
+    let outcome = app
+        .submit(window.label(), Command::LostTicket { plate, class })
+        .await?;
+    let Outcome::LostTicket(l) = outcome else {
+        return Err(ApiError::new("storage", "the engine did not answer with the lost ticket"));
+    };
+    let mut view = quote_of(&app, &StayRef::Ticket(l.ticket.clone()))?;
+    view.replacement_qr = Some(l.qr);
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn pay(
+    app: St<'_>,
+    window: WebviewWindow,
+    ticket: String,
+    method: BoothMethod,
+    handed: String,
+) -> Answer<PaidView> {
+    let stay = StayRef::Ticket(ticket.trim().to_string());
+    let amount = match method {
+        BoothMethod::Cash => amount(&handed, "the cash handed over")?,
+        // The card terminal is charged what is owed now.
+        BoothMethod::Card => amount(&quote_of(&app, &stay)?.total, "the amount owed")?,
+    };
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::Pay {
+                stay,
+                method: match method {
+                    BoothMethod::Cash => PaymentMethod::Cash,
+                    BoothMethod::Card => PaymentMethod::Card,
+                },
+                amount,
+                key: None,
+            },
+        )
+        .await?;
+    let Outcome::Paid(p) = outcome else {
+        return Err(ApiError::new("storage", "the engine did not answer with the payment"));
+    };
+    let config = app.lot.config();
+    let receipt = gatehouse_reports::payment_receipt(
+        &config.lot.name,
+        &app.now()
+            .with_timezone(&config.lot.timezone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        &p,
+    );
+    Ok(PaidView {
+        ticket: p.ticket,
+        paid: p.amount,
+        change: p.change,
+        owed: p.due,
+        currency: p.currency,
+        receipt,
+    })
+}
+
+#[tauri::command]
+pub async fn refund(
+    app: St<'_>,
+    window: WebviewWindow,
+    ticket: String,
+    amount_text: String,
+    why: String,
+) -> Answer<String> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::Refund {
+                stay: StayRef::Ticket(ticket.trim().to_string()),
+                method: PaymentMethod::Cash,
+                amount: amount(&amount_text, "the refund")?,
+                reason: reason(&why)?,
+                key: None,
+            },
+        )
+        .await?;
+    Ok(message(&outcome))
+}
+
+/// What an outcome says, for a toast.
+fn message(o: &Outcome) -> String {
+    match o {
+        Outcome::Recorded(r) => r.message.clone(),
+        Outcome::SpotOverridden(s) => format!("ticket {} moved to spot {}", s.ticket, s.to),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "done".into()),
+    }
+}
+
+#[tauri::command]
+pub async fn override_spot(
+    app: St<'_>,
+    window: WebviewWindow,
+    ticket: String,
+    spot: String,
+    why: String,
+) -> Answer<String> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::OverrideSpot {
+                stay: StayRef::Ticket(ticket.trim().to_string()),
+                spot: spot.trim().to_string(),
+                reason: reason(&why)?,
+            },
+        )
+        .await?;
+    Ok(message(&outcome))
+}
+
+#[tauri::command]
+pub async fn set_spot_service(
+    app: St<'_>,
+    window: WebviewWindow,
+    spot: String,
+    in_service: bool,
+    why: String,
+) -> Answer<String> {
+    app.submit(
+            window.label(),
+            Command::SetSpotService {
+                spot: spot.trim().to_string(),
+                in_service,
+                reason: reason(&why)?,
+            },
+        )
+        .await?;
+    Ok(format!(
+        "spot {} is {}",
+        spot.trim(),
+        if in_service { "back in service" } else { "out of service" }
+    ))
+}
+
+fn lane<'a>(app: &'a App, id: &str) -> Answer<&'a gatehouse_lanes::runtime::LaneHandle> {
+    app.lot
+        .lane(id)
+        .ok_or_else(|| ApiError::new("not_found", format!("there is no running lane '{id}'")))
+}
+
+#[tauri::command]
+pub async fn open_gate(app: St<'_>, window: WebviewWindow, lane_id: String, why: String) -> Answer<()> {
+    let actor = app.actor(window.label())?;
+    lane(&app, &lane_id)?.open_gate(&actor, &reason(&why)?).await?;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn set_lane_open(
+    app: St<'_>,
+    window: WebviewWindow,
+    lane_id: String,
+    open: bool,
+    why: String,
+) -> Answer<()> {
+    let actor = app.actor(window.label())?;
+    lane(&app, &lane_id)?.set_open(&actor, open, &reason(&why)?)?;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn set_free_exit(
+    app: St<'_>,
+    window: WebviewWindow,
+    lane_id: String,
+    on: bool,
+    why: String,
+) -> Answer<()> {
+    let actor = app.actor(window.label())?;
+    lane(&app, &lane_id)?.set_free_exit(&actor, on, &reason(&why)?)?;
+    Ok(())
+}
+
+/// The demo: a vehicle drives up to a lane (the camera shows its plate, or an unreadable one
+/// when `plate` is empty). It waits for the driver's choices on the lane's kiosk.
+#[tauri::command]
+pub fn send_vehicle(app: St<'_>, lane_id: String, plate: String) -> Answer<String> {
+    lane(&app, &lane_id)?;
+    let plate = match plate.trim() {
+        "" => None,
+        p => Some(Plate::parse(p)?.as_str().to_string()),
+    };
+    let lot = app.lot.clone();
+    let said = format!(
+        "a vehicle{} is driving up to {lane_id}",
+        plate.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+    );
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = lot.drive_up(&lane_id, plate.as_deref()).await {
+            eprintln!("gatehouse-app: {e}");
+        }
+    });
+    Ok(said)
+}
+
+#[tauri::command]
+pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> Answer<ShiftInfo> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::OpenShift {
+                float: amount(&float, "the float")?,
+            },
+        )
+        .await?;
+    let Outcome::Shift(s) = outcome else {
+        return Err(ApiError::new("storage", "the engine did not answer with the shift"));
+    };
+    Ok(ShiftInfo {
+        open: true,
+        text: format!(
+            "shift {} open for {} with a float of {} {}",
+            s.id, s.cashier, s.float, s.currency
+        ),
+    })
+}
+
+#[tauri::command]
+pub async fn close_shift(app: St<'_>, window: WebviewWindow, counted: String) -> Answer<ShiftInfo> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::CloseShift {
+                counted: amount(&counted, "the cash counted")?,
+            },
+        )
+        .await?;
+    let Outcome::Shift(s) = outcome else {
+        return Err(ApiError::new("storage", "the engine did not answer with the shift"));
+    };
+    let lot = app.lot_db()?;
+    let z = z_report(lot.connection(), lot.context(), s.id)?;
+    Ok(ShiftInfo {
+        open: false,
+        text: z.receipt_text(),
+    })
+}
+
+fn day_report(app: &App, day: &str) -> Answer<gatehouse_core::reports::Report> {
+    let lot = app.lot_db()?;
+    let ctx = lot.context();
+    let tz = app.lot.config().lot.timezone;
+    let day = match day.trim() {
+        "" => app.now().with_timezone(&tz).date_naive(),
+        d => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            ApiError::new("invalid", format!("'{d}' is not a day; write YYYY-MM-DD"))
+        })?,
+    };
+    let (from, to) = period_bounds(ctx, "day", day)?;
+    // Today's report runs to now.
+    let to = to.min(app.now() + Duration::seconds(1)).max(from + Duration::seconds(1));
+    Ok(report(lot.connection(), ctx, "day", from, to)?)
+}
+
+#[tauri::command]
+pub fn day_report_view(app: St<'_>, day: String) -> Answer<ReportView> {
+    let r = day_report(&app, &day)?;
+    let mut by_hour = vec![0.0; 24];
+    for row in &r.by_hour {
+        if let Some(h) = row.key.get(11..13).and_then(|h| h.parse::<usize>().ok())
+            && h < 24
+        {
+            by_hour[h] = row.average;
+        }
+    }
+    let money = |rows: &[gatehouse_core::reports::MoneyRow]| {
+        rows.iter()
+            .map(|m| MoneyLine {
+                key: m.key.clone(),
+                count: m.count,
+                amount: m.amount.clone(),
+            })
+            .collect()
+    };
+    Ok(ReportView {
+        day: r.from_local.get(..10).unwrap_or_default().to_string(),
+        currency: r.currency.clone(),
+        revenue_total: r.revenue_total.clone(),
+        occupancy_peak: r.occupancy_peak,
+        spots: r.spots as u32,
+        by_hour,
+        revenue_by_method: money(&r.revenue_by_method),
+        revenue_by_class: money(&r.revenue_by_class),
+        peak_hours: r.peak_hours.clone(),
+    })
+}
+
+#[tauri::command]
+pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written> {
+    let r = day_report(&app, &day)?;
+    let (bytes, ext) = match format.as_str() {
+        "csv" => (gatehouse_reports::csv(&r).into_bytes(), "csv"),
+        "pdf" => (
+            gatehouse_paper::render_pdf(&gatehouse_reports::document(&r))
+                .map_err(|e| ApiError::new("storage", format!("cannot render the PDF: {e}")))?,
+            "pdf",
+        ),
+        other => {
+            return Err(ApiError::new(
+                "invalid",
+                format!("'{other}' is not an export format: csv or pdf"),
+            ));
+        }
+    };
+    std::fs::create_dir_all(&app.exports).map_err(|e| {
+        ApiError::new(
+            "storage",
+            format!("cannot make {}: {e}", app.exports.display()),
+        )
+    })?;
+    let path = app.exports.join(format!(
+        "report-{}.{ext}",
+        r.from_local.get(..10).unwrap_or("day")
+    ));
+    std::fs::write(&path, &bytes).map_err(|e| {
+        ApiError::new("storage", format!("cannot write {}: {e}", path.display()))
+    })?;
+    Ok(Written {
+        path: path.display().to_string(),
+        bytes: bytes.len() as u32,
+    })
+}
+
+/// The kiosk: what the lane's screen shows now.
+#[tauri::command]
+pub fn lane_screen(app: St<'_>, lane_id: String) -> Answer<ScreenView> {
+    Ok(ScreenView::from(lane(&app, &lane_id)?.screen()))
+}
+
+/// The kiosk: the driver pressed the ticket button, or one of its choices.
+#[tauri::command]
+pub fn press_ticket(app: St<'_>, lane_id: String, choice: TicketChoice) -> Answer<()> {
+    let l = lane(&app, &lane_id)?;
+    let needs = |class| Needs::class(class);
+    match choice {
+        TicketChoice::Standard => l.press_ticket_button(),
+        TicketChoice::Charger => l.press_ticket_button_for(Needs {
+            ev: true,
+            ..needs(VehicleClass::Standard)
+        }),
+        TicketChoice::Accessible => l.press_ticket_button_for(Needs {
+            accessible: true,
+            ..needs(VehicleClass::Standard)
+        }),
+        TicketChoice::Motorcycle => l.press_ticket_button_for(needs(VehicleClass::Motorcycle)),
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub fn pay_again(app: St<'_>, lane_id: String) -> Answer<()> {
+    lane(&app, &lane_id)?.pay_again();
+    Ok(())
+}
+
+/// The kiosk: an admin's PIN closes the kiosk window; a wrong PIN changes nothing.
+#[tauri::command]
+pub fn unlock_kiosk(app: St<'_>, window: WebviewWindow, pin: String) -> Answer<()> {
+    if pin.trim() != app.kiosk_pin {
+        return Err(ApiError::new("forbidden", "that PIN is not the kiosk's admin PIN"));
+    }
+    crate::UNLOCKED.store(true, std::sync::atomic::Ordering::SeqCst);
+    window
+        .destroy()
+        .map_err(|e| ApiError::new("unavailable", format!("cannot close the kiosk: {e}")))
+}
+
+/// The console painted its first interactive screen.
+#[tauri::command]
+pub fn console_ready(app: St<'_>) {
+    if let Ok(mut f) = app.figures.lock()
+        && f.cold_start_ms.is_none()
+    {
+        f.cold_start_ms = Some(app.started.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
+/// A window painted the engine events up to `seq`.
+#[tauri::command]
+pub fn painted(app: St<'_>, seq: i64) {
+    if let Ok(mut f) = app.figures.lock() {
+        let now = std::time::Instant::now();
+        let done: Vec<i64> = f.broadcast.keys().copied().filter(|s| *s <= seq).collect();
+        for s in done {
+            if let Some(at) = f.broadcast.remove(&s) {
+                f.paint_ms.push(now.duration_since(at).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+}
+
+#[tauri::command]
+pub fn figures(app: St<'_>) -> AppFigures {
+    let rss_mb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    let Ok(f) = app.figures.lock() else {
+        return AppFigures {
+            cold_start_ms: None,
+            rss_mb,
+            paint_samples: 0,
+            paint_p50_ms: 0.0,
+            paint_p99_ms: 0.0,
+        };
+    };
+    let mut v = f.paint_ms.clone();
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        v.get(((v.len().saturating_sub(1)) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    AppFigures {
+        cold_start_ms: f.cold_start_ms,
+        rss_mb,
+        paint_samples: v.len() as u32,
+        paint_p50_ms: q(0.5),
+        paint_p99_ms: q(0.99),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_ticket_number_finds_by_ticket_and_anything_else_by_plate() {
+        assert!(matches!(stay_ref("ABC 1234"), Ok(StayRef::Plate(_))));
+        assert!(matches!(stay_ref(""), Err(e) if e.kind == "invalid"));
+        assert!(matches!(amount("12,5", "x"), Err(e) if e.message.contains("12.50")));
+        assert!(matches!(reason("  "), Err(e) if e.message.contains("reason")));
+    }
+}

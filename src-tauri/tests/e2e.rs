@@ -1,0 +1,270 @@
+//! The real app under Xvfb, driven through WebDriver like a person would: a driver at the entry
+//! and exit kiosks, an attendant refused a supervisor's action, a cashier's lost ticket and booth
+//! payment, and a supervisor's spot override. Screenshots of each screen are saved (see
+//! `support::artefacts`); the app's own figures (cold start, memory, event to paint) are printed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use serde_json::json;
+use support::Driver;
+
+/// The demo lot with no traffic of its own, on a fast clock (a lot minute each half second).
+const QUIET: [&str; 4] = ["--vehicles", "0", "--speed", "120"];
+
+fn args(extra: &[&'static str]) -> Vec<&'static str> {
+    QUIET.iter().chain(extra).copied().collect()
+}
+
+fn kind(d: &Driver) -> String {
+    d.attribute("#screen", "data-kind").unwrap_or_default()
+}
+
+fn wait_kind(d: &Driver, want: &[&str], secs: u64) -> String {
+    d.wait(&format!("the kiosk to show one of {want:?}"), secs, || {
+        let k = kind(d);
+        want.contains(&k.as_str()).then_some(k)
+    })
+}
+
+#[test]
+fn a_driver_takes_a_ticket_at_the_entry_kiosk_and_pays_by_card_at_the_exit_kiosk() {
+    let d = Driver::start(&args(&["--kiosk", "--lane", "E1"]));
+    let mut violations = Vec::new();
+    wait_kind(&d, &["idle"], 60);
+    d.screenshot("kiosk-entry-idle");
+    violations.extend(d.axe().into_iter().map(|v| format!("idle: {v}")));
+
+    // A car with a plate the camera cannot read drives onto the loop.
+    let sent = d.invoke("send_vehicle", json!({"laneId": "E1", "plate": ""}));
+    assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
+    wait_kind(&d, &["press_for_ticket"], 30);
+    d.screenshot("kiosk-entry-press-for-ticket");
+    violations.extend(d.axe().into_iter().map(|v| format!("press for ticket: {v}")));
+
+    // The driver switches to German, then presses for a ticket with a charger.
+    d.click("[data-lang=de]");
+    assert_eq!(
+        d.script("return document.documentElement.lang", json!([])),
+        "de"
+    );
+    d.click("#ticket-charger");
+    wait_kind(&d, &["take_ticket"], 30);
+    let spot = d.text("#spot");
+    assert!(!spot.is_empty(), "the kiosk shows the spot to go to");
+    d.screenshot("kiosk-entry-take-ticket-de");
+    violations.extend(d.axe().into_iter().map(|v| format!("take ticket: {v}")));
+    // The spot given has a charger, as the driver asked.
+    let o = d.invoke("overview", json!({}));
+    let given = o["ok"]["spots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == spot.trim())
+        .unwrap_or_else(|| panic!("the kiosk's spot {spot} is a spot of the lot"));
+    assert_eq!(given["ev"], true, "the driver asked for a charger: {given}");
+    // The car drives through; the kiosk goes back to its attract screen.
+    wait_kind(&d, &["idle"], 30);
+
+    // Twenty lot minutes later (ten real seconds) it leaves by X1: the kiosk there is the
+    // same app's kiosk page for lane X1.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    d.script("location.search = '?lane=X1'", json!([]));
+    wait_kind(&d, &["idle"], 30);
+    d.click("[data-lang=en]");
+    // Record every screen the exit kiosk shows from now on.
+    d.script(
+        "window.__kinds = []; new MutationObserver(() => { const k = document.querySelector('#screen')?.dataset.kind; if (k && window.__kinds[window.__kinds.length - 1] !== k) window.__kinds.push(k); }).observe(document.body, {subtree: true, attributes: true, childList: true});",
+        json!([]),
+    );
+    let sent = d.invoke("send_vehicle", json!({"laneId": "X1", "plate": ""}));
+    assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
+    // No plate read: the exit asks for the ticket, the car's ticket is scanned, the amount is
+    // shown and charged at the card terminal, and the barrier opens.
+    let k = wait_kind(&d, &["pay_here", "goodbye"], 60);
+    if k == "pay_here" {
+        d.screenshot("kiosk-exit-pay-here");
+    }
+    wait_kind(&d, &["goodbye"], 60);
+    d.screenshot("kiosk-exit-goodbye");
+    violations.extend(d.axe().into_iter().map(|v| format!("goodbye: {v}")));
+    let kinds = d.script("return window.__kinds", json!([]));
+    let kinds: Vec<&str> = kinds
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k.as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"scan_ticket") && kinds.contains(&"pay_here"),
+        "the exit asked for the ticket and showed the amount: {kinds:?}"
+    );
+    // The payment is in the lot's journal.
+    let feed = d.invoke("feed", json!({"limit": 50}));
+    let feed = feed["ok"].as_array().unwrap();
+    assert!(
+        feed.iter().any(|e| e["kind"] == "payment_recorded")
+            && feed.iter().any(|e| e["kind"] == "vehicle_exited"),
+        "the payment and the exit were journaled: {feed:?}"
+    );
+    assert!(
+        violations.is_empty(),
+        "axe found serious accessibility violations on the kiosk:\n{}",
+        violations.join("\n")
+    );
+
+    // A driver cannot close the kiosk; a wrong PIN is refused.
+    d.click("#admin");
+    d.type_into("#pin", "0000");
+    d.click("#pin-submit");
+    d.wait("the wrong PIN refused", 10, || {
+        (!d.text("#pin-error").trim().is_empty()).then_some(())
+    });
+    assert!(
+        ["goodbye", "idle"].contains(&kind(&d).as_str()),
+        "the kiosk is still open and showing its lane"
+    );
+}
+
+fn log_in(d: &Driver, user: &str, password: &str) {
+    d.type_into("#login-user", user);
+    d.type_into("#login-password", password);
+    d.click("#login-submit");
+    d.wait_text("#whoami", user, 30);
+}
+
+fn log_out(d: &Driver) {
+    d.click("#logout");
+    d.find("#login-user");
+}
+
+#[test]
+fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_supervisor_override()
+{
+    let d = Driver::start(&args(&[]));
+    d.find("#login-user");
+    d.screenshot("console-login");
+
+    // A car drives in at the ticketless lane E2 (sent from the console's demo control).
+    log_in(&d, "carl", "carl counts the cash");
+    d.click("#tab-lanes");
+    d.screenshot("console-lanes");
+    let sent = d.invoke("send_vehicle", json!({"laneId": "E2", "plate": "KLM4821"}));
+    assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
+    // The plate may not be read: then the driver presses for a ticket at E2's screen.
+    let inside = d.wait("the car to be inside", 60, || {
+        let screen = d.invoke("lane_screen", json!({"laneId": "E2"}));
+        if screen["ok"]["kind"] == "press_for_ticket" {
+            d.invoke("press_ticket", json!({"laneId": "E2", "choice": "standard"}));
+        }
+        let o = d.invoke("overview", json!({}));
+        o["ok"]["spots"]
+            .as_array()?
+            .iter()
+            .find(|s| s["state"] == "occupied")
+            .map(|s| s["id"].as_str().unwrap_or_default().to_string())
+    });
+
+    // The driver lost the ticket: the cashier opens a shift, finds the stay and takes cash.
+    d.click("#tab-shift");
+    d.type_into("#shift-float", "100");
+    d.click("#shift-open");
+    d.wait_text("#toast", "open", 10);
+    d.click("#tab-booth");
+    d.type_into("#lost-plate", "KLM4821");
+    d.click("#lost-submit");
+    let total = d.wait("the lost ticket's quote", 30, || {
+        let t = d.text("#quote-total");
+        t.parse::<f64>().ok()
+    });
+    assert!(total > 0.0, "a lost ticket costs something");
+    d.screenshot("console-booth-lost-ticket");
+    d.type_into("#pay-handed", "50");
+    d.click("#pay-cash");
+    let change = d.wait("the change", 30, || d.text("#paid-change").parse::<f64>().ok());
+    assert!(
+        (change - (50.0 - total)).abs() < 0.005,
+        "change {change} for 50 handed over against {total}"
+    );
+    assert!(d.text("#receipt").contains("RECEIPT"));
+    d.screenshot("console-booth-paid");
+    log_out(&d);
+
+    // An attendant may not move a car to another spot: refused, and nothing changes.
+    let free = {
+        let o = d.invoke("overview", json!({}));
+        o["ok"]["spots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["state"] == "free" && s["size"] == "standard")
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    log_in(&d, "ann", "ann at the booth");
+    d.click("#tab-lot");
+    d.click(&format!("[data-spot='{inside}']"));
+    d.type_into("#override-target", &free);
+    d.type_into("#override-reason", "the driver parked in the next bay");
+    d.click("#override-submit");
+    d.wait("the refusal", 20, || {
+        d.attribute("#toast", "class")
+            .filter(|c| c.contains("error"))
+    });
+    let refusal = d.text("#toast");
+    assert!(
+        refusal.to_lowercase().contains("attendant"),
+        "the refusal says why: {refusal}"
+    );
+    d.screenshot("console-attendant-refused");
+    let o = d.invoke("overview", json!({}));
+    let state_of = |o: &serde_json::Value, id: &str| {
+        o["ok"]["spots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .map(|s| s["state"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(state_of(&o, &free), "free", "the refused override changed nothing");
+    log_out(&d);
+
+    // A supervisor moves the car.
+    log_in(&d, "sue", "sue supervises the lot");
+    d.click("#tab-lot");
+    d.click(&format!("[data-spot='{inside}']"));
+    d.type_into("#override-target", &free);
+    d.type_into("#override-reason", "the driver parked in the next bay");
+    d.click("#override-submit");
+    d.wait("the override", 20, || {
+        let o = d.invoke("overview", json!({}));
+        (state_of(&o, &free) == "occupied" && state_of(&o, &inside) == "free").then_some(())
+    });
+    d.wait(&format!("spot {free} painted occupied"), 20, || {
+        (d.attribute(&format!("[data-spot='{free}']"), "data-state")? == "occupied").then_some(())
+    });
+    d.screenshot("console-supervisor-override");
+
+    // The report of the day, with an export.
+    d.click("#tab-reports");
+    d.click("#report-show");
+    d.find("#chart-occupancy");
+    d.click("#export-csv");
+    d.wait_text("#export-result", ".csv", 30);
+    d.screenshot("console-report");
+    d.click("#tab-events");
+    d.find("#feed li");
+    d.screenshot("console-events");
+
+    let figures = d.invoke("figures", json!({}));
+    println!(
+        "app figures (debug build, demo lot, this machine): {}",
+        serde_json::to_string(&figures["ok"]).unwrap()
+    );
+    std::fs::write(
+        support::artefacts().join("app-figures.json"),
+        serde_json::to_string_pretty(&figures["ok"]).unwrap(),
+    )
+    .unwrap();
+}
