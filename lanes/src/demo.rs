@@ -932,13 +932,28 @@ impl DemoLot {
         let mut booth = Actor::new("booth-demo", Role::Cashier)?;
         let mut office = Actor::new("office-demo", Role::Supervisor)?;
         if !staff.is_empty() {
+            // The lot's first user is its admin (who adds the others, logged in with the second
+            // factor); then the demo's own booth and office log in like everyone else.
+            let password = |name: &str| format!("demo {name} {:016x}", Rng::new(opts.seed).next_u64());
+            let mut admin = Actor::new("demo-admin", Role::Admin)?;
+            let secret = add_user(&engine, &admin, opts.start, &admin.name, admin.role, &password(&admin.name))
+                .await?
+                .ok_or_else(|| err("the demo's admin got no second factor"))?;
+            let code = gatehouse_core::auth::totp_code(
+                &gatehouse_core::auth::decode_totp_secret(&secret)?,
+                opts.start.timestamp(),
+            );
+            admin.session = Some(
+                log_in(&engine, opts.start, &admin.name, &password(&admin.name), Some(format!("{code:06}")))
+                    .await?,
+            );
             for s in &staff {
-                add_user(&engine, opts.start, &s.name, s.role, &s.password).await?;
+                add_user(&engine, &admin, opts.start, &s.name, s.role, &s.password).await?;
             }
             for actor in [&mut booth, &mut office] {
-                let password = format!("demo {} {:016x}", actor.name, Rng::new(opts.seed).next_u64());
-                add_user(&engine, opts.start, &actor.name, actor.role, &password).await?;
-                actor.session = Some(log_in(&engine, opts.start, &actor.name, &password).await?);
+                add_user(&engine, &admin, opts.start, &actor.name, actor.role, &password(&actor.name)).await?;
+                actor.session =
+                    Some(log_in(&engine, opts.start, &actor.name, &password(&actor.name), None).await?);
             }
         }
         let (permits, reservations) = paperwork(&engine, &office, opts.start, &visits).await?;
@@ -1274,27 +1289,37 @@ impl DemoLot {
     }
 }
 
+/// Adds a user as `admin`; an admin's second-factor secret comes back.
 async fn add_user(
     engine: &Engine,
+    admin: &Actor,
     at: DateTime<Utc>,
     name: &str,
     role: Role,
     password: &str,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let cmd = Command::AddUser {
         name: name.to_string(),
         role,
         password: gatehouse_core::auth::Secret(password.to_string()),
     };
-    engine.submit(&Actor::system("demo"), at, cmd).await?;
-    Ok(())
+    match engine.submit(admin, at, cmd).await? {
+        Outcome::UserAdded(u) => Ok(u.totp_secret),
+        other => Err(err(format!("adding a user answered {other:?}"))),
+    }
 }
 
-async fn log_in(engine: &Engine, at: DateTime<Utc>, name: &str, password: &str) -> Result<String, Error> {
+async fn log_in(
+    engine: &Engine,
+    at: DateTime<Utc>,
+    name: &str,
+    password: &str,
+    code: Option<String>,
+) -> Result<String, Error> {
     let cmd = Command::Login {
         user: name.to_string(),
         password: gatehouse_core::auth::Secret(password.to_string()),
-        totp: None,
+        totp: code.map(gatehouse_core::auth::Secret),
     };
     match engine.submit(&Actor::system("login"), at, cmd).await? {
         Outcome::LoggedIn(l) => Ok(l.token),

@@ -409,6 +409,7 @@ pub struct AppFigures {
 }
 
 /// Every type of the bindings, in file order.
+#[cfg(test)]
 pub fn bindings() -> String {
     let mut out = String::from(
         "// Generated from src-tauri/src/api.rs by `GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings`.\n// Do not edit: CI checks that this file matches the Rust types.\n",

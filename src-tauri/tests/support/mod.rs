@@ -4,10 +4,14 @@
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One app at a time: each runs the demo lot's lanes, which want the machine to themselves.
+static ONE_APP: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -50,11 +54,13 @@ pub struct Driver {
     base: String,
     session: String,
     http: reqwest::blocking::Client,
+    _one: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Driver {
     /// Starts the app with `args` under a fresh Xvfb display.
     pub fn start(args: &[&str]) -> Driver {
+        let one = ONE_APP.lock().unwrap_or_else(|p| p.into_inner());
         let display = format!(":{}", 90 + free_port() % 400);
         let xvfb = Command::new(tool("Xvfb"))
             .args([display.as_str(), "-screen", "0", "1366x768x24", "-nolisten", "tcp"])
@@ -64,7 +70,12 @@ impl Driver {
             .expect("Xvfb starts");
         std::thread::sleep(Duration::from_millis(500));
         let (port, native) = (free_port(), free_port());
+        let log = std::fs::File::create(artefacts().join("tauri-driver.log"))
+            .expect("the tauri-driver log");
+        // Its own process group: tauri-driver leaves WebKitWebDriver running when killed, so the
+        // whole group is stopped on drop.
         let driver = Command::new(tool("tauri-driver"))
+            .process_group(0)
             .args([
                 "--port",
                 &port.to_string(),
@@ -75,8 +86,8 @@ impl Driver {
             ])
             .env("DISPLAY", &display)
             .env("GATEHOUSE_EXPORTS", artefacts().join("exports"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(log.try_clone().expect("the log, twice"))
+            .stderr(log)
             .spawn()
             .expect("tauri-driver starts");
         let http = reqwest::blocking::Client::builder()
@@ -90,6 +101,7 @@ impl Driver {
             base,
             session: String::new(),
             http,
+            _one: one,
         };
         let caps = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
             "application": env!("CARGO_BIN_EXE_gatehouse-app"),
@@ -112,6 +124,9 @@ impl Driver {
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
+        if std::env::var_os("GATEHOUSE_E2E_TRACE").is_some() {
+            eprintln!("webdriver {method} {path} {body:?}");
+        }
         let mut req = self.http.request(method, &url);
         if let Some(b) = body {
             req = req.json(&b);
@@ -135,10 +150,6 @@ impl Driver {
     /// The element, waiting up to 30 s for it to appear.
     pub fn find(&self, css: &str) -> String {
         self.wait(&format!("element {css}"), 30, || self.try_find(css))
-    }
-
-    pub fn exists(&self, css: &str) -> bool {
-        self.try_find(css).is_some()
     }
 
     pub fn click(&self, css: &str) {
@@ -273,7 +284,9 @@ impl Drop for Driver {
                 .delete(format!("{}/session/{}", self.base, self.session))
                 .send();
         }
-        let _ = self.driver.kill();
+        let _ = Command::new("kill")
+            .args(["-TERM", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
         let _ = self.xvfb.kill();
         let _ = self.xvfb.wait();
