@@ -7,10 +7,10 @@ use clap::Args;
 use gatehouse_core::engine::Outcome;
 use gatehouse_core::money::parse_amount;
 use gatehouse_core::reports::{period_bounds, report};
-use gatehouse_reports::{csv, document, text, z_document};
 use gatehouse_core::shifts::{ZReport, z_report};
 use gatehouse_core::{Command, Error, Lot};
 use gatehouse_paper::render_pdf;
+use gatehouse_reports::{csv, document, text, z_document};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]

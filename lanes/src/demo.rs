@@ -849,8 +849,7 @@ pub async fn run(
     let minutes = opts.minutes;
     let lot = DemoLot::start(opts, vec![], say).await?;
     // The run: arrivals stop at the end of the window; vehicles already at a lane finish.
-    tokio::time::sleep_until((lot.world.t0 + Duration::from_secs_f64(minutes * 60.0)).into())
-        .await;
+    tokio::time::sleep_until((lot.world.t0 + Duration::from_secs_f64(minutes * 60.0)).into()).await;
     lot.finish().await
 }
 
@@ -934,26 +933,56 @@ impl DemoLot {
         if !staff.is_empty() {
             // The lot's first user is its admin (who adds the others, logged in with the second
             // factor); then the demo's own booth and office log in like everyone else.
-            let password = |name: &str| format!("demo {name} {:016x}", Rng::new(opts.seed).next_u64());
+            let password =
+                |name: &str| format!("demo {name} {:016x}", Rng::new(opts.seed).next_u64());
             let mut admin = Actor::new("demo-admin", Role::Admin)?;
-            let secret = add_user(&engine, &admin, opts.start, &admin.name, admin.role, &password(&admin.name))
-                .await?
-                .ok_or_else(|| err("the demo's admin got no second factor"))?;
+            let secret = add_user(
+                &engine,
+                &admin,
+                opts.start,
+                &admin.name,
+                admin.role,
+                &password(&admin.name),
+            )
+            .await?
+            .ok_or_else(|| err("the demo's admin got no second factor"))?;
             let code = gatehouse_core::auth::totp_code(
                 &gatehouse_core::auth::decode_totp_secret(&secret)?,
                 opts.start.timestamp(),
             );
             admin.session = Some(
-                log_in(&engine, opts.start, &admin.name, &password(&admin.name), Some(format!("{code:06}")))
-                    .await?,
+                log_in(
+                    &engine,
+                    opts.start,
+                    &admin.name,
+                    &password(&admin.name),
+                    Some(format!("{code:06}")),
+                )
+                .await?,
             );
             for s in &staff {
                 add_user(&engine, &admin, opts.start, &s.name, s.role, &s.password).await?;
             }
             for actor in [&mut booth, &mut office] {
-                add_user(&engine, &admin, opts.start, &actor.name, actor.role, &password(&actor.name)).await?;
-                actor.session =
-                    Some(log_in(&engine, opts.start, &actor.name, &password(&actor.name), None).await?);
+                add_user(
+                    &engine,
+                    &admin,
+                    opts.start,
+                    &actor.name,
+                    actor.role,
+                    &password(&actor.name),
+                )
+                .await?;
+                actor.session = Some(
+                    log_in(
+                        &engine,
+                        opts.start,
+                        &actor.name,
+                        &password(&actor.name),
+                        None,
+                    )
+                    .await?,
+                );
             }
         }
         let (permits, reservations) = paperwork(&engine, &office, opts.start, &visits).await?;
@@ -1161,7 +1190,9 @@ impl DemoLot {
                     }
                 }
                 LaneNotice::Screen(
-                    s @ (Screen::TakeTicket { .. } | Screen::Proceed { .. } | Screen::Goodbye { .. }),
+                    s @ (Screen::TakeTicket { .. }
+                    | Screen::Proceed { .. }
+                    | Screen::Goodbye { .. }),
                 ) => {
                     return self.pass(lane, &sim, &mut notes, s, plate).await;
                 }

@@ -352,10 +352,17 @@ pub fn z_document(z: &ZReport) -> Document {
 pub fn payment_receipt(lot: &str, at_local: &str, p: &gatehouse_core::engine::Paid) -> String {
     const W: usize = 42;
     let row = |l: &str, r: &str| {
-        let pad = W.saturating_sub(l.chars().count() + r.chars().count()).max(1);
+        let pad = W
+            .saturating_sub(l.chars().count() + r.chars().count())
+            .max(1);
         format!("{l}{}{r}\n", " ".repeat(pad))
     };
-    let mut out = format!("{:^W$}\n{:^W$}\n{}\n", lot.chars().take(W).collect::<String>(), "RECEIPT", "-".repeat(W));
+    let mut out = format!(
+        "{:^W$}\n{:^W$}\n{}\n",
+        lot.chars().take(W).collect::<String>(),
+        "RECEIPT",
+        "-".repeat(W)
+    );
     out.push_str(&row("Ticket", &p.ticket));
     out.push_str(&row("Date", at_local));
     out.push_str(&row("Method", p.method.as_str()));
@@ -363,10 +370,13 @@ pub fn payment_receipt(lot: &str, at_local: &str, p: &gatehouse_core::engine::Pa
     out.push_str(&row("Tendered", &format!("{} {}", p.tendered, p.currency)));
     out.push_str(&row("Change", &format!("{} {}", p.change, p.currency)));
     out.push_str(&row("Still owed", &format!("{} {}", p.due, p.currency)));
-    out.push_str(&format!("{}\n{:^W$}\n", "-".repeat(W), format!("Payment {}", p.payment)));
+    out.push_str(&format!(
+        "{}\n{:^W$}\n",
+        "-".repeat(W),
+        format!("Payment {}", p.payment)
+    ));
     out
 }
-
 
 #[cfg(test)]
 mod tests {

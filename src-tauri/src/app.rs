@@ -71,7 +71,12 @@ impl App {
             .lock()
             .ok()
             .and_then(|s| s.get(window).cloned())
-            .ok_or_else(|| ApiError::new("forbidden", "nobody is logged in at this window; log in first"))
+            .ok_or_else(|| {
+                ApiError::new(
+                    "forbidden",
+                    "nobody is logged in at this window; log in first",
+                )
+            })
     }
 
     pub fn set_actor(&self, window: &str, actor: Option<Actor>) {
@@ -86,7 +91,11 @@ impl App {
     /// Runs a command as the person at `window`.
     pub async fn submit(&self, window: &str, command: Command) -> Answer<Outcome> {
         let actor = self.actor(window)?;
-        Ok(self.lot.engine().submit(&actor, self.now(), command).await?)
+        Ok(self
+            .lot
+            .engine()
+            .submit(&actor, self.now(), command)
+            .await?)
     }
 
     /// The journal record in words, for the feed.
@@ -149,21 +158,23 @@ pub fn notice_text(n: &LaneNotice) -> Option<(String, Option<DeviceHealth>)> {
                 ),
                 LaneEvent::Reversed { stay } => format!(
                     "a vehicle backed off{}",
-                    stay.as_ref().map(|s| format!(" (ticket {s})")).unwrap_or_default()
+                    stay.as_ref()
+                        .map(|s| format!(" (ticket {s})"))
+                        .unwrap_or_default()
                 ),
                 LaneEvent::Tailgate => "a second vehicle followed through the barrier".into(),
                 LaneEvent::ManualOpen { reason } => format!("barrier opened by hand: {reason}"),
-                LaneEvent::LaneState { open, reason } => format!(
-                    "lane {}: {reason}",
-                    if *open { "opened" } else { "closed" }
-                ),
-                LaneEvent::FreeExit { on, reason } => format!(
-                    "free exit {}: {reason}",
-                    if *on { "on" } else { "off" }
-                ),
+                LaneEvent::LaneState { open, reason } => {
+                    format!("lane {}: {reason}", if *open { "opened" } else { "closed" })
+                }
+                LaneEvent::FreeExit { on, reason } => {
+                    format!("free exit {}: {reason}", if *on { "on" } else { "off" })
+                }
                 LaneEvent::Passed { stay, .. } => format!(
                     "a vehicle passed{}",
-                    stay.as_ref().map(|s| format!(" (ticket {s})")).unwrap_or_default()
+                    stay.as_ref()
+                        .map(|s| format!(" (ticket {s})"))
+                        .unwrap_or_default()
                 ),
             },
             None,
@@ -263,14 +274,17 @@ mod tests {
 
     #[test]
     fn a_journal_payload_reads_as_a_line_of_fields() {
-        let line = summarise(r#"{"kind":"entered","plate":"ABC1234","spot":"P1-A-001","lane":null}"#);
+        let line =
+            summarise(r#"{"kind":"entered","plate":"ABC1234","spot":"P1-A-001","lane":null}"#);
         assert_eq!(line, "plate ABC1234 · spot P1-A-001");
     }
 
     #[test]
     fn a_huge_payload_is_cut_to_a_line() {
         let config = "x".repeat(20_000);
-        let line = summarise(&format!(r#"{{"kind":"lot_initialized","config":"{config}"}}"#));
+        let line = summarise(&format!(
+            r#"{{"kind":"lot_initialized","config":"{config}"}}"#
+        ));
         assert_eq!(line.chars().count(), 241);
         assert!(line.ends_with('…'));
     }

@@ -81,7 +81,10 @@ pub async fn login(
         )
         .await?;
     let Outcome::LoggedIn(l) = outcome else {
-        return Err(ApiError::new("storage", "the login did not answer with a session"));
+        return Err(ApiError::new(
+            "storage",
+            "the login did not answer with a session",
+        ));
     };
     let mut actor = gatehouse_core::Actor::new(&l.user, l.role)?;
     actor.session = Some(l.token);
@@ -141,11 +144,7 @@ pub fn overview(app: St<'_>) -> Answer<Overview> {
         levels: config.levels.iter().map(|l| l.id.clone()).collect(),
         spots: lot.spots()?.into_iter().map(Spot::from).collect(),
         lanes,
-        zones: occupancy
-            .by_zone
-            .iter()
-            .map(|(k, c)| count(k, c))
-            .collect(),
+        zones: occupancy.by_zone.iter().map(|(k, c)| count(k, c)).collect(),
         classes: occupancy
             .vehicles_by_class
             .iter()
@@ -173,7 +172,8 @@ pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
 pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::alerts::list_alerts(lot.connection(), false)?;
-    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let text =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     Ok(rows
         .iter()
         .map(|v| AlertView {
@@ -226,7 +226,10 @@ pub async fn lost_ticket(
         .submit(window.label(), Command::LostTicket { plate, class })
         .await?;
     let Outcome::LostTicket(l) = outcome else {
-        return Err(ApiError::new("storage", "the engine did not answer with the lost ticket"));
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the lost ticket",
+        ));
     };
     let mut view = quote_of(&app, &StayRef::Ticket(l.ticket.clone()))?;
     view.replacement_qr = Some(l.qr);
@@ -262,7 +265,10 @@ pub async fn pay(
         )
         .await?;
     let Outcome::Paid(p) = outcome else {
-        return Err(ApiError::new("storage", "the engine did not answer with the payment"));
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the payment",
+        ));
     };
     let config = app.lot.config();
     let receipt = gatehouse_reports::payment_receipt(
@@ -313,7 +319,11 @@ fn message(o: &Outcome) -> String {
         Outcome::SpotOverridden(s) => format!("ticket {} moved to spot {}", s.ticket, s.to),
         other => serde_json::to_value(other)
             .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "done".into()),
     }
 }
@@ -348,18 +358,22 @@ pub async fn set_spot_service(
     why: String,
 ) -> Answer<String> {
     app.submit(
-            window.label(),
-            Command::SetSpotService {
-                spot: spot.trim().to_string(),
-                in_service,
-                reason: reason(&why)?,
-            },
-        )
-        .await?;
+        window.label(),
+        Command::SetSpotService {
+            spot: spot.trim().to_string(),
+            in_service,
+            reason: reason(&why)?,
+        },
+    )
+    .await?;
     Ok(format!(
         "spot {} is {}",
         spot.trim(),
-        if in_service { "back in service" } else { "out of service" }
+        if in_service {
+            "back in service"
+        } else {
+            "out of service"
+        }
     ))
 }
 
@@ -370,9 +384,16 @@ fn lane<'a>(app: &'a App, id: &str) -> Answer<&'a gatehouse_lanes::runtime::Lane
 }
 
 #[tauri::command]
-pub async fn open_gate(app: St<'_>, window: WebviewWindow, lane_id: String, why: String) -> Answer<()> {
+pub async fn open_gate(
+    app: St<'_>,
+    window: WebviewWindow,
+    lane_id: String,
+    why: String,
+) -> Answer<()> {
     let actor = app.actor(window.label())?;
-    lane(&app, &lane_id)?.open_gate(&actor, &reason(&why)?).await?;
+    lane(&app, &lane_id)?
+        .open_gate(&actor, &reason(&why)?)
+        .await?;
     Ok(())
 }
 
@@ -414,7 +435,10 @@ pub fn send_vehicle(app: St<'_>, lane_id: String, plate: String) -> Answer<Strin
     let lot = app.lot.clone();
     let said = format!(
         "a vehicle{} is driving up to {lane_id}",
-        plate.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()
+        plate
+            .as_ref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default()
     );
     tauri::async_runtime::spawn(async move {
         if let Err(e) = lot.drive_up(&lane_id, plate.as_deref()).await {
@@ -435,7 +459,10 @@ pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> An
         )
         .await?;
     let Outcome::Shift(s) = outcome else {
-        return Err(ApiError::new("storage", "the engine did not answer with the shift"));
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the shift",
+        ));
     };
     Ok(ShiftInfo {
         open: true,
@@ -457,7 +484,10 @@ pub async fn close_shift(app: St<'_>, window: WebviewWindow, counted: String) ->
         )
         .await?;
     let Outcome::Shift(s) = outcome else {
-        return Err(ApiError::new("storage", "the engine did not answer with the shift"));
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the shift",
+        ));
     };
     let lot = app.lot_db()?;
     let z = z_report(lot.connection(), lot.context(), s.id)?;
@@ -479,7 +509,9 @@ fn day_report(app: &App, day: &str) -> Answer<gatehouse_core::reports::Report> {
     };
     let (from, to) = period_bounds(ctx, "day", day)?;
     // Today's report runs to now.
-    let to = to.min(app.now() + Duration::seconds(1)).max(from + Duration::seconds(1));
+    let to = to
+        .min(app.now() + Duration::seconds(1))
+        .max(from + Duration::seconds(1));
     Ok(report(lot.connection(), ctx, "day", from, to)?)
 }
 
@@ -543,9 +575,8 @@ pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written
         "report-{}.{ext}",
         r.from_local.get(..10).unwrap_or("day")
     ));
-    std::fs::write(&path, &bytes).map_err(|e| {
-        ApiError::new("storage", format!("cannot write {}: {e}", path.display()))
-    })?;
+    std::fs::write(&path, &bytes)
+        .map_err(|e| ApiError::new("storage", format!("cannot write {}: {e}", path.display())))?;
     Ok(Written {
         path: path.display().to_string(),
         bytes: bytes.len() as u32,
@@ -588,7 +619,10 @@ pub fn pay_again(app: St<'_>, lane_id: String) -> Answer<()> {
 #[tauri::command]
 pub fn unlock_kiosk(app: St<'_>, window: WebviewWindow, pin: String) -> Answer<()> {
     if pin.trim() != app.kiosk_pin {
-        return Err(ApiError::new("forbidden", "that PIN is not the kiosk's admin PIN"));
+        return Err(ApiError::new(
+            "forbidden",
+            "that PIN is not the kiosk's admin PIN",
+        ));
     }
     crate::UNLOCKED.store(true, std::sync::atomic::Ordering::SeqCst);
     window
@@ -614,7 +648,8 @@ pub fn painted(app: St<'_>, seq: i64) {
         let done: Vec<i64> = f.broadcast.keys().copied().filter(|s| *s <= seq).collect();
         for s in done {
             if let Some(at) = f.broadcast.remove(&s) {
-                f.paint_ms.push(now.duration_since(at).as_secs_f64() * 1000.0);
+                f.paint_ms
+                    .push(now.duration_since(at).as_secs_f64() * 1000.0);
             }
         }
     }

@@ -24,7 +24,10 @@ use tauri::{Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 pub static UNLOCKED: AtomicBool = AtomicBool::new(false);
 
 #[derive(Parser)]
-#[command(name = "gatehouse-app", about = "The Gatehouse console and lane kiosks on the demo lot, live")]
+#[command(
+    name = "gatehouse-app",
+    about = "The Gatehouse console and lane kiosks on the demo lot, live"
+)]
 struct Args {
     /// Open only a lane's kiosk, fullscreen and always on top (with --lane).
     #[arg(long, env = "GATEHOUSE_KIOSK")]
@@ -83,7 +86,10 @@ fn main() {
     if args.kiosk && args.lane.is_none() {
         fail("--kiosk needs --lane ID (or GATEHOUSE_KIOSK_LANE): the lane this kiosk serves");
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => fail(format!("cannot start the async runtime: {e}")),
     };
@@ -93,7 +99,10 @@ fn main() {
         Err(e) => fail(e),
     };
     let Ok(time) = NaiveTime::parse_from_str(args.from.trim(), "%H:%M") else {
-        fail(format!("--from '{}' is not a time of day; write HH:MM", args.from))
+        fail(format!(
+            "--from '{}' is not a time of day; write HH:MM",
+            args.from
+        ))
     };
     let today = Utc::now().with_timezone(&tz).date_naive();
     let Some(start) = tz

@@ -40,7 +40,11 @@ fn a_driver_takes_a_ticket_at_the_entry_kiosk_and_pays_by_card_at_the_exit_kiosk
     assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
     wait_kind(&d, &["press_for_ticket"], 30);
     d.screenshot("kiosk-entry-press-for-ticket");
-    violations.extend(d.axe().into_iter().map(|v| format!("press for ticket: {v}")));
+    violations.extend(
+        d.axe()
+            .into_iter()
+            .map(|v| format!("press for ticket: {v}")),
+    );
 
     // The driver switches to German, then presses for a ticket with a charger.
     d.click("[data-lang=de]");
@@ -140,7 +144,7 @@ fn log_out(d: &Driver) {
 
 #[test]
 fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_supervisor_override()
-{
+ {
     let d = Driver::start(&args(&[]));
     d.find("#login-user");
     d.screenshot("console-login");
@@ -148,6 +152,7 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
     // A car drives in at the ticketless lane E2 (sent from the console's demo control).
     log_in(&d, "carl", "carl counts the cash");
     d.click("#tab-lanes");
+    d.find("#lane-cards [data-lane='E2']");
     d.screenshot("console-lanes");
     let sent = d.invoke("send_vehicle", json!({"laneId": "E2", "plate": "KLM4821"}));
     assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
@@ -155,7 +160,10 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
     let inside = d.wait("the car to be inside", 60, || {
         let screen = d.invoke("lane_screen", json!({"laneId": "E2"}));
         if screen["ok"]["kind"] == "press_for_ticket" {
-            d.invoke("press_ticket", json!({"laneId": "E2", "choice": "standard"}));
+            d.invoke(
+                "press_ticket",
+                json!({"laneId": "E2", "choice": "standard"}),
+            );
         }
         let o = d.invoke("overview", json!({}));
         o["ok"]["spots"]
@@ -165,7 +173,9 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
             .map(|s| s["id"].as_str().unwrap_or_default().to_string())
     });
 
-    // The driver lost the ticket: the cashier opens a shift, finds the stay and takes cash.
+    // Half an hour later (fifteen real seconds) the driver has lost the ticket: the cashier opens
+    // a shift, finds the stay by plate and takes cash.
+    std::thread::sleep(std::time::Duration::from_secs(15));
     d.click("#tab-shift");
     d.type_into("#shift-float", "100");
     d.click("#shift-open");
@@ -181,7 +191,9 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
     d.screenshot("console-booth-lost-ticket");
     d.type_into("#pay-handed", "50");
     d.click("#pay-cash");
-    let change = d.wait("the change", 30, || d.text("#paid-change").parse::<f64>().ok());
+    let change = d.wait("the change", 30, || {
+        d.text("#paid-change").parse::<f64>().ok()
+    });
     assert!(
         (change - (50.0 - total)).abs() < 0.005,
         "change {change} for 50 handed over against {total}"
@@ -197,7 +209,12 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
             .as_array()
             .unwrap()
             .iter()
-            .find(|s| s["state"] == "free" && s["size"] == "standard")
+            .find(|s| {
+                s["state"] == "free"
+                    && s["size"] == "standard"
+                    && s["ev"] == false
+                    && s["accessible"] == false
+            })
             .map(|s| s["id"].as_str().unwrap().to_string())
             .unwrap()
     };
@@ -227,7 +244,11 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
             .map(|s| s["state"].as_str().unwrap().to_string())
             .unwrap()
     };
-    assert_eq!(state_of(&o, &free), "free", "the refused override changed nothing");
+    assert_eq!(
+        state_of(&o, &free),
+        "free",
+        "the refused override changed nothing"
+    );
     log_out(&d);
 
     // A supervisor moves the car.

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,7 +33,9 @@ fn tool(name: &str) -> PathBuf {
             return p;
         }
     }
-    panic!("{name} is not installed: run ./dev setup (it installs xvfb, webkit2gtk-driver and tauri-driver)");
+    panic!(
+        "{name} is not installed: run ./dev setup (it installs xvfb, webkit2gtk-driver and tauri-driver)"
+    );
 }
 
 /// Where the end-to-end tests save their screenshots.
@@ -63,7 +65,14 @@ impl Driver {
         let one = ONE_APP.lock().unwrap_or_else(|p| p.into_inner());
         let display = format!(":{}", 90 + free_port() % 400);
         let xvfb = Command::new(tool("Xvfb"))
-            .args([display.as_str(), "-screen", "0", "1366x768x24", "-nolisten", "tcp"])
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1366x768x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -82,7 +91,9 @@ impl Driver {
                 "--native-port",
                 &native.to_string(),
                 "--native-driver",
-                tool("WebKitWebDriver").to_str().unwrap_or("WebKitWebDriver"),
+                tool("WebKitWebDriver")
+                    .to_str()
+                    .unwrap_or("WebKitWebDriver"),
             ])
             .env("DISPLAY", &display)
             .env("GATEHOUSE_EXPORTS", artefacts().join("exports"))
@@ -109,7 +120,12 @@ impl Driver {
         }}}});
         let until = Instant::now() + Duration::from_secs(20);
         let started = loop {
-            match d.http.post(format!("{}/session", d.base)).json(&caps).send() {
+            match d
+                .http
+                .post(format!("{}/session", d.base))
+                .json(&caps)
+                .send()
+            {
                 Ok(r) => break r.json::<Value>().expect("a session answer"),
                 Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(200)),
                 Err(e) => panic!("tauri-driver did not answer: {e}"),
@@ -152,13 +168,27 @@ impl Driver {
         self.wait(&format!("element {css}"), 30, || self.try_find(css))
     }
 
+    /// Clicks the element as a person would, once it is scrolled to the middle of its panel
+    /// (clear of the toast in the corner).
     pub fn click(&self, css: &str) {
         let e = self.find(css);
-        self.call(
+        self.script(
+            "arguments[0].scrollIntoView({block: 'center'})",
+            json!([{ ELEMENT: e }]),
+        );
+        let v = self.call(
             reqwest::Method::POST,
             &format!("/element/{e}/click"),
             Some(json!({})),
         );
+        if let Some(err) = v.get("error") {
+            let shot = self.screenshot("failed-click");
+            panic!(
+                "clicking {css}: {err} {}; the screen is in {}",
+                v["message"],
+                shot.display()
+            );
+        }
     }
 
     pub fn type_into(&self, css: &str, text: &str) {
@@ -238,7 +268,10 @@ impl Driver {
             }
             if Instant::now() > until {
                 let shot = self.screenshot("failed-wait");
-                panic!("waited {secs} s for {what}; the screen is in {}", shot.display());
+                panic!(
+                    "waited {secs} s for {what}; the screen is in {}",
+                    shot.display()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -285,7 +318,7 @@ impl Drop for Driver {
                 .send();
         }
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.driver.id())])
+            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
             .status();
         let _ = self.driver.wait();
         let _ = self.xvfb.kill();
