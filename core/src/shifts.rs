@@ -155,16 +155,22 @@ pub fn z_report(conn: &Connection, ctx: &LotContext, id: i64) -> Result<ZReport>
     })
 }
 
+/// Columns of a receipt printer's line.
+pub const RECEIPT_WIDTH: usize = 42;
+
+/// A receipt line: `left` and `right` at either end of the printer's width.
+pub fn receipt_row(left: &str, right: &str) -> String {
+    let pad = RECEIPT_WIDTH
+        .saturating_sub(left.chars().count() + right.chars().count())
+        .max(1);
+    format!("{left}{}{right}\n", " ".repeat(pad))
+}
+
 impl ZReport {
     /// The Z-report as a receipt printer prints it: 42 columns.
     pub fn receipt_text(&self) -> String {
-        const W: usize = 42;
-        let row = |l: &str, r: &str| {
-            let pad = W
-                .saturating_sub(l.chars().count() + r.chars().count())
-                .max(1);
-            format!("{l}{}{r}\n", " ".repeat(pad))
-        };
+        const W: usize = RECEIPT_WIDTH;
+        let row = receipt_row;
         let rule = format!("{}\n", "-".repeat(W));
         let s = &self.shift;
         let mut out = String::new();

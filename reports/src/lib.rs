@@ -350,13 +350,8 @@ pub fn z_document(z: &ZReport) -> Document {
 
 /// A booth payment's receipt as a receipt printer prints it: 42 columns.
 pub fn payment_receipt(lot: &str, at_local: &str, p: &gatehouse_core::engine::Paid) -> String {
-    const W: usize = 42;
-    let row = |l: &str, r: &str| {
-        let pad = W
-            .saturating_sub(l.chars().count() + r.chars().count())
-            .max(1);
-        format!("{l}{}{r}\n", " ".repeat(pad))
-    };
+    const W: usize = gatehouse_core::shifts::RECEIPT_WIDTH;
+    let row = gatehouse_core::shifts::receipt_row;
     let mut out = format!(
         "{:^W$}\n{:^W$}\n{}\n",
         lot.chars().take(W).collect::<String>(),

@@ -137,6 +137,15 @@ fn log_in(d: &Driver, user: &str, password: &str) {
     d.wait_text("#whoami", user, 30);
 }
 
+/// At the lot map: move the car on spot `from` to spot `to`, with a reason.
+fn ask_to_move(d: &Driver, from: &str, to: &str) {
+    d.click("#tab-lot");
+    d.click(&format!("[data-spot='{from}']"));
+    d.type_into("#override-target", to);
+    d.type_into("#override-reason", "the driver parked in the next bay");
+    d.click("#override-submit");
+}
+
 fn log_out(d: &Driver) {
     d.click("#logout");
     d.find("#login-user");
@@ -219,11 +228,7 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
             .unwrap()
     };
     log_in(&d, "ann", "ann at the booth");
-    d.click("#tab-lot");
-    d.click(&format!("[data-spot='{inside}']"));
-    d.type_into("#override-target", &free);
-    d.type_into("#override-reason", "the driver parked in the next bay");
-    d.click("#override-submit");
+    ask_to_move(&d, &inside, &free);
     d.wait("the refusal", 20, || {
         d.attribute("#toast", "class")
             .filter(|c| c.contains("error"))
@@ -253,11 +258,7 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
 
     // A supervisor moves the car.
     log_in(&d, "sue", "sue supervises the lot");
-    d.click("#tab-lot");
-    d.click(&format!("[data-spot='{inside}']"));
-    d.type_into("#override-target", &free);
-    d.type_into("#override-reason", "the driver parked in the next bay");
-    d.click("#override-submit");
+    ask_to_move(&d, &inside, &free);
     d.wait("the override", 20, || {
         let o = d.invoke("overview", json!({}));
         (state_of(&o, &free) == "occupied" && state_of(&o, &inside) == "free").then_some(())
