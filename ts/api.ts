@@ -3,21 +3,30 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
+  AccountRow,
   AlertView,
   ApiError,
   AppFigures,
   BoothMethod,
   FeedItem,
+  LaneFrameView,
   LaneNoticeView,
   LaneScreen,
   Overview,
   PaidView,
+  PermitForm,
+  PermitRow,
   QuoteView,
   ReportView,
+  ReservationForm,
+  ReservationRow,
   ScreenView,
   SessionView,
   ShiftInfo,
   TicketChoice,
+  UserAddedView,
+  UserRow,
+  VoucherRow,
   Written,
 } from "./bindings";
 
@@ -64,7 +73,10 @@ export const api = {
     call<void>("set_lane_open", { laneId, open, why }),
   setFreeExit: (laneId: string, on: boolean, why: string) =>
     call<void>("set_free_exit", { laneId, on, why }),
-  sendVehicle: (laneId: string, plate: string) => call<string>("send_vehicle", { laneId, plate }),
+  /** The demo: a vehicle drives up; at an exit `paysWith` is a voucher or prepaid card code. */
+  sendVehicle: (laneId: string, plate: string, paysWith: string | null = null) =>
+    call<string>("send_vehicle", { laneId, plate, paysWith }),
+  laneFrame: (laneId: string) => call<LaneFrameView | null>("lane_frame", { laneId }),
   openShift: (float: string) => call<ShiftInfo>("open_shift", { float }),
   closeShift: (counted: string) => call<ShiftInfo>("close_shift", { counted }),
   dayReport: (day: string) => call<ReportView>("day_report_view", { day }),
@@ -78,6 +90,26 @@ export const api = {
   consoleReady: () => call<void>("console_ready"),
   painted: (seq: number) => call<void>("painted", { seq }),
   figures: () => call<AppFigures>("figures"),
+  // The office.
+  reservations: (days: number) => call<ReservationRow[]>("reservations", { days }),
+  reserve: (form: ReservationForm) => call<ReservationRow>("reserve", { form }),
+  cancelReservation: (code: string) => call<string>("cancel_reservation", { code }),
+  permits: () => call<PermitRow[]>("permits"),
+  issuePermit: (form: PermitForm) => call<string>("issue_permit", { form }),
+  revokePermit: (id: number, why: string) => call<string>("revoke_permit", { id, why }),
+  accounts: () => call<AccountRow[]>("accounts"),
+  openAccount: (holder: string, days: number) =>
+    call<AccountRow>("open_account", { holder, days }),
+  topUp: (id: number, method: BoothMethod, amountText: string) =>
+    call<AccountRow>("top_up", { id, method, amountText }),
+  vouchers: () => call<VoucherRow[]>("vouchers"),
+  issueVoucher: (merchant: string, value: number, percent: boolean, days: number) =>
+    call<VoucherRow>("issue_voucher", { merchant, value, percent, days }),
+  users: () => call<UserRow[]>("users"),
+  addUser: (name: string, role: string, password: string) =>
+    call<UserAddedView>("add_user", { name, role, password }),
+  setUserEnabled: (name: string, enabled: boolean) =>
+    call<string>("set_user_enabled", { name, enabled }),
 };
 
 /** The app's live events. */
@@ -88,4 +120,6 @@ export const events = {
     listen<LaneScreen>("lane-screen", (e) => f(e.payload)),
   laneNotice: (f: (e: LaneNoticeView) => void): Promise<UnlistenFn> =>
     listen<LaneNoticeView>("lane-notice", (e) => f(e.payload)),
+  laneFrame: (f: (e: LaneFrameView) => void): Promise<UnlistenFn> =>
+    listen<LaneFrameView>("lane-frame", (e) => f(e.payload)),
 };

@@ -39,6 +39,16 @@ export type LaneScreen = { lane: string, screen: ScreenView, };
 
 export type LaneNoticeView = { lane: string, text: string, device: DeviceHealth | null, };
 
+export type LaneFrameView = { lane: string, at_local: string, plate: string | null, 
+/**
+ * 0 to 1.
+ */
+confidence: number | null, 
+/**
+ * The frame, small, as a `data:image/jpeg;base64,…` URL.
+ */
+image: string, };
+
 export type FeedItem = { seq: number, at_local: string, actor: string, kind: string, text: string, };
 
 export type AlertView = { id: number, kind: string, message: string, lane: string | null, plate: string | null, raised_at: string, };
@@ -92,3 +102,99 @@ rss_mb: number,
  * From an engine event's broadcast to the console's paint of it: samples, p50, p99.
  */
 paint_samples: number, paint_p50_ms: number, paint_p99_ms: number, };
+
+export type ReservationRow = { code: string, 
+/**
+ * booked, arrived, completed, cancelled, no_show
+ */
+status: string, plate: string | null, class: string, ev: boolean, accessible: boolean, spot: string | null, 
+/**
+ * The window in the lot's local time.
+ */
+window: string, estimate: string, fee: string, currency: string, };
+
+export type ReservationForm = { plate: string, class: string, ev: boolean, accessible: boolean, 
+/**
+ * YYYY-MM-DD
+ */
+day: string, 
+/**
+ * HH:MM
+ */
+from: string, 
+/**
+ * HH:MM; before `from` means the next day.
+ */
+to: string, holder: string, };
+
+export type PermitRow = { id: number, kind: string, holder: string, 
+/**
+ * Space-separated.
+ */
+plates: string, card: string | null, 
+/**
+ * The validity in the lot's local time.
+ */
+valid: string, 
+/**
+ * Space-separated level ids; empty: every level.
+ */
+levels: string, hours: string | null, max_inside: number, inside: number, revoked: boolean, };
+
+export type PermitForm = { 
+/**
+ * monthly, yearly, staff or vip
+ */
+kind: string, holder: string, 
+/**
+ * Plates separated by spaces or commas.
+ */
+plates: string, card: string, 
+/**
+ * Valid from today for this many days.
+ */
+days: number, 
+/**
+ * Level ids separated by spaces or commas; empty: every level.
+ */
+levels: string, 
+/**
+ * HH:MM-HH:MM, or empty for any time.
+ */
+hours: string, max_inside: number, };
+
+export type AccountRow = { id: number, holder: string, balance: string, currency: string, expires_local: string | null, warnings: Array<string>, 
+/**
+ * The signed code printed on the prepaid card; scanned at an exit it pays from the account.
+ */
+card: string, 
+/**
+ * The card's code as a QR image (SVG).
+ */
+card_svg: string, };
+
+export type VoucherRow = { id: number, merchant: string, 
+/**
+ * "60 free minutes" or "20% off".
+ */
+gives: string, valid_to_local: string | null, 
+/**
+ * The ticket it was used on.
+ */
+used_on: string | null, 
+/**
+ * The signed code printed on the voucher.
+ */
+qr: string, 
+/**
+ * The code as a QR image (SVG).
+ */
+qr_svg: string, };
+
+export type UserRow = { name: string, role: string, second_factor: boolean, disabled: boolean, locked_until: string | null, };
+
+export type UserAddedView = { name: string, role: string, 
+/**
+ * The admin's TOTP secret (base32) to enrol in an authenticator app, shown once.
+ */
+totp_secret: string | null, };

@@ -194,6 +194,63 @@ pub struct AccountView {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The signed code on the account's card: scanned at an exit, it pays from the account.
+    pub card: String,
+}
+
+fn account_view(
+    ctx: &crate::stays::LotContext,
+    id: i64,
+    holder: String,
+    balance: Decimal,
+    expires_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> AccountView {
+    let pol = &ctx.config.policies;
+    let mut warnings = Vec::new();
+    if balance < pol.low_balance {
+        warnings.push(format!(
+            "low balance: {balance} {} (below {}); top up soon",
+            ctx.config.lot.currency, pol.low_balance
+        ));
+    }
+    if let Some(e) = expires_at
+        && e - at <= Duration::days(i64::from(pol.expiry_warning_days))
+    {
+        warnings.push(if e <= at {
+            format!("the account expired at {}", ctx.local(e))
+        } else {
+            format!("the account expires at {}", ctx.local(e))
+        });
+    }
+    AccountView {
+        id,
+        holder,
+        balance: balance.to_string(),
+        currency: ctx.config.lot.currency.to_string(),
+        expires_at,
+        warnings,
+        card: ctx.account_signer.payload(id as u32),
+    }
+}
+
+/// The prepaid account a scanned card code names; a ticket, a voucher or a forged code is not
+/// one.
+pub fn account_of_card(ctx: &crate::stays::LotContext, code: &str) -> Result<i64> {
+    ctx.account_signer
+        .verify(code.trim())
+        .map(i64::from)
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::TicketForged,
+                "this is not a prepaid card of this lot (forged, altered or another lot's); pay another way",
+            )
+        })
+}
+
+/// Whether a scanned code is one of this lot's merchant vouchers (its signature checks out).
+pub fn is_voucher(ctx: &crate::stays::LotContext, code: &str) -> bool {
+    ctx.voucher_signer.verify(code.trim()).is_ok()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -497,31 +554,7 @@ impl Writer {
 
     fn account_view(&self, id: i64, at: DateTime<Utc>) -> Result<AccountView> {
         let (holder, balance, expires_at) = self.account(id)?;
-        let pol = &self.ctx.config.policies;
-        let mut warnings = Vec::new();
-        if balance < pol.low_balance {
-            warnings.push(format!(
-                "low balance: {balance} {} (below {}); top up soon",
-                self.ctx.config.lot.currency, pol.low_balance
-            ));
-        }
-        if let Some(e) = expires_at
-            && e - at <= Duration::days(i64::from(pol.expiry_warning_days))
-        {
-            warnings.push(if e <= at {
-                format!("the account expired at {}", self.ctx.local(e))
-            } else {
-                format!("the account expires at {}", self.ctx.local(e))
-            });
-        }
-        Ok(AccountView {
-            id,
-            holder,
-            balance: balance.to_string(),
-            currency: self.ctx.config.lot.currency.to_string(),
-            expires_at,
-            warnings,
-        })
+        Ok(account_view(&self.ctx, id, holder, balance, expires_at, at))
     }
 
     pub(crate) fn open_account(
@@ -847,6 +880,80 @@ impl Writer {
             vec![],
         ))
     }
+}
+
+/// Prepaid accounts, for lists, with their warnings as of `at`.
+pub fn list_accounts(
+    conn: &rusqlite::Connection,
+    ctx: &crate::stays::LotContext,
+    at: DateTime<Utc>,
+) -> Result<Vec<AccountView>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, holder, balance, expires_at FROM accounts ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, holder, balance, expires) = row?;
+        let expires = expires.as_deref().map(parse_ts).transpose()?;
+        out.push(account_view(ctx, id, holder, dec(&balance)?, expires, at));
+    }
+    Ok(out)
+}
+
+/// A merchant voucher as listed for staff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoucherListed {
+    pub id: i64,
+    pub merchant: String,
+    pub free_minutes: Option<u32>,
+    pub percent_off: Option<u32>,
+    pub valid_to: Option<DateTime<Utc>>,
+    /// The ticket of the stay it was used on.
+    pub used_on: Option<String>,
+    /// The signed code printed on the voucher.
+    pub qr: String,
+}
+
+/// Merchant vouchers, newest first.
+pub fn list_vouchers(
+    conn: &rusqlite::Connection,
+    ctx: &crate::stays::LotContext,
+    limit: u32,
+) -> Result<Vec<VoucherListed>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, merchant, free_minutes, percent_off, valid_to, used_stay FROM vouchers ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<u32>>(2)?,
+            r.get::<_, Option<u32>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<i64>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, merchant, free_minutes, percent_off, valid_to, used) = row?;
+        out.push(VoucherListed {
+            id,
+            merchant,
+            free_minutes,
+            percent_off,
+            valid_to: valid_to.as_deref().map(parse_ts).transpose()?,
+            used_on: used.map(|s| crate::ticket::ticket_number(s as u32)),
+            qr: ctx.voucher_signer.payload(id as u32),
+        });
+    }
+    Ok(out)
 }
 
 /// Permits, for lists.

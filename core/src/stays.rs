@@ -20,6 +20,8 @@ pub struct LotContext {
     pub signer: TicketSigner,
     /// Signs merchant vouchers with a key of their own, so a ticket is never a voucher.
     pub voucher_signer: TicketSigner,
+    /// Signs the code on a prepaid account's card, with a key of its own again.
+    pub account_signer: TicketSigner,
     /// Keys the hash that replaces plates after retention or erasure.
     pub plate_key: Vec<u8>,
     /// The tariffs in force over time.
@@ -49,12 +51,17 @@ impl LotContext {
         };
         let voucher_signer =
             TicketSigner::new(&format!("{}#voucher", config.lot.id), &derive("voucher")?);
+        let account_signer = TicketSigner::new(
+            &format!("{}#account", config.lot.id),
+            &derive("prepaid account")?,
+        );
         let plate_key = derive("plate pseudonym")?;
         let tariffs = crate::tariffs::TariffVersions::load(conn, &config, db_name)?;
         Ok(LotContext {
             config,
             signer,
             voucher_signer,
+            account_signer,
             plate_key,
             tariffs,
         })

@@ -111,6 +111,10 @@ pub struct DayTotals {
 pub trait PaymentTerminal: Send + Sync {
     /// Charges `request.amount_minor`; idempotent on `request.reference`.
     async fn authorise(&self, request: &PaymentRequest) -> Result<PaymentOutcome>;
+    /// Stops the payment with this reference if the terminal is still waiting for the card (the
+    /// driver pays another way). Its `authorise` then answers: not charged, or approved when the
+    /// card was quicker. A cancel for a payment not started yet stops it before it starts.
+    async fn cancel(&self, reference: &str);
     /// Reverses the approved payment with this reference; idempotent.
     async fn reverse(&self, reference: &str) -> Result<ReversalOutcome>;
     /// Closes the day's batch and returns its totals.
@@ -387,6 +391,9 @@ pub struct ZvtTerminal {
     memory: SyncMutex<PaymentMemory>,
     health: HealthWatch,
     prompt: watch::Sender<String>,
+    /// The reference the lane asked to stop, and the signal to the payment waiting on it.
+    cancelled: SyncMutex<Option<String>>,
+    cancel_signal: tokio::sync::Notify,
 }
 
 impl ZvtTerminal {
@@ -409,6 +416,8 @@ impl ZvtTerminal {
             memory: SyncMutex::new(PaymentMemory::default()),
             health: HealthWatch::new("not connected yet"),
             prompt: watch::channel(String::new()).0,
+            cancelled: SyncMutex::new(None),
+            cancel_signal: tokio::sync::Notify::new(),
         })
     }
 
@@ -737,6 +746,12 @@ impl ZvtTerminal {
         Some(out)
     }
 
+    fn is_cancelled(&self, reference: &str) -> bool {
+        self.cancelled
+            .lock()
+            .is_ok_and(|c| c.as_deref() == Some(reference))
+    }
+
     fn validate(&self, request: &PaymentRequest) -> Result<u16> {
         if request.reference.is_empty() {
             return Err(DriverError::config("a payment needs a reference"));
@@ -792,6 +807,14 @@ impl PaymentTerminal for ZvtTerminal {
             None => {}
         }
         let link = self.ensure(&mut slot).await?;
+        // Listening for a cancel from here on, so one sent meanwhile is not missed.
+        let stop = self.cancel_signal.notified();
+        tokio::pin!(stop);
+        stop.as_mut().enable();
+        if self.is_cancelled(reference) {
+            tracing::info!(reference, "ZVT: the payment was stopped before it started");
+            return Ok(PaymentOutcome::AbortedByCustomer);
+        }
         self.record(
             reference,
             Some(Recorded::Unknown {
@@ -809,9 +832,12 @@ impl PaymentTerminal for ZvtTerminal {
             },
         ])?;
         let cmd = Apdu::new(0x06, 0x01, data);
-        let finish = self
-            .run(link, &cmd, self.config.transaction_timeout, "authorisation")
-            .await;
+        let finish = tokio::select! {
+            f = self.run(link, &cmd, self.config.transaction_timeout, "authorisation") => f,
+            _ = &mut stop => {
+                Err(Failure::Lost(DriverError::timeout("the lane stopped the payment")))
+            }
+        };
         match finish {
             Ok(f) => {
                 self.health.ok();
@@ -835,7 +861,12 @@ impl PaymentTerminal for ZvtTerminal {
             Err(Failure::Lost(e)) if e.kind == ErrorKind::Timeout => {
                 tracing::warn!(
                     reference,
-                    "ZVT: payment took too long; sending Abort (06 B0)"
+                    "ZVT: {}; sending Abort (06 B0)",
+                    if self.is_cancelled(reference) {
+                        "the lane stopped the payment"
+                    } else {
+                        "payment took too long"
+                    }
                 );
                 let _ = link.send(&Apdu::new(0x06, 0xB0, Vec::new())).await;
                 let after = self
@@ -857,6 +888,13 @@ impl PaymentTerminal for ZvtTerminal {
             }
             Err(Failure::Lost(e)) => Ok(self.lost(&mut slot, reference, &e)),
         }
+    }
+
+    async fn cancel(&self, reference: &str) {
+        if let Ok(mut c) = self.cancelled.lock() {
+            *c = Some(reference.to_string());
+        }
+        self.cancel_signal.notify_waiters();
     }
 
     async fn reverse(&self, reference: &str) -> Result<ReversalOutcome> {

@@ -451,3 +451,42 @@ proptest! {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_the_lane_stops_while_the_terminal_waits_for_the_card_charges_nothing() {
+    let (sim, pt) = tcp_pair().await;
+    let pt = std::sync::Arc::new(pt);
+    sim.push(SimResult::WaitForCard);
+    let waiting = {
+        let pt = pt.clone();
+        tokio::spawn(async move { pt.authorise(&pay("C-1", 450)).await })
+    };
+    // The driver scans a voucher instead of presenting a card.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    pt.cancel("C-1").await;
+    let out = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("the stopped payment answers at once, not at the transaction timeout")
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            out,
+            PaymentOutcome::TimedOut {
+                resolution: TimeoutResolution::NotCharged
+            }
+        ),
+        "{out:?}"
+    );
+    assert!(sim.charges().is_empty());
+    assert_eq!(sim.count_received(0x06, 0xB0), 1, "one Abort sent");
+    // The terminal takes the next payment as usual.
+    let next = pt.authorise(&pay("C-2", 200)).await.unwrap();
+    assert_eq!(approved(&next).2, 200);
+    // A cancel for a payment that has not started stops it before anything is sent.
+    pt.cancel("C-3").await;
+    let before = sim.count_received(0x06, 0x01);
+    let out = pt.authorise(&pay("C-3", 200)).await.unwrap();
+    assert_eq!(out, PaymentOutcome::AbortedByCustomer);
+    assert_eq!(sim.count_received(0x06, 0x01), before);
+}

@@ -1147,9 +1147,16 @@ impl DemoLot {
     /// A vehicle driven up to a lane by hand (the console's "send a vehicle", the kiosk tests):
     /// the camera shows its plate (None: a plate it cannot read) and it drives onto the loop.
     /// The driver's choices are left to the lane's screen (a person at the kiosk); a ticket
-    /// printed for it is kept and scanned at the exit when the exit asks for it. Returns what
-    /// the lane's screen said last, once the vehicle has passed or backed off.
-    pub async fn drive_up(&self, lane_id: &str, plate: Option<&str>) -> Result<String, Error> {
+    /// printed for it is kept and scanned at the exit when the exit asks for it. At an exit,
+    /// `pays_with` is a merchant voucher's or a prepaid card's code the driver holds to the
+    /// scanner instead of presenting a card to the terminal. Returns what the lane's screen said
+    /// last, once the vehicle has passed or backed off.
+    pub async fn drive_up(
+        &self,
+        lane_id: &str,
+        plate: Option<&str>,
+        pays_with: Option<&str>,
+    ) -> Result<String, Error> {
         let Some(lane) = self
             .world
             .entries
@@ -1162,8 +1169,31 @@ impl DemoLot {
                 self.lanes().map(|l| l.id()).collect::<Vec<_>>().join(", ")
             )));
         };
-        let sim = lane.sim.lock().await;
+        let mut sim = lane.sim.lock().await;
+        let answer = self.drive_up_with(lane, &mut sim, plate, pays_with).await;
+        if let Some(t) = &sim.terminal {
+            // A driver who scripted the terminal and then owed nothing leaves it as it was.
+            t.clear_script();
+        }
+        answer
+    }
+
+    async fn drive_up_with(
+        &self,
+        lane: &DemoLane,
+        sim: &mut tokio::sync::MutexGuard<'_, SimLane>,
+        plate: Option<&str>,
+        pays_with: Option<&str>,
+    ) -> Result<String, Error> {
+        let lane_id = lane.id.as_str();
         let mut notes = lane.handle.notices();
+        let mut pays_with = pays_with.filter(|_| lane.exit).map(str::to_string);
+        if pays_with.is_some()
+            && let Some(t) = &sim.terminal
+        {
+            // This driver does not present a card: the terminal waits until the lane stops it.
+            t.push(gatehouse_drivers::payment::sim::SimResult::WaitForCard);
+        }
         let seed = plate.map_or(1, |p| p.bytes().map(u64::from).sum());
         sim.show_plate(plate, seed).await.map_err(err)?;
         sim.arming(true).map_err(err)?;
@@ -1175,7 +1205,7 @@ impl DemoLot {
         // A driver at a kiosk takes their time: two minutes for each screen.
         loop {
             let Some(n) = next(&mut notes, 120).await else {
-                back_off(&sim).await.map_err(err)?;
+                back_off(sim).await.map_err(err)?;
                 return Err(err(format!(
                     "{lane_id}: the vehicle waited two minutes at the lane and backed off"
                 )));
@@ -1184,9 +1214,14 @@ impl DemoLot {
                 LaneNotice::Screen(Screen::ScanTicket) => {
                     if let Some(t) = &ticket {
                         tokio::time::sleep(Duration::from_millis(800)).await;
-                        let mut sim = sim;
                         sim.scan(t).await.map_err(err)?;
-                        return self.finish_drive(lane, sim, notes).await;
+                        return self.finish_drive(lane, sim, notes, pays_with).await;
+                    }
+                }
+                LaneNotice::Screen(Screen::PayHere { .. }) => {
+                    if let Some(code) = pays_with.take() {
+                        tokio::time::sleep(Duration::from_millis(800)).await;
+                        sim.scan(&code).await.map_err(err)?;
                     }
                 }
                 LaneNotice::Screen(
@@ -1194,7 +1229,7 @@ impl DemoLot {
                     | Screen::Proceed { .. }
                     | Screen::Goodbye { .. }),
                 ) => {
-                    return self.pass(lane, &sim, &mut notes, s, plate).await;
+                    return self.pass(lane, sim, &mut notes, s, plate).await;
                 }
                 LaneNotice::Screen(
                     s @ (Screen::Full
@@ -1203,7 +1238,7 @@ impl DemoLot {
                     | Screen::Unpaid { .. }),
                 ) => {
                     tokio::time::sleep(Duration::from_secs(3)).await;
-                    back_off(&sim).await.map_err(err)?;
+                    back_off(sim).await.map_err(err)?;
                     return Ok(format!("{s:?}"));
                 }
                 _ => {}
@@ -1214,16 +1249,31 @@ impl DemoLot {
     async fn finish_drive(
         &self,
         lane: &DemoLane,
-        sim: tokio::sync::MutexGuard<'_, SimLane>,
+        sim: &mut tokio::sync::MutexGuard<'_, SimLane>,
         mut notes: broadcast::Receiver<LaneNotice>,
+        mut pays_with: Option<String>,
     ) -> Result<String, Error> {
         loop {
             let Some(n) = next(&mut notes, 120).await else {
-                back_off(&sim).await.map_err(err)?;
+                back_off(sim).await.map_err(err)?;
                 return Err(err(format!("{}: no answer to the ticket", lane.id)));
             };
-            if let LaneNotice::Screen(s @ Screen::Goodbye { .. }) = n {
-                return self.pass(lane, &sim, &mut notes, s, None).await;
+            match n {
+                LaneNotice::Screen(s @ Screen::Goodbye { .. }) => {
+                    return self.pass(lane, sim, &mut notes, s, None).await;
+                }
+                LaneNotice::Screen(Screen::PayHere { .. }) => {
+                    if let Some(code) = pays_with.take() {
+                        tokio::time::sleep(Duration::from_millis(800)).await;
+                        sim.scan(&code).await.map_err(err)?;
+                    }
+                }
+                LaneNotice::Screen(s @ Screen::Unpaid { .. }) => {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    back_off(sim).await.map_err(err)?;
+                    return Ok(format!("{s:?}"));
+                }
+                _ => {}
             }
         }
     }

@@ -8,7 +8,9 @@
 //! Sans-IO like [`crate::entry`]: [`ExitLane::handle`] returns the [`Action`]s to carry out.
 
 use crate::barrier::{LaneCore, State, Transaction};
-pub use crate::{Action, Credential, ExitQuote, Input, PaymentResult, PlateSeen, Screen, Timer};
+pub use crate::{
+    Action, Credential, ExitQuote, Input, PaymentResult, PlateSeen, Redeem, Screen, Timer,
+};
 use crate::{Device, Fallback, LaneEvent};
 use std::time::{Duration, Instant};
 
@@ -49,6 +51,11 @@ pub(crate) enum Step {
     Quoting,
     /// The terminal is charging.
     Paying(ExitQuote),
+    /// A voucher or prepaid card was scanned while the terminal was charging: the charge is
+    /// being stopped (a card already approved wins, and the voucher is not taken).
+    Cancelling(ExitQuote, Redeem),
+    /// The voucher or prepaid payment is being taken.
+    Redeeming(ExitQuote),
     /// Something is owed and was not paid here: waiting for a retry, a ticket scanned after
     /// paying elsewhere, or the vehicle to back off.
     Unpaid(ExitQuote),
@@ -188,6 +195,34 @@ impl Transaction for Step {
                 }
             },
             (Step::Unpaid(q), Input::PayAgain) => charge(lane, q, out),
+            (Step::Paying(q), Input::Redeem(r)) => {
+                out.push(Action::CancelCharge);
+                lane.state = State::Tx(Step::Cancelling(q, r));
+            }
+            (Step::Cancelling(q, r), Input::Payment(result)) => match result {
+                PaymentResult::Paid => {
+                    lane.times.paid_ms = lane.since(now);
+                    leave(lane, q, out);
+                }
+                PaymentResult::Declined(_) | PaymentResult::TerminalDown(_) => {
+                    redeem(lane, q, r, out);
+                }
+            },
+            (Step::Unpaid(q), Input::Redeem(r)) => redeem(lane, q, r, out),
+            (Step::Redeeming(q), Input::Redeemed(answer)) => match answer {
+                Ok(after) => {
+                    lane.times.paid_ms = lane.since(now);
+                    quoted(lane, after, out);
+                }
+                Err(reason) => {
+                    out.push(Action::Show(Screen::Declined {
+                        reason,
+                        amount: q.owed.clone(),
+                        currency: q.currency.clone(),
+                    }));
+                    lane.state = State::Tx(Step::Unpaid(q));
+                }
+            },
             (Step::Leaving(q), Input::ExitRecorded(result)) => match result {
                 Ok(()) if !lane.arming => {
                     // Recorded, but the vehicle is no longer at the barrier.
@@ -246,6 +281,14 @@ fn charge(lane: &mut Lane, q: ExitQuote, out: &mut Vec<Action>) {
         amount: q.owed.clone(),
     });
     lane.state = State::Tx(Step::Paying(q));
+}
+
+fn redeem(lane: &mut Lane, q: ExitQuote, with: Redeem, out: &mut Vec<Action>) {
+    out.push(Action::Redeem {
+        stay: q.stay.clone(),
+        with,
+    });
+    lane.state = State::Tx(Step::Redeeming(q));
 }
 
 fn terminal_down(lane: &mut Lane, q: ExitQuote, reason: String, out: &mut Vec<Action>) {

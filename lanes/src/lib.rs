@@ -180,6 +180,15 @@ pub enum PaymentResult {
     TerminalDown(String),
 }
 
+/// Another way to pay at an exit than the card terminal, scanned at the lane's reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeem {
+    /// A merchant voucher's signed code.
+    Voucher(String),
+    /// A prepaid account, from its card's signed code.
+    Prepaid(i64),
+}
+
 /// What happens at a lane. Each lane ignores the inputs that are not its own.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -207,6 +216,11 @@ pub enum Input {
     Payment(PaymentResult),
     /// Exit: the driver asks to try the card again after a decline.
     PayAgain,
+    /// Exit: a merchant voucher or a prepaid card was scanned to pay with.
+    Redeem(Redeem),
+    /// Exit: the engine's answer to [`Action::Redeem`]: the stay's quote after it, or why it
+    /// was refused.
+    Redeemed(Result<ExitQuote, String>),
     /// Exit: the engine's answer to [`Action::Exit`] or [`Action::ExitOwing`].
     ExitRecorded(Result<(), String>),
     GateOpened,
@@ -311,6 +325,14 @@ pub enum Action {
     Charge {
         stay: String,
         amount: String,
+    },
+    /// Exit: stop the card payment in progress (the driver pays another way); its answer still
+    /// comes as [`Input::Payment`].
+    CancelCharge,
+    /// Exit: take a voucher or pay from a prepaid account, then quote the stay again.
+    Redeem {
+        stay: String,
+        with: Redeem,
     },
     /// Exit: record the exit (nothing is owed).
     Exit {

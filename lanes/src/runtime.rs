@@ -11,7 +11,7 @@ use crate::entry::{EntryConfig, EntryLane};
 use crate::exit::{ExitConfig, ExitLane};
 use crate::{
     Action, Admission, Credential, Device, EntryRequest, ExitQuote, Input, LaneEvent, LaneMachine,
-    Needs, PaymentResult, PlateSeen, Refusal, Screen, StepTimes, Timer,
+    Needs, PaymentResult, PlateSeen, Redeem, Refusal, Screen, StepTimes, Timer,
 };
 use chrono::{DateTime, Utc};
 use gatehouse_anpr::{Anpr, MatchRules, PlateMatch, match_plate};
@@ -100,9 +100,66 @@ pub enum LaneNotice {
         ok: bool,
         reason: String,
     },
+    /// The camera gave a frame for a vehicle: what was read in it (the image is
+    /// [`LaneHandle::last_frame`]).
+    Frame {
+        plate: Option<String>,
+        confidence: Option<f32>,
+    },
     /// A ticket was printed (entry) or an exit recorded: the stay's ticket number.
     Ticket(String),
     ExitRecorded(String),
+}
+
+/// The last frame a lane's camera gave for a vehicle, small, with the best plate read in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneFrame {
+    pub at: DateTime<Utc>,
+    /// At most [`FRAME_WIDTH`] pixels wide, JPEG.
+    pub jpeg: Vec<u8>,
+    pub plate: Option<String>,
+    pub confidence: Option<f32>,
+}
+
+/// How wide the kept copy of a lane's last frame is.
+pub const FRAME_WIDTH: u32 = 320;
+
+/// Where a lane keeps its last frame and tells that a new one came.
+#[derive(Clone)]
+struct FrameSink {
+    last: Arc<Mutex<Option<LaneFrame>>>,
+    notices: broadcast::Sender<LaneNotice>,
+}
+
+impl FrameSink {
+    fn keep(&self, frame: LaneFrame) {
+        let notice = LaneNotice::Frame {
+            plate: frame.plate.clone(),
+            confidence: frame.confidence,
+        };
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(frame);
+        }
+        let _ = self.notices.send(notice);
+    }
+}
+
+/// A small JPEG of a frame, for the console; None when it cannot be encoded.
+fn small_jpeg(image: &image::RgbImage) -> Option<Vec<u8>> {
+    let (w, h) = image.dimensions();
+    let small;
+    let image = if w > FRAME_WIDTH {
+        let height = (u64::from(h) * u64::from(FRAME_WIDTH) / u64::from(w.max(1))).max(1) as u32;
+        small = image::imageops::thumbnail(image, FRAME_WIDTH, height);
+        &small
+    } else {
+        image
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70)
+        .encode_image(image)
+        .ok()?;
+    Some(out)
 }
 
 enum Msg {
@@ -119,6 +176,7 @@ pub struct LaneHandle {
     tx: mpsc::UnboundedSender<Msg>,
     screen: watch::Receiver<Screen>,
     notices: broadcast::Sender<LaneNotice>,
+    frame: Arc<Mutex<Option<LaneFrame>>>,
     engine: Arc<Engine>,
     clock: Clock,
     task: tokio::task::JoinHandle<()>,
@@ -132,6 +190,11 @@ impl LaneHandle {
     /// What the lane's screen shows now.
     pub fn screen(&self) -> Screen {
         self.screen.borrow().clone()
+    }
+
+    /// The last frame the camera gave for a vehicle, with the plate read in it.
+    pub fn last_frame(&self) -> Option<LaneFrame> {
+        self.frame.lock().ok().and_then(|f| f.clone())
     }
 
     pub fn screens(&self) -> watch::Receiver<Screen> {
@@ -265,8 +328,9 @@ pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle,
         LaneRole::Entry(c) => c.confident,
         LaneRole::Exit(_) => 0.0,
     };
-    forward_devices(&setup.devices, &tx);
+    forward_devices(&setup.devices, lot.engine.context().clone(), &tx);
     let journal = start_journal(setup.id.clone(), lot.clone(), notices.clone());
+    let frame = Arc::new(Mutex::new(None));
     let runner = Runner {
         id: setup.id.clone(),
         actor: Actor::system(&format!("lane-{}", setup.id)),
@@ -282,6 +346,11 @@ pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle,
         entered: None,
         credential: None,
         attempt: 0,
+        charging: None,
+        frames: FrameSink {
+            last: frame.clone(),
+            notices: notices.clone(),
+        },
         confident,
     };
     let task = tokio::spawn(runner.run(machine, rx));
@@ -291,6 +360,7 @@ pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle,
         tx,
         screen,
         notices,
+        frame,
         engine: lot.engine.clone(),
         clock: lot.clock.clone(),
         task,
@@ -316,6 +386,9 @@ struct Runner {
     /// way (a lane may not use typed ticket numbers).
     credential: Option<Credential>,
     attempt: u32,
+    /// The reference of the card payment last started, for stopping it.
+    charging: Option<String>,
+    frames: FrameSink,
     confident: f32,
 }
 
@@ -367,6 +440,14 @@ impl Runner {
             Action::Print { ticket, .. } => self.print(ticket),
             Action::Quote(credential) => self.quote(credential),
             Action::Charge { stay, amount } => self.charge(stay, amount),
+            Action::CancelCharge => {
+                if let (Some(terminal), Some(reference)) =
+                    (self.devices.terminal.clone(), self.charging.clone())
+                {
+                    tokio::spawn(async move { terminal.cancel(&reference).await });
+                }
+            }
+            Action::Redeem { stay, with } => self.redeem(stay, with),
             Action::Exit { stay } => self.record_exit(stay, None),
             Action::ExitOwing { stay, reason } => self.record_exit(stay, Some(reason)),
             Action::Show(screen) => {
@@ -513,6 +594,7 @@ impl Runner {
         let confident = self.confident;
         let exit = self.exit;
         let reader = self.reader.clone();
+        let frames = self.frames.clone();
         self.send_later(async move {
             let inside = if exit {
                 let r = reader.clone();
@@ -525,7 +607,7 @@ impl Runner {
             } else {
                 None
             };
-            Input::PlateRead(read_plate(camera, anpr, budget, confident, inside).await)
+            Input::PlateRead(read_plate(camera, anpr, budget, confident, inside, frames).await)
         });
     }
 
@@ -636,6 +718,7 @@ impl Runner {
         };
         self.attempt += 1;
         let reference = format!("{}-{}-{}", self.id, ticket, self.attempt);
+        self.charging = Some(reference.clone());
         let stay = self.stay_ref(&ticket);
         let engine = self.lot.engine.clone();
         let (actor, clock) = (self.actor.clone(), self.lot.clock.clone());
@@ -688,6 +771,38 @@ impl Runner {
                 )),
                 Err(e) => Input::Payment(PaymentResult::TerminalDown(e.to_string())),
             }
+        });
+    }
+
+    /// A voucher taken or a prepaid account charged for the stay, then the stay quoted again.
+    fn redeem(&mut self, ticket: String, with: Redeem) {
+        let stay = self.stay_ref(&ticket);
+        let command = match with {
+            Redeem::Voucher(voucher) => Command::ApplyVoucher {
+                stay: stay.clone(),
+                voucher,
+            },
+            Redeem::Prepaid(account) => Command::PayFromAccount {
+                stay: stay.clone(),
+                account,
+            },
+        };
+        let engine = self.lot.engine.clone();
+        let (actor, clock) = (self.actor.clone(), self.lot.clock.clone());
+        let reader = self.reader.clone();
+        let credential = self
+            .credential
+            .clone()
+            .unwrap_or(Credential::Ticket(ticket));
+        self.send_later(async move {
+            if let Err(e) = engine.submit(&actor, clock(), command).await {
+                return Input::Redeemed(Err(e.message));
+            }
+            let at = clock();
+            let answer = tokio::task::spawn_blocking(move || exit_quote(&reader, &credential, at))
+                .await
+                .unwrap_or_else(|e| Err(format!("the quote failed: {e}")));
+            Input::Redeemed(answer)
         });
     }
 
@@ -745,6 +860,7 @@ async fn read_plate(
     budget: Duration,
     confident: f32,
     inside: Option<Vec<String>>,
+    frames: FrameSink,
 ) -> Option<PlateSeen> {
     let deadline = tokio::time::Instant::now() + budget;
     let mut best: Option<PlateSeen> = None;
@@ -762,11 +878,24 @@ async fn read_plate(
             break;
         };
         let anpr = anpr.clone();
-        let Ok(Ok(found)) =
-            tokio::task::spawn_blocking(move || anpr.read_image(&frame.image)).await
+        let Ok((Ok(found), jpeg)) = tokio::task::spawn_blocking(move || {
+            (anpr.read_image(&frame.image), small_jpeg(&frame.image))
+        })
+        .await
         else {
             continue;
         };
+        if let Some(jpeg) = jpeg {
+            let best = found
+                .iter()
+                .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+            frames.keep(LaneFrame {
+                at: Utc::now(),
+                jpeg,
+                plate: best.map(|f| f.text.clone()),
+                confidence: best.map(|f| f.confidence),
+            });
+        }
         for f in found {
             match &inside {
                 Some(plates) => {
@@ -870,8 +999,24 @@ async fn update_signs(lot: &Arc<LotServices>, reader: &Arc<Mutex<Lot>>) {
     }
 }
 
+/// A code held to the lane's scanner: a merchant voucher or a prepaid card (each signed with its
+/// own key), else a ticket.
+fn scanned(ctx: &gatehouse_core::stays::LotContext, text: String) -> Input {
+    if gatehouse_core::permits::is_voucher(ctx, &text) {
+        Input::Redeem(Redeem::Voucher(text))
+    } else if let Ok(account) = gatehouse_core::permits::account_of_card(ctx, &text) {
+        Input::Redeem(Redeem::Prepaid(account))
+    } else {
+        Input::TicketScanned(text)
+    }
+}
+
 /// Feeds the lane from its devices: loops and limits, scans, cards and health.
-fn forward_devices(d: &LaneDevices, tx: &mpsc::UnboundedSender<Msg>) {
+fn forward_devices(
+    d: &LaneDevices,
+    ctx: Arc<gatehouse_core::stays::LotContext>,
+    tx: &mpsc::UnboundedSender<Msg>,
+) {
     let input = |tx: &mpsc::UnboundedSender<Msg>, i: Input| tx.send(Msg::Input(i)).is_ok();
     // The loops as they are now: a vehicle may already be waiting.
     let state = d.gate.state();
@@ -908,10 +1053,11 @@ fn forward_devices(d: &LaneDevices, tx: &mpsc::UnboundedSender<Msg>) {
         follow_health(Device::Reader, r.health(), tx);
         let mut scans = r.scans();
         let t = tx.clone();
+        let ctx = ctx.clone();
         tokio::spawn(async move {
             loop {
                 let i = match scans.recv().await {
-                    Ok(s) if s.source == ScanSource::QrOrBarcode => Input::TicketScanned(s.text),
+                    Ok(s) if s.source == ScanSource::QrOrBarcode => scanned(&ctx, s.text),
                     Ok(s) => Input::Card(s.text),
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => break,

@@ -4,7 +4,8 @@
 
 use gatehouse_lanes::exit::{ExitConfig, ExitQuote};
 use gatehouse_lanes::{
-    Action, Credential, Device, Fallback, Input, LaneEvent, PaymentResult, PlateSeen, Screen,
+    Action, Credential, Device, Fallback, Input, LaneEvent, PaymentResult, PlateSeen, Redeem,
+    Screen,
 };
 
 mod common;
@@ -317,4 +318,87 @@ fn an_entry_lane_refuses_free_exit() {
         },
     );
     assert!(a.is_empty(), "{a:?}");
+}
+
+#[test]
+fn a_voucher_scanned_while_the_card_is_awaited_stops_the_charge_and_a_voucher_covering_all_lets_the_car_out()
+ {
+    let mut l = Lane::exit(ExitConfig::default());
+    arrive_matched(&mut l);
+    let a = l.at(4, Input::Quoted(Ok(quote("4.50"))));
+    assert!(
+        a.iter().any(|x| matches!(x, Action::Charge { .. })),
+        "{a:?}"
+    );
+    let a = l.at(900, Input::Redeem(Redeem::Voucher("VOUCHERCODE".into())));
+    assert_eq!(a, vec![Action::CancelCharge]);
+    // The terminal gives up without charging: now the voucher is taken.
+    let a = l.at(
+        200,
+        Input::Payment(PaymentResult::Declined("the payment was cancelled".into())),
+    );
+    assert_eq!(
+        a,
+        vec![Action::Redeem {
+            stay: "S7".into(),
+            with: Redeem::Voucher("VOUCHERCODE".into())
+        }]
+    );
+    let a = l.at(30, Input::Redeemed(Ok(quote("0.00"))));
+    assert_eq!(a, vec![Action::Exit { stay: "S7".into() }]);
+    let a = l.at(3, Input::ExitRecorded(Ok(())));
+    assert!(a.contains(&Action::OpenGate), "{a:?}");
+}
+
+#[test]
+fn a_card_approved_before_the_voucher_could_stop_it_wins_and_the_voucher_is_not_taken() {
+    let mut l = Lane::exit(ExitConfig::default());
+    arrive_matched(&mut l);
+    l.at(4, Input::Quoted(Ok(quote("4.50"))));
+    l.at(500, Input::Redeem(Redeem::Prepaid(3)));
+    let a = l.at(100, Input::Payment(PaymentResult::Paid));
+    assert_eq!(a, vec![Action::Exit { stay: "S7".into() }]);
+    assert!(!a.iter().any(|x| matches!(x, Action::Redeem { .. })));
+}
+
+#[test]
+fn a_voucher_for_part_of_the_stay_charges_the_rest_and_a_refused_one_shows_why_with_the_amount() {
+    let mut l = Lane::exit(ExitConfig::default());
+    arrive_matched(&mut l);
+    l.at(4, Input::Quoted(Ok(quote("4.50"))));
+    l.at(
+        500,
+        Input::Payment(PaymentResult::Declined("declined".into())),
+    );
+    // After a decline the driver scans a voucher: taken at once, nothing to stop.
+    let a = l.at(2_000, Input::Redeem(Redeem::Voucher("V".into())));
+    assert!(matches!(a.as_slice(), [Action::Redeem { .. }]), "{a:?}");
+    let a = l.at(30, Input::Redeemed(Ok(quote("2.50"))));
+    assert!(
+        a.contains(&Action::Charge {
+            stay: "S7".into(),
+            amount: "2.50".into()
+        }),
+        "{a:?}"
+    );
+    // A second voucher is refused by the engine: the driver sees why and what is still owed.
+    l.at(100, Input::Redeem(Redeem::Voucher("W".into())));
+    let a = l.at(
+        100,
+        Input::Payment(PaymentResult::Declined("cancelled".into())),
+    );
+    assert!(matches!(a.as_slice(), [Action::Redeem { .. }]), "{a:?}");
+    let a = l.at(
+        30,
+        Input::Redeemed(Err("ticket 000007-3 already has a voucher".into())),
+    );
+    assert_eq!(
+        shows(&a),
+        vec![&Screen::Declined {
+            reason: "ticket 000007-3 already has a voucher".into(),
+            amount: "2.50".into(),
+            currency: "EUR".into()
+        }]
+    );
+    assert!(!a.contains(&Action::OpenGate));
 }

@@ -263,6 +263,19 @@ pub struct LaneNoticeView {
     pub device: Option<DeviceHealth>,
 }
 
+/// Event `lane-frame` and the command `lane_frame`: the last frame a lane's camera gave for a
+/// vehicle, with the plate read in it and how sure the reader was.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LaneFrameView {
+    pub lane: String,
+    pub at_local: String,
+    pub plate: Option<String>,
+    /// 0 to 1.
+    pub confidence: Option<f32>,
+    /// The frame, small, as a `data:image/jpeg;base64,…` URL.
+    pub image: String,
+}
+
 /// Event `lot-event` and the feed: one journal record in words.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct FeedItem {
@@ -408,6 +421,127 @@ pub struct AppFigures {
     pub paint_p99_ms: f64,
 }
 
+/// The office: reservations, permits, prepaid accounts, merchant vouchers and staff, as far as
+/// the engine offers them.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ReservationRow {
+    pub code: String,
+    /// booked, arrived, completed, cancelled, no_show
+    pub status: String,
+    pub plate: Option<String>,
+    pub class: String,
+    pub ev: bool,
+    pub accessible: bool,
+    pub spot: Option<String>,
+    /// The window in the lot's local time.
+    pub window: String,
+    pub estimate: String,
+    pub fee: String,
+    pub currency: String,
+}
+
+/// A booking typed at the console: the day and times in the lot's local time.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ReservationForm {
+    pub plate: String,
+    pub class: String,
+    pub ev: bool,
+    pub accessible: bool,
+    /// YYYY-MM-DD
+    pub day: String,
+    /// HH:MM
+    pub from: String,
+    /// HH:MM; before `from` means the next day.
+    pub to: String,
+    pub holder: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PermitRow {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: String,
+    pub holder: String,
+    /// Space-separated.
+    pub plates: String,
+    pub card: Option<String>,
+    /// The validity in the lot's local time.
+    pub valid: String,
+    /// Space-separated level ids; empty: every level.
+    pub levels: String,
+    pub hours: Option<String>,
+    pub max_inside: u32,
+    pub inside: u32,
+    pub revoked: bool,
+}
+
+/// A permit typed at the console.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct PermitForm {
+    /// monthly, yearly, staff or vip
+    pub kind: String,
+    pub holder: String,
+    /// Plates separated by spaces or commas.
+    pub plates: String,
+    pub card: String,
+    /// Valid from today for this many days.
+    pub days: u32,
+    /// Level ids separated by spaces or commas; empty: every level.
+    pub levels: String,
+    /// HH:MM-HH:MM, or empty for any time.
+    pub hours: String,
+    pub max_inside: u32,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AccountRow {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub holder: String,
+    pub balance: String,
+    pub currency: String,
+    pub expires_local: Option<String>,
+    pub warnings: Vec<String>,
+    /// The signed code printed on the prepaid card; scanned at an exit it pays from the account.
+    pub card: String,
+    /// The card's code as a QR image (SVG).
+    pub card_svg: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct VoucherRow {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub merchant: String,
+    /// "60 free minutes" or "20% off".
+    pub gives: String,
+    pub valid_to_local: Option<String>,
+    /// The ticket it was used on.
+    pub used_on: Option<String>,
+    /// The signed code printed on the voucher.
+    pub qr: String,
+    /// The code as a QR image (SVG).
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    pub second_factor: bool,
+    pub disabled: bool,
+    pub locked_until: Option<String>,
+}
+
+/// A user added at the console; an admin's second factor is shown once, to enrol it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct UserAddedView {
+    pub name: String,
+    pub role: String,
+    /// The admin's TOTP secret (base32) to enrol in an authenticator app, shown once.
+    pub totp_secret: Option<String>,
+}
+
 /// Every type of the bindings, in file order.
 #[cfg(test)]
 pub fn bindings() -> String {
@@ -426,6 +560,7 @@ pub fn bindings() -> String {
         ScreenView::decl(),
         LaneScreen::decl(),
         LaneNoticeView::decl(),
+        LaneFrameView::decl(),
         FeedItem::decl(),
         AlertView::decl(),
         QuoteView::decl(),
@@ -437,6 +572,14 @@ pub fn bindings() -> String {
         MoneyLine::decl(),
         Written::decl(),
         AppFigures::decl(),
+        ReservationRow::decl(),
+        ReservationForm::decl(),
+        PermitRow::decl(),
+        PermitForm::decl(),
+        AccountRow::decl(),
+        VoucherRow::decl(),
+        UserRow::decl(),
+        UserAddedView::decl(),
     ] {
         out.push_str("\nexport ");
         out.push_str(&decl);

@@ -2,7 +2,8 @@
 //! turn the engine's broadcast and the lanes' screens and notices into Tauri events.
 
 use crate::api::{
-    Answer, ApiError, DemoUser, DeviceHealth, FeedItem, LaneNoticeView, LaneScreen, ScreenView,
+    Answer, ApiError, DemoUser, DeviceHealth, FeedItem, LaneFrameView, LaneNoticeView, LaneScreen,
+    ScreenView,
 };
 use gatehouse_core::journal::JournalRecord;
 use gatehouse_core::{Actor, Command, Lot, Outcome};
@@ -146,10 +147,11 @@ fn fields(payload: &str) -> String {
     }
 }
 
-/// A lane notice in words (None for screens, which travel as `lane-screen`).
+/// A lane notice in words (None for screens and frames, which travel as `lane-screen` and
+/// `lane-frame`).
 pub fn notice_text(n: &LaneNotice) -> Option<(String, Option<DeviceHealth>)> {
     Some(match n {
-        LaneNotice::Screen(_) => return None,
+        LaneNotice::Screen(_) | LaneNotice::Frame { .. } => return None,
         LaneNotice::Event(e) => (
             match e {
                 LaneEvent::Fallback { fallback, reason } => format!(
@@ -201,6 +203,25 @@ pub fn notice_text(n: &LaneNotice) -> Option<(String, Option<DeviceHealth>)> {
     })
 }
 
+/// A lane's last camera frame, for the console's lane card.
+pub fn frame_view(app: &App, lane: &str) -> Option<LaneFrameView> {
+    let f = app.lot.lane(lane)?.last_frame()?;
+    Some(LaneFrameView {
+        lane: lane.to_string(),
+        at_local: f
+            .at
+            .with_timezone(&app.lot.config().lot.timezone)
+            .format("%H:%M:%S")
+            .to_string(),
+        plate: f.plate,
+        confidence: f.confidence,
+        image: format!(
+            "data:image/jpeg;base64,{}",
+            data_encoding::BASE64.encode(&f.jpeg)
+        ),
+    })
+}
+
 /// Forwards the engine's journal and every lane's screens and notices to the windows.
 pub fn forward(app: Arc<App>, handle: AppHandle) {
     let mut journal = app.lot.engine().subscribe();
@@ -245,9 +266,15 @@ pub fn forward(app: Arc<App>, handle: AppHandle) {
         });
         let mut notices = lane.notices();
         let h = handle.clone();
+        let (app_for_frames, lane_for_frames) = (app.clone(), id.clone());
         tauri::async_runtime::spawn(async move {
             loop {
                 match notices.recv().await {
+                    Ok(LaneNotice::Frame { .. }) => {
+                        if let Some(view) = frame_view(&app_for_frames, &lane_for_frames) {
+                            let _ = h.emit("lane-frame", view);
+                        }
+                    }
                     Ok(n) => {
                         if let Some((text, device)) = notice_text(&n) {
                             let _ = h.emit(

@@ -16,7 +16,7 @@ use tauri::{State, WebviewWindow};
 
 type St<'a> = State<'a, Arc<App>>;
 
-fn amount(text: &str, what: &str) -> Answer<Decimal> {
+pub(crate) fn amount(text: &str, what: &str) -> Answer<Decimal> {
     Decimal::from_str(text.trim()).map_err(|_| {
         ApiError::new(
             "invalid",
@@ -25,7 +25,7 @@ fn amount(text: &str, what: &str) -> Answer<Decimal> {
     })
 }
 
-fn reason(text: &str) -> Answer<String> {
+pub(crate) fn reason(text: &str) -> Answer<String> {
     let r = text.trim();
     if r.is_empty() {
         return Err(ApiError::new(
@@ -313,7 +313,7 @@ pub async fn refund(
 }
 
 /// What an outcome says, for a toast.
-fn message(o: &Outcome) -> String {
+pub(crate) fn message(o: &Outcome) -> String {
     match o {
         Outcome::Recorded(r) => r.message.clone(),
         Outcome::SpotOverridden(s) => format!("ticket {} moved to spot {}", s.ticket, s.to),
@@ -424,9 +424,15 @@ pub fn set_free_exit(
 }
 
 /// The demo: a vehicle drives up to a lane (the camera shows its plate, or an unreadable one
-/// when `plate` is empty). It waits for the driver's choices on the lane's kiosk.
+/// when `plate` is empty). It waits for the driver's choices on the lane's kiosk. At an exit,
+/// a non-empty `pays_with` is a voucher's or prepaid card's code the driver scans to pay.
 #[tauri::command]
-pub fn send_vehicle(app: St<'_>, lane_id: String, plate: String) -> Answer<String> {
+pub fn send_vehicle(
+    app: St<'_>,
+    lane_id: String,
+    plate: String,
+    pays_with: Option<String>,
+) -> Answer<String> {
     lane(&app, &lane_id)?;
     let plate = match plate.trim() {
         "" => None,
@@ -441,7 +447,11 @@ pub fn send_vehicle(app: St<'_>, lane_id: String, plate: String) -> Answer<Strin
             .unwrap_or_default()
     );
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = lot.drive_up(&lane_id, plate.as_deref()).await {
+        let pays_with = pays_with.filter(|c| !c.trim().is_empty());
+        if let Err(e) = lot
+            .drive_up(&lane_id, plate.as_deref(), pays_with.as_deref())
+            .await
+        {
             eprintln!("gatehouse-app: {e}");
         }
     });
@@ -581,6 +591,13 @@ pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written
         path: path.display().to_string(),
         bytes: bytes.len() as u32,
     })
+}
+
+/// The console: a lane's last camera frame with its plate read, if the camera gave one yet.
+#[tauri::command]
+pub fn lane_frame(app: St<'_>, lane_id: String) -> Answer<Option<LaneFrameView>> {
+    lane(&app, &lane_id)?;
+    Ok(crate::app::frame_view(&app, &lane_id))
 }
 
 /// The kiosk: what the lane's screen shows now.

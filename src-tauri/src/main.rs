@@ -9,6 +9,7 @@
 mod api;
 mod app;
 mod commands;
+mod office;
 
 use chrono::{NaiveTime, TimeZone, Utc};
 use clap::Parser;
@@ -185,12 +186,27 @@ fn main() {
             commands::day_report_view,
             commands::export_report,
             commands::lane_screen,
+            commands::lane_frame,
             commands::press_ticket,
             commands::pay_again,
             commands::unlock_kiosk,
             commands::console_ready,
             commands::painted,
             commands::figures,
+            office::reservations,
+            office::reserve,
+            office::cancel_reservation,
+            office::permits,
+            office::issue_permit,
+            office::revoke_permit,
+            office::accounts,
+            office::open_account,
+            office::top_up,
+            office::vouchers,
+            office::issue_voucher,
+            office::users,
+            office::add_user,
+            office::set_user_enabled,
         ])
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();

@@ -28,6 +28,9 @@ pub enum SimResult {
     Decline(u8),
     /// The customer pressed abort (result 0x6C).
     AbortByCustomer,
+    /// Shows "Insert card" and waits for a card that does not come (the driver pays another
+    /// way): when the ECR aborts, it answers aborted (result 0x6C) and charges nothing.
+    WaitForCard,
     /// Acknowledges, shows "Insert card", then never answers; gives up without charging when the
     /// ECR aborts or hangs up.
     NeverAnswer,
@@ -181,6 +184,11 @@ impl TerminalSim {
     /// Queues how the next authorisation ends (approve when the queue is empty).
     pub fn push(&self, result: SimResult) {
         self.shared.st().script.push_back(result);
+    }
+
+    /// Forgets the queued answers: the next authorisations are approved.
+    pub fn clear_script(&self) {
+        self.shared.st().script.clear();
     }
 
     /// Makes the next authorisation start with garbage: on TCP an APDU of unknown class (the ECR
@@ -444,6 +452,17 @@ async fn authorise(shared: &Shared, link: &mut Link, cmd: &Apdu) -> Result<()> {
             book(shared, amount, currency, false, 0x6C);
             tell(shared, link, abort(0x6C)).await
         }
+        SimResult::WaitForCard => loop {
+            let m = link.recv_forever().await?;
+            let stop = m.is(0x06, 0xB0);
+            shared.st().received.push(m);
+            if stop {
+                link.send(&Apdu::ack()).await?;
+                book(shared, amount, currency, false, 0x6C);
+                tracing::info!("simulated terminal: ECR aborted while waiting for the card");
+                return tell(shared, link, abort(0x6C)).await;
+            }
+        },
         SimResult::NeverAnswer => loop {
             let m = link.recv_forever().await?;
             let stop = m.is(0x06, 0xB0);

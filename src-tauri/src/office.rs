@@ -1,0 +1,492 @@
+//! The console's office: reservations, permits, prepaid accounts, merchant vouchers and staff.
+//! Thin like the booth's commands: parse what was typed, ask the engine (which checks the role
+//! and the rules), show its answer.
+
+use crate::api::*;
+use crate::app::App;
+use crate::commands::{amount, message, reason};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest};
+use gatehouse_core::reservations::ReservationRequest;
+use gatehouse_core::{Command, Outcome, PaymentMethod, Plate, Role, VehicleClass};
+use std::sync::Arc;
+use tauri::{State, WebviewWindow};
+
+type St<'a> = State<'a, Arc<App>>;
+
+fn invalid(message: String) -> ApiError {
+    ApiError::new("invalid", message)
+}
+
+fn local_text(app: &App, t: DateTime<Utc>) -> String {
+    t.with_timezone(&app.lot.config().lot.timezone)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// A day and a time typed in the lot's local time, as UTC.
+fn local_instant(app: &App, day: NaiveDate, time: &str) -> Answer<DateTime<Utc>> {
+    let t = NaiveTime::parse_from_str(time.trim(), "%H:%M")
+        .map_err(|_| invalid(format!("'{time}' is not a time; write HH:MM, like 09:30")))?;
+    app.lot
+        .config()
+        .lot
+        .timezone
+        .from_local_datetime(&NaiveDateTime::new(day, t))
+        .earliest()
+        .map(|l| l.with_timezone(&Utc))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{day} {time} does not exist in the lot's time zone (the clocks go forward); choose another time"
+            ))
+        })
+}
+
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split([' ', ',', ';'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+}
+
+// ---- reservations ------------------------------------------------------------------------------
+
+fn reservation_row(r: gatehouse_core::reservations::ReservationView) -> ReservationRow {
+    ReservationRow {
+        code: r.code,
+        status: r.status,
+        plate: r.plate,
+        class: r.class.as_str().to_string(),
+        ev: r.ev,
+        accessible: r.accessible,
+        spot: r.spot,
+        window: r.window,
+        estimate: r.estimate,
+        fee: r.fee,
+        currency: r.currency,
+    }
+}
+
+/// The reservations starting from the beginning of today (lot time) for `days` days.
+#[tauri::command]
+pub fn reservations(app: St<'_>, days: u32) -> Answer<Vec<ReservationRow>> {
+    let lot = app.lot_db()?;
+    let today = app
+        .now()
+        .with_timezone(&app.lot.config().lot.timezone)
+        .date_naive();
+    let from = local_instant(&app, today, "00:00")?;
+    let to = from + Duration::days(i64::from(days.clamp(1, 60)));
+    Ok(
+        gatehouse_core::reservations::list(lot.connection(), lot.context(), from, to)?
+            .into_iter()
+            .map(reservation_row)
+            .collect(),
+    )
+}
+
+#[tauri::command]
+pub async fn reserve(
+    app: St<'_>,
+    window: WebviewWindow,
+    form: ReservationForm,
+) -> Answer<ReservationRow> {
+    let day = NaiveDate::parse_from_str(form.day.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid(format!("'{}' is not a day; write YYYY-MM-DD", form.day)))?;
+    let start = local_instant(&app, day, &form.from)?;
+    let mut end = local_instant(&app, day, &form.to)?;
+    if end <= start {
+        end = local_instant(&app, day + Duration::days(1), &form.to)?;
+    }
+    let plate = match form.plate.trim() {
+        "" => None,
+        p => Some(Plate::parse(p)?),
+    };
+    let holder = Some(form.holder.trim().to_string()).filter(|h| !h.is_empty());
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::Reserve(ReservationRequest {
+                plate,
+                class: VehicleClass::parse(&form.class)?,
+                ev: form.ev,
+                accessible: form.accessible,
+                spot: None,
+                start,
+                end,
+                holder,
+            }),
+        )
+        .await?;
+    let Outcome::Reservation(r) = outcome else {
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the reservation",
+        ));
+    };
+    Ok(reservation_row(r))
+}
+
+#[tauri::command]
+pub async fn cancel_reservation(
+    app: St<'_>,
+    window: WebviewWindow,
+    code: String,
+) -> Answer<String> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::CancelReservation {
+                code: code.trim().to_string(),
+            },
+        )
+        .await?;
+    Ok(match outcome {
+        Outcome::Reservation(r) if r.fee != "0" => format!(
+            "reservation {} is cancelled; a fee of {} {} is owed",
+            r.code, r.fee, r.currency
+        ),
+        Outcome::Reservation(r) => format!("reservation {} is cancelled", r.code),
+        other => message(&other),
+    })
+}
+
+// ---- permits -----------------------------------------------------------------------------------
+
+#[tauri::command]
+pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
+    let lot = app.lot_db()?;
+    let rows = gatehouse_core::permits::list_permits(lot.connection())?;
+    let text = |v: &serde_json::Value, k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let number = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_i64()).unwrap_or(0);
+    let local = |v: &serde_json::Value, k: &str| {
+        gatehouse_core::store::parse_ts(&text(v, k))
+            .map(|t| local_text(&app, t))
+            .unwrap_or_else(|_| text(v, k))
+    };
+    Ok(rows
+        .iter()
+        .map(|v| PermitRow {
+            id: number(v, "id"),
+            kind: text(v, "kind"),
+            holder: text(v, "holder"),
+            plates: text(v, "plates"),
+            card: v.get("card").and_then(|x| x.as_str()).map(str::to_string),
+            valid: format!("{} to {}", local(v, "valid_from"), local(v, "valid_to")),
+            levels: text(v, "levels").replace(',', " "),
+            hours: v.get("hours").and_then(|x| x.as_str()).map(str::to_string),
+            max_inside: number(v, "max_inside") as u32,
+            inside: number(v, "inside") as u32,
+            revoked: v.get("revoked_at").is_some_and(|x| !x.is_null()),
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) -> Answer<String> {
+    let plates = words(&form.plates)
+        .map(Plate::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let card = Some(form.card.trim().to_string()).filter(|c| !c.is_empty());
+    if plates.is_empty() && card.is_none() {
+        return Err(invalid(
+            "a permit needs a plate or an RFID card to recognise its vehicle".into(),
+        ));
+    }
+    if form.days == 0 || form.days > 3660 {
+        return Err(invalid(
+            "a permit is valid for 1 to 3660 days from today".into(),
+        ));
+    }
+    let now = app.now();
+    let hours = match form.hours.trim() {
+        "" => None,
+        h => Some(Hours::parse(h)?),
+    };
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::IssuePermit(PermitRequest {
+                kind: PermitKind::parse(&form.kind)?,
+                holder: form.holder.trim().to_string(),
+                plates,
+                card,
+                valid_from: now,
+                valid_to: now + Duration::days(i64::from(form.days)),
+                levels: words(&form.levels).map(str::to_string).collect(),
+                hours,
+                max_inside: form.max_inside.max(1),
+                passback: true,
+            }),
+        )
+        .await?;
+    Ok(match outcome {
+        Outcome::Permit(p) => format!(
+            "permit {} issued to {} until {}",
+            p.id,
+            p.holder,
+            local_text(&app, p.valid_to)
+        ),
+        other => message(&other),
+    })
+}
+
+#[tauri::command]
+pub async fn revoke_permit(
+    app: St<'_>,
+    window: WebviewWindow,
+    id: i64,
+    why: String,
+) -> Answer<String> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::RevokePermit {
+                permit: id,
+                reason: reason(&why)?,
+            },
+        )
+        .await?;
+    Ok(message(&outcome))
+}
+
+// ---- prepaid accounts --------------------------------------------------------------------------
+
+fn account_row(app: &App, a: gatehouse_core::permits::AccountView) -> Answer<AccountRow> {
+    Ok(AccountRow {
+        id: a.id,
+        holder: a.holder,
+        balance: a.balance,
+        currency: a.currency,
+        expires_local: a.expires_at.map(|t| local_text(app, t)),
+        warnings: a.warnings,
+        card_svg: gatehouse_core::ticket::qr_svg(&a.card)?,
+        card: a.card,
+    })
+}
+
+#[tauri::command]
+pub fn accounts(app: St<'_>) -> Answer<Vec<AccountRow>> {
+    let lot = app.lot_db()?;
+    gatehouse_core::permits::list_accounts(lot.connection(), lot.context(), app.now())?
+        .into_iter()
+        .map(|a| account_row(&app, a))
+        .collect()
+}
+
+fn account_answer(app: &App, outcome: Outcome) -> Answer<AccountRow> {
+    let Outcome::Account(a) = outcome else {
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the account",
+        ));
+    };
+    account_row(app, a)
+}
+
+#[tauri::command]
+pub async fn open_account(
+    app: St<'_>,
+    window: WebviewWindow,
+    holder: String,
+    days: u32,
+) -> Answer<AccountRow> {
+    let expires_at = (days > 0).then(|| app.now() + Duration::days(i64::from(days)));
+    let outcome = app
+        .submit(window.label(), Command::OpenAccount { holder, expires_at })
+        .await?;
+    account_answer(&app, outcome)
+}
+
+#[tauri::command]
+pub async fn top_up(
+    app: St<'_>,
+    window: WebviewWindow,
+    id: i64,
+    method: BoothMethod,
+    amount_text: String,
+) -> Answer<AccountRow> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::TopUpAccount {
+                account: id,
+                method: match method {
+                    BoothMethod::Cash => PaymentMethod::Cash,
+                    BoothMethod::Card => PaymentMethod::Card,
+                },
+                amount: amount(&amount_text, "the top-up")?,
+            },
+        )
+        .await?;
+    account_answer(&app, outcome)
+}
+
+// ---- merchant vouchers -------------------------------------------------------------------------
+
+fn gives(free_minutes: Option<u32>, percent_off: Option<u32>) -> String {
+    match (free_minutes, percent_off) {
+        (Some(m), _) => format!("{m} free minutes"),
+        (None, Some(p)) => format!("{p}% off"),
+        (None, None) => String::new(),
+    }
+}
+
+#[tauri::command]
+pub fn vouchers(app: St<'_>) -> Answer<Vec<VoucherRow>> {
+    let lot = app.lot_db()?;
+    gatehouse_core::permits::list_vouchers(lot.connection(), lot.context(), 200)?
+        .into_iter()
+        .map(|v| {
+            Ok(VoucherRow {
+                id: v.id,
+                merchant: v.merchant,
+                gives: gives(v.free_minutes, v.percent_off),
+                valid_to_local: v.valid_to.map(|t| local_text(&app, t)),
+                used_on: v.used_on,
+                qr_svg: gatehouse_core::ticket::qr_svg(&v.qr)?,
+                qr: v.qr,
+            })
+        })
+        .collect()
+}
+
+/// A voucher for a merchant's customer: free minutes, or a percentage off (`percent` true).
+#[tauri::command]
+pub async fn issue_voucher(
+    app: St<'_>,
+    window: WebviewWindow,
+    merchant: String,
+    value: u32,
+    percent: bool,
+    days: u32,
+) -> Answer<VoucherRow> {
+    let valid_to = (days > 0).then(|| app.now() + Duration::days(i64::from(days)));
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::IssueVoucher(VoucherRequest {
+                merchant,
+                free_minutes: (!percent).then_some(value),
+                percent_off: percent.then_some(value),
+                valid_to,
+            }),
+        )
+        .await?;
+    let Outcome::Voucher(v) = outcome else {
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the voucher",
+        ));
+    };
+    Ok(VoucherRow {
+        id: v.id,
+        merchant: v.merchant,
+        gives: gives(v.free_minutes, v.percent_off),
+        valid_to_local: v.valid_to.map(|t| local_text(&app, t)),
+        used_on: None,
+        qr_svg: gatehouse_core::ticket::qr_svg(&v.qr)?,
+        qr: v.qr,
+    })
+}
+
+// ---- staff -------------------------------------------------------------------------------------
+
+#[tauri::command]
+pub fn users(app: St<'_>, window: WebviewWindow) -> Answer<Vec<UserRow>> {
+    // The list of staff is the admin's, like the changes to it.
+    let actor = app.actor(window.label())?;
+    if actor.role != Role::Admin {
+        return Err(ApiError::new(
+            "forbidden",
+            format!(
+                "{} may not see the staff list; an admin manages users",
+                actor.name
+            ),
+        ));
+    }
+    let lot = app.lot_db()?;
+    let rows = gatehouse_core::users::list_users(lot.connection())?;
+    Ok(rows
+        .iter()
+        .map(|v| UserRow {
+            name: v["name"].as_str().unwrap_or_default().to_string(),
+            role: v["role"].as_str().unwrap_or_default().to_string(),
+            second_factor: v["second_factor"].as_bool().unwrap_or(false),
+            disabled: v["disabled"].as_bool().unwrap_or(false),
+            locked_until: v["locked_until"].as_str().map(str::to_string),
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn add_user(
+    app: St<'_>,
+    window: WebviewWindow,
+    name: String,
+    role: String,
+    password: String,
+) -> Answer<UserAddedView> {
+    let outcome = app
+        .submit(
+            window.label(),
+            Command::AddUser {
+                name: name.trim().to_string(),
+                role: Role::parse(&role)?,
+                password: gatehouse_core::auth::Secret(password),
+            },
+        )
+        .await?;
+    let Outcome::UserAdded(u) = outcome else {
+        return Err(ApiError::new(
+            "storage",
+            "the engine did not answer with the user",
+        ));
+    };
+    Ok(UserAddedView {
+        name: u.user,
+        role: u.role.as_str().to_string(),
+        totp_secret: u.totp_secret,
+    })
+}
+
+#[tauri::command]
+pub async fn set_user_enabled(
+    app: St<'_>,
+    window: WebviewWindow,
+    name: String,
+    enabled: bool,
+) -> Answer<String> {
+    app.submit(
+        window.label(),
+        Command::SetUserEnabled {
+            name: name.trim().to_string(),
+            enabled,
+        },
+    )
+    .await?;
+    Ok(format!(
+        "{} is {}",
+        name.trim(),
+        if enabled { "enabled" } else { "disabled" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plates_and_levels_are_split_on_spaces_and_commas() {
+        assert_eq!(
+            words(" AB1, CD2;EF3  ").collect::<Vec<_>>(),
+            ["AB1", "CD2", "EF3"]
+        );
+        assert_eq!(gives(Some(60), None), "60 free minutes");
+        assert_eq!(gives(None, Some(20)), "20% off");
+    }
+}
