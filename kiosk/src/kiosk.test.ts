@@ -104,6 +104,27 @@ describe("kiosk page", () => {
     expect($("#screen").textContent).toContain("Halten Sie Ihre Karte an das Terminal.");
   });
 
+  it("the pay screen offers a voucher or a prepaid card at the scanner, below the card, in German", async () => {
+    const app = fakeApp({ kind: "pay_here", amount: "7.50", currency: "EUR", lines: ["1 h 30 min"] });
+    kiosk = mountKiosk(document, { lane: "X1", lang: "de", ...app });
+    await kiosk.ready;
+    const note = $("#note");
+    expect(note.tagName).toBe("P");
+    expect(note.className).toBe("note");
+    expect(note.textContent).toBe(
+      "Keine Karte? Scannen Sie einen Parkgutschein oder Ihre Prepaid-Karte am Scanner.",
+    );
+    // After the amount and the card instruction.
+    const card = Array.from(document.querySelectorAll("#screen .body")).find(
+      (p) => p.textContent === "Halten Sie Ihre Karte an das Terminal.",
+    )!;
+    expect(card.compareDocumentPosition(note) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect($("#amount").compareDocumentPosition(note) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    // Only on the pay screen.
+    kiosk.show({ kind: "declined", reason: "card declined", amount: "7.50", currency: "EUR" });
+    expect($("#note")).toBeNull();
+  });
+
   it("shows a lane with no id as an error", async () => {
     const app = fakeApp();
     kiosk = mountKiosk(document, { lane: null, lang: "es", ...app });

@@ -47,6 +47,7 @@ export function renderScreen(
   if (vm.attract) parts.push(attract(doc));
   for (const p of vm.body) parts.push(make(doc, "p", { className: "body", text: p }));
   if (vm.how) parts.push(make(doc, "p", { id: "how", className: "body", text: vm.how }));
+  if (vm.note) parts.push(make(doc, "p", { id: "note", className: "note", text: vm.note }));
 
   if (vm.lines) {
     const section = make(doc, "section", { className: "lines" });

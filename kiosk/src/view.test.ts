@@ -80,8 +80,20 @@ describe("view", () => {
     expect(vm.big).toMatchObject({ id: "amount", text: "€12.00" });
     expect(vm.lines?.items).toEqual(["2 h 10 min", "Standard tariff"]);
     expect(vm.body).toContain("Present your card at the terminal.");
-    expect(vm.body.join(" ")).toMatch(/prepaid card.*voucher at the pay station/);
+    expect(vm.note).toMatch(/voucher.*prepaid card at the scanner/);
     expect(view(s, "de", opts).big?.text.replace(/\s/g, " ")).toBe("12,00 €");
+  });
+
+  it("pay_here adds a smaller line: a voucher or prepaid card at the scanner", () => {
+    const s: ScreenView = { kind: "pay_here", amount: "12.00", currency: "EUR", lines: [] };
+    expect(view(s, "en", opts).note).toBe(
+      "No card? Scan a parking voucher or your prepaid card at the scanner.",
+    );
+    expect(view(s, "de", opts).note).toBe(
+      "Keine Karte? Scannen Sie einen Parkgutschein oder Ihre Prepaid-Karte am Scanner.",
+    );
+    expect(view(s, "es", opts).note).toMatch(/^¿No tiene tarjeta\?/);
+    expect(view({ kind: "declined", reason: "x", amount: "1", currency: "EUR" }, "de", opts).note).toBeUndefined();
   });
 
   it("declined offers pay-again and a visible countdown, then asks for the attendant", () => {

@@ -42,6 +42,8 @@ export interface ViewModel {
   body: string[];
   /** `how` an unpaid stay pays, shown in #how. */
   how?: string;
+  /** A secondary line under the body, smaller (the pay screen's other ways to pay), in #note. */
+  note?: string;
   facts: Fact[];
   map?: MapModel;
   lines?: { label: string; items: string[] };
@@ -188,7 +190,8 @@ export function view(screen: ScreenView, lang: Lang, opts: ViewOptions): ViewMod
           label: t(lang, "pay.amountLabel"),
         },
         lines: { label: t(lang, "pay.linesLabel"), items: [...screen.lines] },
-        body: [t(lang, "pay.card"), t(lang, "pay.other")],
+        body: [t(lang, "pay.card")],
+        note: t(lang, "pay.otherWays"),
       };
     case "declined": {
       const left = Math.max(0, opts.secondsLeft ?? DECLINED_SECONDS);

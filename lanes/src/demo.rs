@@ -995,11 +995,17 @@ impl DemoLot {
                 },
             )
             .await?;
+        // A whole day starts and ends at the same time of day: say so with the dates.
+        let clock = if to - opts.start >= chrono::Duration::days(1) {
+            "%a %H:%M"
+        } else {
+            "%H:%M"
+        };
         say(format!(
             "{} vehicles due between {} and {} (lot time, {}× real time); {permits} permit holders, {reservations} reservations",
             visits.len(),
-            opts.start.with_timezone(&tz).format("%H:%M"),
-            to.with_timezone(&tz).format("%H:%M"),
+            opts.start.with_timezone(&tz).format(clock),
+            to.with_timezone(&tz).format(clock),
             opts.speed
         ));
         let world = Arc::new(World {

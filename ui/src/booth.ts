@@ -1,7 +1,7 @@
 // The booth tab: find a stay or a lost ticket, its quote, payment, receipt and refund.
 import { api, type BoothMethod, type QuoteView } from "../../ts/api";
 import { act, button, byId, field, h, toast } from "./dom";
-import { durationText, formatMoney, SHORTCUTS } from "./format";
+import { durationText, formatMoney, SHORTCUTS, VEHICLE_CLASSES } from "./format";
 
 let quote: QuoteView | null = null;
 
@@ -15,7 +15,7 @@ export function boothView(): HTMLElement {
 
   const classSelect = field("lost-class", "Vehicle class", {}, "select");
   classSelect.querySelector("select")!.append(
-    ...["standard", "compact", "large", "motorcycle", "bus"].map((c) => h("option", { value: c }, c)),
+    ...VEHICLE_CLASSES.map((c) => h("option", { value: c }, c)),
   );
 
   const view = h(

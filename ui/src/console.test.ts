@@ -45,6 +45,14 @@ const api = {
   })),
   consoleReady: vi.fn(async () => {}),
   painted: vi.fn(async () => {}),
+  laneFrame: vi.fn(async () => null),
+  reservations: vi.fn(async () => []),
+  permits: vi.fn(async () => []),
+  accounts: vi.fn(async () => []),
+  vouchers: vi.fn(async () => []),
+  users: vi.fn(async () => {
+    throw { kind: "forbidden", message: "ann may not see the staff list; an admin manages users" };
+  }),
 };
 
 vi.mock("../../ts/api", () => ({
@@ -56,6 +64,7 @@ vi.mock("../../ts/api", () => ({
     },
     laneScreen: async () => () => {},
     laneNotice: async () => () => {},
+    laneFrame: async () => () => {},
   },
   asApiError: (e: unknown) => e as { kind: string; message: string },
 }));
@@ -152,5 +161,25 @@ describe("console", () => {
     expect(document.querySelectorAll("#quote-lines li").length).toBe(2);
     document.dispatchEvent(new KeyboardEvent("keydown", { key: "F9" }));
     expect($("#tab-lanes").getAttribute("aria-selected")).toBe("true");
+  });
+
+  it("the office tab comes after the shift tab and loads its lists when opened", async () => {
+    const tabs = Array.from(document.querySelectorAll<HTMLElement>("[role=tab]")).map((t) => t.id);
+    expect(tabs.slice(-2)).toEqual(["tab-shift", "tab-office"]);
+    expect($("#tab-office").textContent).toBe("Office");
+    expect(api.reservations).not.toHaveBeenCalled();
+    $<HTMLButtonElement>("#tab-office").click();
+    await tick();
+    expect($("#panel-office").hidden).toBe(false);
+    expect(api.reservations).toHaveBeenCalledWith(7);
+    expect(api.permits).toHaveBeenCalledTimes(1);
+    expect(api.accounts).toHaveBeenCalledTimes(1);
+    expect(api.vouchers).toHaveBeenCalledTimes(1);
+    expect(api.users).toHaveBeenCalledTimes(1);
+    // The day of a new reservation is today in the lot.
+    expect($<HTMLInputElement>("#res-day").value).toBe("2025-03-01");
+    expect($("#users-refused").textContent).toContain("may not see the staff list");
+    // Each lane was asked once for its camera's last frame.
+    expect(api.laneFrame.mock.calls.map((c) => (c as unknown[])[0])).toEqual(["in-1", "out-1"]);
   });
 });

@@ -5,9 +5,14 @@ import {
   durationText,
   formatAmount,
   formatMoney,
+  frameAlt,
+  frameCaption,
   groupSpots,
   HEAT_COLOURS,
   heatColour,
+  lotToday,
+  parseWhole,
+  percentText,
   prependCapped,
   screenText,
   shortcutAction,
@@ -176,5 +181,36 @@ describe("words", () => {
     expect(zoneLabel("plain")).toBe("plain");
     expect(durationText(125)).toBe("2 h 05 min");
     expect(durationText(7)).toBe("7 min");
+  });
+});
+
+describe("office and camera helpers", () => {
+  it("takes today from the lot's clock, else the given date", () => {
+    expect(lotToday("2025-03-01 23:59", new Date(2030, 0, 2))).toBe("2025-03-01");
+    expect(lotToday(null, new Date(2030, 0, 2))).toBe("2030-01-02");
+    expect(lotToday("soon", new Date(2030, 10, 12))).toBe("2030-11-12");
+  });
+
+  it("reads whole numbers only", () => {
+    expect(parseWhole(" 30 ")).toBe(30);
+    expect(parseWhole("0")).toBe(0);
+    expect(parseWhole("0", 1)).toBeNull();
+    expect(parseWhole("")).toBeNull();
+    expect(parseWhole("2.5")).toBeNull();
+    expect(parseWhole("-1")).toBeNull();
+    expect(parseWhole("1e3")).toBeNull();
+  });
+
+  it("words a camera frame", () => {
+    const f = { lane: "E1", at_local: "19:22:05", plate: "KLM4821", confidence: 0.926 };
+    expect(percentText(0.926)).toBe("93%");
+    expect(percentText(null)).toBeNull();
+    expect(percentText(1.2)).toBe("100%");
+    expect(frameAlt(f)).toBe("Camera at E1, 19:22:05: plate KLM4821 read at 93%");
+    expect(frameCaption(f)).toBe("19:22:05 · KLM4821 (93%)");
+    const none = { ...f, plate: null, confidence: null };
+    expect(frameAlt(none)).toBe("Camera at E1, 19:22:05: no plate read");
+    expect(frameCaption(none)).toBe("19:22:05 · no plate read");
+    expect(frameAlt({ ...f, confidence: null })).toBe("Camera at E1, 19:22:05: plate KLM4821 read");
   });
 });

@@ -1,5 +1,5 @@
 // Pure helpers of the console: no DOM, no app calls, so Vitest checks them directly.
-import type { ScreenView, Spot } from "../../ts/api";
+import type { LaneFrameView, ScreenView, Spot } from "../../ts/api";
 
 /** An amount as the engine writes it ("12.5", "12.00") with two decimals; other text as is. */
 export function formatAmount(text: string): string {
@@ -245,4 +245,50 @@ export function durationText(minutes: number): string {
   const h = Math.floor(minutes / 60);
   const m = Math.round(minutes % 60);
   return h > 0 ? `${h} h ${String(m).padStart(2, "0")} min` : `${m} min`;
+}
+
+/** The vehicle classes the engine knows, in the order the console offers them. */
+export const VEHICLE_CLASSES = ["standard", "compact", "large", "motorcycle", "bus"] as const;
+
+/**
+ * Today in the lot's time ("YYYY-MM-DD"): the day of the overview's `now_local`, else the local day
+ * of `fallback`.
+ */
+export function lotToday(nowLocal: string | null | undefined, fallback: Date): string {
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(nowLocal?.trim() ?? "");
+  if (m) return m[1];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${fallback.getFullYear()}-${pad(fallback.getMonth() + 1)}-${pad(fallback.getDate())}`;
+}
+
+/** A whole number typed in a form, at least `min`; null when it is not one. */
+export function parseWhole(text: string, min = 0): number | null {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isSafeInteger(n) && n >= min ? n : null;
+}
+
+/** A plate reader's confidence (0..1) as a whole percentage; null when there is none. */
+export function percentText(confidence: number | null | undefined): string | null {
+  if (confidence === null || confidence === undefined || !Number.isFinite(confidence)) return null;
+  return `${Math.round(Math.min(1, Math.max(0, confidence)) * 100)}%`;
+}
+
+/** What a lane camera's frame shows, for its caption: "KLM4821 (93%)" or "no plate read". */
+export function frameCaption(
+  f: Pick<LaneFrameView, "at_local" | "plate" | "confidence">,
+): string {
+  const pct = percentText(f.confidence);
+  const read = f.plate ? `${f.plate}${pct ? ` (${pct})` : ""}` : "no plate read";
+  return `${f.at_local} · ${read}`;
+}
+
+/** The frame's alt text: "Camera at E1, 19:22:05: plate KLM4821 read at 93%". */
+export function frameAlt(
+  f: Pick<LaneFrameView, "lane" | "at_local" | "plate" | "confidence">,
+): string {
+  const pct = percentText(f.confidence);
+  const read = f.plate ? `plate ${f.plate} read${pct ? ` at ${pct}` : ""}` : "no plate read";
+  return `Camera at ${f.lane}, ${f.at_local}: ${read}`;
 }

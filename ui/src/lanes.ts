@@ -1,20 +1,32 @@
-// The lanes tab: a card per lane with its screen, device health and notices, and the lane
-// actions; the demo's "send a vehicle" control.
+// The lanes tab: a card per lane with its screen, its camera's last frame, device health and
+// notices, and the lane actions; the demo's "send a vehicle" control.
 import {
   api,
   type DeviceHealth,
+  type LaneFrameView,
   type LaneNoticeView,
   type LaneScreen,
   type LaneView,
   type Overview,
 } from "../../ts/api";
 import { act, button, byId, field, h } from "./dom";
-import { prependCapped, screenNeedsAttention, screenText, upsertBy } from "./format";
+import {
+  frameAlt,
+  frameCaption,
+  prependCapped,
+  screenNeedsAttention,
+  screenText,
+  upsertBy,
+} from "./format";
 import { onOverview } from "./state";
 
 interface LaneState {
   devices: DeviceHealth[];
   notices: string[];
+  /** The camera's last frame of a vehicle, if any yet. */
+  frame: LaneFrameView | null;
+  /** The app was asked for the last frame (once per lane). */
+  frameAsked: boolean;
 }
 
 const lanes = new Map<string, LaneState>();
@@ -22,7 +34,7 @@ let laneKey = "";
 
 function laneState(id: string): LaneState {
   let s = lanes.get(id);
-  if (!s) lanes.set(id, (s = { devices: [], notices: [] }));
+  if (!s) lanes.set(id, (s = { devices: [], notices: [], frame: null, frameAsked: false }));
   return s;
 }
 
@@ -41,6 +53,9 @@ export function lanesView(): HTMLElement {
         h("legend", {}, "Demo: send a vehicle"),
         field("send-lane", "Lane", {}, "select"),
         field("send-plate", "Plate (empty = unreadable)", { autocomplete: "off" }),
+        field("send-pays-with", "Pays with (voucher or prepaid card code; exit lanes)", {
+          autocomplete: "off",
+        }),
         sendBtn,
       ),
     ),
@@ -49,9 +64,10 @@ export function lanesView(): HTMLElement {
   sendBtn.addEventListener("click", () => {
     const lane = byId<HTMLSelectElement>("send-lane").value;
     const plate = byId<HTMLInputElement>("send-plate").value.trim();
+    const paysWith = byId<HTMLInputElement>("send-pays-with").value.trim() || null;
     void act(
       sendBtn,
-      () => api.sendVehicle(lane, plate),
+      () => api.sendVehicle(lane, plate, paysWith),
       (msg) => msg || `Vehicle sent to ${lane}.`,
     );
   });
@@ -91,6 +107,12 @@ function card(l: LaneView): HTMLElement {
       h("span", { class: "lane-kind" }, `${l.kind || "lane"}${l.level ? ` · level ${l.level}` : ""}`),
     ),
     h("p", { class: "lane-screen", "aria-live": "polite" }, screenText(l.screen)),
+    h(
+      "figure",
+      { class: "lane-camera empty" },
+      h("img", { class: "lane-frame", alt: "", hidden: true }),
+      h("figcaption", { class: "lane-frame-caption" }, "No camera frame yet"),
+    ),
     h("h4", {}, "Devices"),
     h("ul", { class: "lane-devices" }),
     h("h4", {}, "Last notices"),
@@ -124,9 +146,30 @@ function render(o: Overview): void {
     for (const l of o.lanes) {
       for (const d of l.devices) laneState(l.id).devices = upsertBy(laneState(l.id).devices, d, (x) => x.device);
       drawLists(l.id);
+      drawFrame(l.id);
     }
   }
-  for (const l of o.lanes) setScreen({ lane: l.id, screen: l.screen });
+  for (const l of o.lanes) {
+    setScreen({ lane: l.id, screen: l.screen });
+    askFrame(l.id);
+  }
+}
+
+/** Ask the app once for a lane's last frame (later ones come as events); again if that failed. */
+function askFrame(lane: string): void {
+  const s = laneState(lane);
+  if (s.frameAsked) return;
+  s.frameAsked = true;
+  api.laneFrame(lane).then(
+    (f) => {
+      // A frame that came as an event meanwhile is newer.
+      if (f && !s.frame) laneFrame(f);
+    },
+    (e) => {
+      s.frameAsked = false;
+      console.warn("lane frame", lane, e);
+    },
+  );
 }
 
 function cardOf(lane: string): HTMLElement | null {
@@ -170,4 +213,23 @@ function drawLists(lane: string): void {
       : [h("li", { class: "muted" }, "No device reports yet")]),
   );
   c.querySelector(".lane-notices")!.replaceChildren(...s.notices.map((t) => h("li", {}, t)));
+}
+
+/** A lane camera's new frame: only that card's picture and caption change. */
+export function laneFrame(f: LaneFrameView): void {
+  laneState(f.lane).frame = f;
+  drawFrame(f.lane);
+}
+
+function drawFrame(lane: string): void {
+  const c = cardOf(lane);
+  const f = laneState(lane).frame;
+  if (!c || !f) return;
+  const fig = c.querySelector<HTMLElement>(".lane-camera")!;
+  const img = fig.querySelector<HTMLImageElement>(".lane-frame")!;
+  if (img.getAttribute("src") !== f.image) img.src = f.image;
+  img.alt = frameAlt(f);
+  img.hidden = false;
+  fig.classList.remove("empty");
+  fig.querySelector(".lane-frame-caption")!.textContent = frameCaption(f);
 }

@@ -1,14 +1,15 @@
-// The Gatehouse attendant console: login, then the lot, lanes, booth, events, reports and shift
-// tabs. Plain DOM; every app call goes through ts/api.ts.
+// The Gatehouse attendant console: login, then the lot, lanes, booth, events, reports, shift and
+// office tabs. Plain DOM; every app call goes through ts/api.ts.
 import "./style.css";
 import { api, events, type FeedItem, type SessionView } from "../../ts/api";
 import { boothView, pay, resetBooth } from "./booth";
 import { button, byId, h, toast, toastError } from "./dom";
 import { addFeedItem, clearFeed, eventsView, seedFeed, showAlerts } from "./feed";
 import { shortcutAction } from "./format";
-import { laneNotice, lanesView, setScreen } from "./lanes";
+import { laneFrame, laneNotice, lanesView, setScreen } from "./lanes";
 import { loginView, showDemoUsers } from "./login";
 import { lotView } from "./lot";
+import { loadOffice, officeView, resetOffice } from "./office";
 import { reportsView } from "./reports";
 import { shiftView } from "./shift";
 import { onOverview, setOverview, state } from "./state";
@@ -20,6 +21,7 @@ const TABS = [
   { id: "events", label: "Events" },
   { id: "reports", label: "Reports" },
   { id: "shift", label: "Shift" },
+  { id: "office", label: "Office" },
 ] as const;
 type TabId = (typeof TABS)[number]["id"];
 
@@ -130,6 +132,7 @@ function shell(): HTMLElement {
       panel("events", eventsView(), true),
       panel("reports", reportsView(), true),
       panel("shift", shiftView(), true),
+      panel("office", officeView(), true),
     ),
   );
 }
@@ -142,6 +145,8 @@ export function showTab(id: TabId): void {
     tab.tabIndex = on ? 0 : -1;
     byId(`panel-${t.id}`).hidden = !on;
   }
+  // The office's lists are fetched each time it is opened.
+  if (id === "office" && state.session) void loadOffice();
 }
 
 // ---- Login / logout ----------------------------------------------------------------------
@@ -170,6 +175,7 @@ async function doLogout(): Promise<void> {
   window.clearInterval(pollTimer);
   pollTimer = undefined;
   resetBooth();
+  resetOffice();
   clearFeed();
   byId("whoami").textContent = "";
   byId("console-view").hidden = true;
@@ -242,6 +248,11 @@ function subscribe(): void {
       events.laneNotice((n) => {
         laneNotice(n);
         scheduleRefresh();
+      }),
+    );
+    void guard(
+      events.laneFrame((f) => {
+        laneFrame(f);
       }),
     );
   } catch (e) {
