@@ -290,3 +290,163 @@ fn the_console_takes_a_lost_ticket_at_the_booth_refuses_an_attendant_and_lets_a_
     )
     .unwrap();
 }
+
+/// A car sent in at E1 with a plate the camera cannot read: the driver presses for a ticket.
+fn drive_in_at_e1(d: &Driver) {
+    let before = occupied(d);
+    let sent = d.invoke("send_vehicle", json!({"laneId": "E1", "plate": ""}));
+    assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
+    d.wait("the car to be inside", 60, || {
+        let screen = d.invoke("lane_screen", json!({"laneId": "E1"}));
+        if screen["ok"]["kind"] == "press_for_ticket" {
+            d.invoke(
+                "press_ticket",
+                json!({"laneId": "E1", "choice": "standard"}),
+            );
+        }
+        (occupied(d) > before).then_some(())
+    });
+}
+
+fn occupied(d: &Driver) -> usize {
+    let o = d.invoke("overview", json!({}));
+    o["ok"]["spots"]
+        .as_array()
+        .map_or(0, |s| s.iter().filter(|s| s["state"] == "occupied").count())
+}
+
+/// At the exit kiosk X1: a car drives up and its driver scans `code` instead of presenting a
+/// card; the kiosk shows the amount, then goodbye. Returns the screens it showed.
+fn leave_at_x1_paying_with(d: &Driver, code: &str) -> Vec<String> {
+    d.script(
+        "window.__kinds = []; new MutationObserver(() => { const k = document.querySelector('#screen')?.dataset.kind; if (k && window.__kinds[window.__kinds.length - 1] !== k) window.__kinds.push(k); }).observe(document.body, {subtree: true, attributes: true, childList: true});",
+        json!([]),
+    );
+    let sent = d.invoke(
+        "send_vehicle",
+        json!({"laneId": "X1", "plate": "", "paysWith": code}),
+    );
+    assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
+    wait_kind(d, &["goodbye"], 90);
+    let kinds = d.script("return window.__kinds", json!([]));
+    kinds
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect()
+}
+
+fn journal_kinds(d: &Driver) -> Vec<String> {
+    let feed = d.invoke("feed", json!({"limit": 100}));
+    feed["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn the_office_issues_a_voucher_and_a_prepaid_card_and_drivers_pay_with_them_at_the_exit_kiosk() {
+    let d = Driver::start(&args(&[]));
+    d.find("#login-user");
+    log_in(&d, "sue", "sue supervises the lot");
+    d.click("#tab-office");
+
+    // A merchant's voucher for the whole stay.
+    d.type_into("#voucher-merchant", "Café Rosa");
+    d.type_into("#voucher-value", "100");
+    d.script(
+        "const s = document.querySelector('#voucher-kind'); s.value = 'percent'; s.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    d.click("#voucher-submit");
+    let voucher = d.wait("the voucher's code", 30, || {
+        Some(d.text("#voucher-code").trim().to_string()).filter(|c| c.len() > 20)
+    });
+    d.find("#voucher-figure svg");
+    d.screenshot("console-office-voucher");
+
+    // A prepaid account with 20 in it (paid by card at the office), and its card.
+    d.type_into("#account-holder", "Acme Ltd");
+    d.click("#account-open");
+    let id = d.wait("the account in the list", 30, || {
+        let a = d.invoke("accounts", json!({}));
+        a["ok"]
+            .as_array()?
+            .iter()
+            .find(|a| a["holder"] == "Acme Ltd")?["id"]
+            .as_i64()
+    });
+    d.type_into(&format!("[data-topup-amount='{id}']"), "20");
+    d.click(&format!("[data-topup-card='{id}']"));
+    d.wait("the top-up", 30, || {
+        let a = d.invoke("accounts", json!({}));
+        let a = a["ok"].as_array()?.iter().find(|a| a["id"] == id)?.clone();
+        (a["balance"].as_str()?.parse::<f64>().ok()? == 20.0).then_some(())
+    });
+    d.click(&format!("[data-show-card='{id}']"));
+    let card = d.wait("the card's code", 30, || {
+        Some(d.text("#card-code").trim().to_string()).filter(|c| c.len() > 20)
+    });
+    assert_ne!(card, voucher, "a prepaid card is not a voucher");
+
+    // A permit, listed with its plate.
+    d.type_into("#permit-holder", "Dr. Okafor");
+    d.type_into("#permit-plates", "PRM 4411");
+    d.click("#permit-submit");
+    d.wait_text("#permit-table", "PRM4411", 30);
+    d.screenshot("console-office");
+
+    // Two cars come in; twenty lot minutes later they leave by X1, whose kiosk this window now
+    // shows.
+    drive_in_at_e1(&d);
+    drive_in_at_e1(&d);
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    d.script(
+        "location.href = location.href.replace('console/index.html', 'kiosk/index.html?lane=X1')",
+        json!([]),
+    );
+    wait_kind(&d, &["idle"], 30);
+
+    // The first driver scans the voucher: nothing is left to pay and the barrier opens.
+    let kinds = leave_at_x1_paying_with(&d, &voucher);
+    assert!(
+        kinds.iter().any(|k| k == "pay_here"),
+        "the kiosk showed the amount before the voucher: {kinds:?}"
+    );
+    d.screenshot("kiosk-exit-voucher-goodbye");
+    let journal = journal_kinds(&d);
+    assert!(
+        journal.iter().any(|k| k == "voucher_applied"),
+        "the voucher was taken: {journal:?}"
+    );
+
+    // The second scans the prepaid card: the stay is paid from the account.
+    wait_kind(&d, &["idle"], 60);
+    let kinds = leave_at_x1_paying_with(&d, &card);
+    assert!(kinds.iter().any(|k| k == "pay_here"), "{kinds:?}");
+    let journal = journal_kinds(&d);
+    assert!(
+        journal.iter().any(|k| k == "account_debited"),
+        "the account paid: {journal:?}"
+    );
+    let a = d.invoke("accounts", json!({}));
+    let balance: f64 = a["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id)
+        .and_then(|a| a["balance"].as_str()?.parse().ok())
+        .unwrap();
+    assert!(
+        (0.0..20.0).contains(&balance),
+        "the stay's fee came off the prepaid balance: {balance}"
+    );
+    assert_eq!(
+        journal.iter().filter(|k| *k == "vehicle_exited").count(),
+        2,
+        "both cars left: {journal:?}"
+    );
+}
