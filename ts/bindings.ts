@@ -147,7 +147,7 @@ export type PermitForm = {
  */
 kind: string, holder: string, 
 /**
- * Plates separated by spaces or commas.
+ * Plates separated by commas (a plate may have spaces of its own).
  */
 plates: string, card: string, 
 /**

@@ -481,7 +481,7 @@ pub struct PermitForm {
     /// monthly, yearly, staff or vip
     pub kind: String,
     pub holder: String,
-    /// Plates separated by spaces or commas.
+    /// Plates separated by commas (a plate may have spaces of its own).
     pub plates: String,
     pub card: String,
     /// Valid from today for this many days.

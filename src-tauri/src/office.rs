@@ -48,6 +48,14 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
+/// Plates typed in one field: a plate may have spaces of its own ("PRM 4411"), so they are
+/// separated by commas, semicolons or new lines.
+fn plates(text: &str) -> impl Iterator<Item = &str> {
+    text.split([',', ';', '\n'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+}
+
 // ---- reservations ------------------------------------------------------------------------------
 
 fn reservation_row(r: gatehouse_core::reservations::ReservationView) -> ReservationRow {
@@ -188,7 +196,7 @@ pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
 
 #[tauri::command]
 pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) -> Answer<String> {
-    let plates = words(&form.plates)
+    let plates = plates(&form.plates)
         .map(Plate::parse)
         .collect::<Result<Vec<_>, _>>()?;
     let card = Some(form.card.trim().to_string()).filter(|c| !c.is_empty());
@@ -481,11 +489,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plates_and_levels_are_split_on_spaces_and_commas() {
+    fn a_plate_with_a_space_stays_one_plate_and_levels_split_on_spaces_too() {
         assert_eq!(
-            words(" AB1, CD2;EF3  ").collect::<Vec<_>>(),
-            ["AB1", "CD2", "EF3"]
+            plates(" PRM 4411, CD2;EF 3  ").collect::<Vec<_>>(),
+            ["PRM 4411", "CD2", "EF 3"]
         );
+        assert_eq!(words("P1 P2,P3").collect::<Vec<_>>(), ["P1", "P2", "P3"]);
         assert_eq!(gives(Some(60), None), "60 free minutes");
         assert_eq!(gives(None, Some(20)), "20% off");
     }

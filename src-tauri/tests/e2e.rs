@@ -327,6 +327,9 @@ fn leave_at_x1_paying_with(d: &Driver, code: &str) -> Vec<String> {
         json!({"laneId": "X1", "plate": "", "paysWith": code}),
     );
     assert!(sent.get("ok").is_some(), "send_vehicle: {sent}");
+    if wait_kind(d, &["pay_here", "goodbye"], 90) == "pay_here" {
+        d.screenshot("kiosk-exit-pay-here-or-scan");
+    }
     wait_kind(d, &["goodbye"], 90);
     let kinds = d.script("return window.__kinds", json!([]));
     kinds
@@ -403,7 +406,14 @@ fn the_office_issues_a_voucher_and_a_prepaid_card_and_drivers_pay_with_them_at_t
     // shows.
     drive_in_at_e1(&d);
     drive_in_at_e1(&d);
-    std::thread::sleep(std::time::Duration::from_secs(12));
+    // E1's card shows the camera's last frame and what was read in it.
+    d.click("#tab-lanes");
+    d.wait("E1's camera frame on its card", 30, || {
+        d.attribute("[data-lane='E1'] .lane-frame", "src")
+            .filter(|src| src.starts_with("data:image/jpeg;base64,"))
+    });
+    d.screenshot("console-lanes-camera");
+    std::thread::sleep(std::time::Duration::from_secs(10));
     d.script(
         "location.href = location.href.replace('console/index.html', 'kiosk/index.html?lane=X1')",
         json!([]),

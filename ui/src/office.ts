@@ -219,7 +219,7 @@ export function officeView(): HTMLElement {
       PERMIT_KINDS.map((k) => [k, k]),
     ),
     field("permit-holder", "Holder", { autocomplete: "off" }),
-    field("permit-plates", "Plates (spaces or commas between)", { autocomplete: "off" }),
+    field("permit-plates", "Plates (commas between: PRM 4411, KLM 4821)", { autocomplete: "off" }),
     field("permit-card", "RFID card (optional)", { autocomplete: "off" }),
     field("permit-days", "Valid for (days from today)", { type: "number", min: 1, step: 1, value: 30 }),
     field("permit-levels", "Levels (empty = every level)", { autocomplete: "off" }),
