@@ -12,6 +12,7 @@ pub mod entry;
 pub mod exit;
 pub mod runtime;
 pub mod sim;
+pub mod site;
 pub mod wiring;
 
 use gatehouse_core::VehicleClass;

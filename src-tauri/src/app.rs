@@ -9,6 +9,8 @@ use gatehouse_core::journal::JournalRecord;
 use gatehouse_core::{Actor, Command, Lot, Outcome};
 use gatehouse_lanes::demo::DemoLot;
 use gatehouse_lanes::runtime::LaneNotice;
+use gatehouse_lanes::runtime::{Clock, LaneHandle};
+use gatehouse_lanes::site::Site;
 use gatehouse_lanes::{LaneEvent, Screen};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,9 +18,76 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tauri::{AppHandle, Emitter};
 
+/// What the app runs: the demo lot, or a lot's own database and lanes (`--lot`).
+pub enum Running {
+    Demo(Arc<DemoLot>),
+    Site(Arc<Site>),
+}
+
+impl Running {
+    pub fn engine(&self) -> &Arc<gatehouse_core::Engine> {
+        match self {
+            Running::Demo(d) => d.engine(),
+            Running::Site(s) => s.engine(),
+        }
+    }
+
+    /// The lot's clock: the demo's runs faster than the wall clock.
+    pub fn clock(&self) -> Clock {
+        match self {
+            Running::Demo(d) => d.clock(),
+            Running::Site(s) => s.clock(),
+        }
+    }
+
+    /// Lot seconds per real second.
+    pub fn speed(&self) -> f64 {
+        match self {
+            Running::Demo(d) => d.speed(),
+            Running::Site(_) => 1.0,
+        }
+    }
+
+    pub fn config(&self) -> &gatehouse_core::LotConfig {
+        match self {
+            Running::Demo(d) => d.config(),
+            Running::Site(s) => s.config(),
+        }
+    }
+
+    pub fn db(&self) -> &std::path::Path {
+        match self {
+            Running::Demo(d) => d.db(),
+            Running::Site(s) => s.db(),
+        }
+    }
+
+    pub fn lanes(&self) -> Box<dyn Iterator<Item = &LaneHandle> + '_> {
+        match self {
+            Running::Demo(d) => Box::new(d.lanes()),
+            Running::Site(s) => Box::new(s.lanes()),
+        }
+    }
+
+    pub fn lane(&self, id: &str) -> Option<&LaneHandle> {
+        match self {
+            Running::Demo(d) => d.lane(id),
+            Running::Site(s) => s.lane(id),
+        }
+    }
+
+    /// The demo lot, for what only the demo does (vehicles sent by hand).
+    pub fn demo(&self) -> Option<&Arc<DemoLot>> {
+        match self {
+            Running::Demo(d) => Some(d),
+            Running::Site(_) => None,
+        }
+    }
+}
+
 /// The app's state, shared by every command.
 pub struct App {
-    pub lot: Arc<DemoLot>,
+    pub lot: Running,
     pub demo_users: Vec<DemoUser>,
     /// The person logged in at each window (by window label).
     sessions: Mutex<HashMap<String, Actor>>,
@@ -41,7 +110,7 @@ pub struct Figures {
 
 impl App {
     pub fn new(
-        lot: Arc<DemoLot>,
+        lot: Running,
         demo_users: Vec<DemoUser>,
         kiosk_pin: String,
         exports: PathBuf,

@@ -434,11 +434,16 @@ pub fn send_vehicle(
     pays_with: Option<String>,
 ) -> Answer<String> {
     lane(&app, &lane_id)?;
+    let Some(lot) = app.lot.demo().cloned() else {
+        return Err(ApiError::new(
+            "invalid",
+            "sending a vehicle is the demo's: this lot's vehicles are real",
+        ));
+    };
     let plate = match plate.trim() {
         "" => None,
         p => Some(Plate::parse(p)?.as_str().to_string()),
     };
-    let lot = app.lot.clone();
     let said = format!(
         "a vehicle{} is driving up to {lane_id}",
         plate

@@ -15,6 +15,7 @@ use chrono::{NaiveTime, TimeZone, Utc};
 use clap::Parser;
 use gatehouse_core::{LotConfig, Role};
 use gatehouse_lanes::demo::{DemoLot, DemoOptions, Staff};
+use gatehouse_lanes::site::Site;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +28,7 @@ pub static UNLOCKED: AtomicBool = AtomicBool::new(false);
 #[derive(Parser)]
 #[command(
     name = "gatehouse-app",
-    about = "The Gatehouse console and lane kiosks on the demo lot, live"
+    about = "The Gatehouse console and lane kiosks, live: on the demo lot, or on a lot's own database (--lot)"
 )]
 struct Args {
     /// Open only a lane's kiosk, fullscreen and always on top (with --lane).
@@ -51,9 +52,13 @@ struct Args {
     /// Vehicles arriving over the whole day (0: only those sent by hand).
     #[arg(long, default_value_t = 900)]
     vehicles: usize,
-    /// Keep the lot database at this path (default: a temporary file).
+    /// Keep the demo lot's database at this path (default: a temporary file).
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Run this lot instead of the demo: its database (made by `gatehouse init`) and the lanes
+    /// its config wires, on the wall clock. A restart picks the lot up as it was left.
+    #[arg(long, env = "GATEHOUSE_LOT", conflicts_with_all = ["db", "vehicles", "speed", "from"])]
+    lot: Option<PathBuf>,
     /// Where reports and Z-reports are written.
     #[arg(long, env = "GATEHOUSE_EXPORTS")]
     exports: Option<PathBuf>,
@@ -138,22 +143,32 @@ fn main() {
         lanes: None,
         full_tilt: false,
     };
-    let lot = match rt.block_on(DemoLot::start(opts, staff, |line| eprintln!("  {line}"))) {
-        Ok(l) => Arc::new(l),
-        Err(e) => fail(e),
+    let (lot, demo_users) = match &args.lot {
+        Some(path) => match rt.block_on(Site::open(path)) {
+            Ok(s) => (app::Running::Site(Arc::new(s)), vec![]),
+            Err(e) => fail(e),
+        },
+        None => match rt.block_on(DemoLot::start(opts, staff, |line| eprintln!("  {line}"))) {
+            Ok(l) => (app::Running::Demo(Arc::new(l)), demo_users),
+            Err(e) => fail(e),
+        },
     };
     if let Some(lane) = &args.lane
         && lot.lane(lane).is_none()
     {
         fail(format!(
-            "--lane {lane}: the demo lot has no such lane; its lanes are {}",
+            "--lane {lane}: the lot has no such running lane; its lanes are {}",
             lot.lanes().map(|l| l.id()).collect::<Vec<_>>().join(", ")
         ));
     }
-    let exports = args
-        .exports
-        .clone()
-        .unwrap_or_else(|| dir.path().join("exports"));
+    // The demo's go with its temporary database; a real lot's beside its database.
+    let exports =
+        args.exports
+            .clone()
+            .unwrap_or_else(|| match args.lot.as_ref().and_then(|p| p.parent()) {
+                Some(parent) => parent.join("exports"),
+                None => dir.path().join("exports"),
+            });
     let app = Arc::new(app::App::new(
         lot,
         demo_users,

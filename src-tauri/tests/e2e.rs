@@ -460,3 +460,60 @@ fn the_office_issues_a_voucher_and_a_prepaid_card_and_drivers_pay_with_them_at_t
         "both cars left: {journal:?}"
     );
 }
+
+#[test]
+fn a_lot_of_its_own_opens_with_its_lanes_and_after_a_crash_is_as_it_was_left() {
+    use gatehouse_core::engine::EngineOptions;
+    use gatehouse_core::{Actor, Command, Engine, LotConfig, Role};
+    // The lot as `gatehouse init` makes it, with one supervisor.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lot.db");
+    let now = chrono::Utc::now();
+    Engine::init(
+        &db,
+        &LotConfig::demo().unwrap(),
+        now,
+        &Actor::system("setup"),
+    )
+    .unwrap();
+    let engine = Engine::open(&db, EngineOptions::default()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(engine.submit(
+        &Actor::new("setup", Role::Admin).unwrap(),
+        now,
+        Command::AddUser {
+            name: "olga".into(),
+            role: Role::Supervisor,
+            password: gatehouse_core::auth::Secret("olga keeps the lot".into()),
+        },
+    ))
+    .unwrap();
+    drop(engine);
+    let lot = db.to_str().unwrap().to_string();
+    let args = ["--lot", lot.as_str()];
+
+    {
+        let d = Driver::start(&args);
+        d.find("#login-user");
+        let o = d.invoke("overview", json!({}));
+        assert_eq!(o["ok"]["demo_users"], json!([]), "no demo people: {o}");
+        assert_eq!(o["ok"]["lanes"].as_array().unwrap().len(), 4);
+        assert_eq!(o["ok"]["speed"], 1.0, "the wall clock");
+        let sent = d.invoke("send_vehicle", json!({"laneId": "E1", "plate": ""}));
+        let refused = sent["err"]["message"].as_str().unwrap_or_default();
+        assert!(refused.contains("demo"), "{sent}");
+        log_in(&d, "olga", "olga keeps the lot");
+        d.click("#tab-office");
+        d.type_into("#permit-holder", "Dr. Okafor");
+        d.type_into("#permit-plates", "PRM 4411");
+        d.click("#permit-submit");
+        d.wait_text("#permit-table", "PRM4411", 30);
+        // Dropping the driver kills the app (SIGKILL): a crash.
+    }
+
+    let d = Driver::start(&args);
+    log_in(&d, "olga", "olga keeps the lot");
+    d.click("#tab-office");
+    d.wait_text("#permit-table", "PRM4411", 30);
+    d.screenshot("console-own-lot-after-a-crash");
+}
