@@ -114,6 +114,7 @@ pub enum LaneNotice {
 /// The last frame a lane's camera gave for a vehicle, small, with the best plate read in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaneFrame {
+    /// When it was read, on the lot's clock.
     pub at: DateTime<Utc>,
     /// At most [`FRAME_WIDTH`] pixels wide, JPEG.
     pub jpeg: Vec<u8>,
@@ -129,10 +130,18 @@ pub const FRAME_WIDTH: u32 = 320;
 struct FrameSink {
     last: Arc<Mutex<Option<LaneFrame>>>,
     notices: broadcast::Sender<LaneNotice>,
+    /// The lot's clock, which stamps each frame.
+    clock: Clock,
 }
 
 impl FrameSink {
-    fn keep(&self, frame: LaneFrame) {
+    fn keep(&self, jpeg: Vec<u8>, plate: Option<String>, confidence: Option<f32>) {
+        let frame = LaneFrame {
+            at: (self.clock)(),
+            jpeg,
+            plate,
+            confidence,
+        };
         let notice = LaneNotice::Frame {
             plate: frame.plate.clone(),
             confidence: frame.confidence,
@@ -350,6 +359,7 @@ pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle,
         frames: FrameSink {
             last: frame.clone(),
             notices: notices.clone(),
+            clock: lot.clock.clone(),
         },
         confident,
     };
@@ -889,12 +899,11 @@ async fn read_plate(
             let best = found
                 .iter()
                 .max_by(|a, b| a.confidence.total_cmp(&b.confidence));
-            frames.keep(LaneFrame {
-                at: Utc::now(),
+            frames.keep(
                 jpeg,
-                plate: best.map(|f| f.text.clone()),
-                confidence: best.map(|f| f.confidence),
-            });
+                best.map(|f| f.text.clone()),
+                best.map(|f| f.confidence),
+            );
         }
         for f in found {
             match &inside {

@@ -1,6 +1,9 @@
 //! The commands the console and the kiosk call. Each is thin: read its arguments, call the engine,
 //! a lane or the lot's read side, and map the answer or the error. The rules live in core and
 //! lanes; a refused command comes back as `{kind, message}` and changed nothing.
+//!
+//! Commands that read the lot's database are `async` for Tauri: they run off the main thread, so
+//! a report or the whole lot's overview never holds up the windows' painting.
 
 use crate::api::*;
 use crate::app::App;
@@ -104,7 +107,7 @@ pub async fn logout(app: St<'_>, window: WebviewWindow) -> Answer<()> {
     Ok(())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn overview(app: St<'_>) -> Answer<Overview> {
     let lot = app.lot_db()?;
     let config = app.lot.config();
@@ -159,7 +162,7 @@ pub fn overview(app: St<'_>) -> Answer<Overview> {
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
     let lot = app.lot_db()?;
     let head = lot.audit()?.rows;
@@ -168,7 +171,7 @@ pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
     Ok(rows.iter().rev().map(|r| app.feed_item(&lot, r)).collect())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::alerts::list_alerts(lot.connection(), false)?;
@@ -205,7 +208,7 @@ fn quote_of(app: &App, r: &StayRef) -> Answer<QuoteView> {
     Ok(QuoteView::of(q, spot))
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn find_stay(app: St<'_>, text: String) -> Answer<QuoteView> {
     quote_of(&app, &stay_ref(&text)?)
 }
@@ -530,7 +533,7 @@ fn day_report(app: &App, day: &str) -> Answer<gatehouse_core::reports::Report> {
     Ok(report(lot.connection(), ctx, "day", from, to)?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn day_report_view(app: St<'_>, day: String) -> Answer<ReportView> {
     let r = day_report(&app, &day)?;
     let mut by_hour = vec![0.0; 24];
@@ -563,7 +566,7 @@ pub fn day_report_view(app: St<'_>, day: String) -> Answer<ReportView> {
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written> {
     let r = day_report(&app, &day)?;
     let (bytes, ext) = match format.as_str() {
@@ -599,14 +602,14 @@ pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written
 }
 
 /// The console: a lane's last camera frame with its plate read, if the camera gave one yet.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn lane_frame(app: St<'_>, lane_id: String) -> Answer<Option<LaneFrameView>> {
     lane(&app, &lane_id)?;
     Ok(crate::app::frame_view(&app, &lane_id))
 }
 
 /// The kiosk: what the lane's screen shows now.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn lane_screen(app: St<'_>, lane_id: String) -> Answer<ScreenView> {
     Ok(ScreenView::from(lane(&app, &lane_id)?.screen()))
 }

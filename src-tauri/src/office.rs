@@ -75,7 +75,7 @@ fn reservation_row(r: gatehouse_core::reservations::ReservationView) -> Reservat
 }
 
 /// The reservations starting from the beginning of today (lot time) for `days` days.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn reservations(app: St<'_>, days: u32) -> Answer<Vec<ReservationRow>> {
     let lot = app.lot_db()?;
     let today = app
@@ -160,7 +160,7 @@ pub async fn cancel_reservation(
 
 // ---- permits -----------------------------------------------------------------------------------
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::permits::list_permits(lot.connection())?;
@@ -277,7 +277,7 @@ fn account_row(app: &App, a: gatehouse_core::permits::AccountView) -> Answer<Acc
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn accounts(app: St<'_>) -> Answer<Vec<AccountRow>> {
     let lot = app.lot_db()?;
     gatehouse_core::permits::list_accounts(lot.connection(), lot.context(), app.now())?
@@ -344,7 +344,7 @@ fn gives(free_minutes: Option<u32>, percent_off: Option<u32>) -> String {
     }
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn vouchers(app: St<'_>) -> Answer<Vec<VoucherRow>> {
     let lot = app.lot_db()?;
     gatehouse_core::permits::list_vouchers(lot.connection(), lot.context(), 200)?
@@ -404,7 +404,7 @@ pub async fn issue_voucher(
 
 // ---- staff -------------------------------------------------------------------------------------
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn users(app: St<'_>, window: WebviewWindow) -> Answer<Vec<UserRow>> {
     // The list of staff is the admin's, like the changes to it.
     let actor = app.actor(window.label())?;
