@@ -838,6 +838,8 @@ pub struct DemoLot {
     /// Tickets printed for vehicles driven by hand, with the plate the camera was shown (None:
     /// unreadable), for their exit.
     by_hand: Mutex<Vec<(Option<String>, String)>>,
+    /// The second-factor secrets of the demo's admins (base32), by user.
+    second_factors: HashMap<String, String>,
 }
 
 /// Runs the demo and returns its summary. `say` gets a line for each notable thing as it
@@ -930,6 +932,7 @@ impl DemoLot {
         };
         let mut booth = Actor::new("booth-demo", Role::Cashier)?;
         let mut office = Actor::new("office-demo", Role::Supervisor)?;
+        let mut second_factors = HashMap::new();
         if !staff.is_empty() {
             // The lot's first user is its admin (who adds the others, logged in with the second
             // factor); then the demo's own booth and office log in like everyone else.
@@ -961,7 +964,11 @@ impl DemoLot {
                 .await?,
             );
             for s in &staff {
-                add_user(&engine, &admin, opts.start, &s.name, s.role, &s.password).await?;
+                if let Some(secret) =
+                    add_user(&engine, &admin, opts.start, &s.name, s.role, &s.password).await?
+                {
+                    second_factors.insert(s.name.clone(), secret);
+                }
             }
             for actor in [&mut booth, &mut office] {
                 add_user(
@@ -1111,7 +1118,18 @@ impl DemoLot {
             rows_before,
             driving,
             by_hand: Mutex::new(Vec::new()),
+            second_factors,
         })
+    }
+
+    /// A demo admin's second-factor code at lot time `at` (the demo's people are public).
+    pub fn second_factor_code(&self, user: &str, at: DateTime<Utc>) -> Option<String> {
+        let secret = self.second_factors.get(user)?;
+        let secret = gatehouse_core::auth::decode_totp_secret(secret).ok()?;
+        Some(format!(
+            "{:06}",
+            gatehouse_core::auth::totp_code(&secret, at.timestamp())
+        ))
     }
 
     pub fn engine(&self) -> &Arc<Engine> {

@@ -64,13 +64,14 @@ struct Args {
     exports: Option<PathBuf>,
 }
 
-/// The demo lot's people: an attendant, a cashier and a supervisor, with the passwords the
-/// login screen shows.
+/// The demo lot's people: an attendant, a cashier, a supervisor and an admin, with the passwords
+/// the login screen shows (the admin's second factor is the demo's to type: `demo_login`).
 fn demo_staff() -> Vec<Staff> {
     [
         ("ann", Role::Attendant, "ann at the booth"),
         ("carl", Role::Cashier, "carl counts the cash"),
         ("sue", Role::Supervisor, "sue supervises the lot"),
+        ("ada", Role::Admin, "ada administers gatehouse"),
     ]
     .into_iter()
     .map(|(name, role, password)| Staff {
@@ -181,6 +182,7 @@ fn main() {
         .manage(app.clone())
         .invoke_handler(tauri::generate_handler![
             commands::login,
+            commands::demo_login,
             commands::logout,
             commands::overview,
             commands::feed,

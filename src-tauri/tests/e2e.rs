@@ -402,6 +402,14 @@ fn the_office_issues_a_voucher_and_a_prepaid_card_and_drivers_pay_with_them_at_t
     d.wait_text("#permit-table", "PRM4411", 30);
     d.screenshot("console-office");
 
+    // The demo's admin (the demo types the second factor) manages the staff.
+    log_out(&d);
+    d.click("[data-user=ada]");
+    d.wait_text("#whoami", "ada", 30);
+    d.click("#tab-office");
+    d.wait_text("#user-table", "carl", 30);
+    d.screenshot("console-office-staff");
+
     // Two cars come in; twenty lot minutes later they leave by X1, whose kiosk this window now
     // shows.
     drive_in_at_e1(&d);

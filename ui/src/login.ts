@@ -53,8 +53,11 @@ export function loginView(onLogin: (s: SessionView) => void): HTMLElement {
   return view;
 }
 
-/** List the demo users; a click fills the form. */
-export function showDemoUsers(users: DemoUser[]): void {
+/**
+ * List the demo users; a click fills the form. An admin needs a second-factor code that changes
+ * every 30 lot seconds (a few real ones on the demo's clock): the demo logs an admin in itself.
+ */
+export function showDemoUsers(users: DemoUser[], onLogin?: (s: SessionView) => void): void {
   const list = document.getElementById("demo-user-list");
   const section = document.getElementById("demo-users");
   if (!list || !section) return;
@@ -67,6 +70,13 @@ export function showDemoUsers(users: DemoUser[]): void {
       });
       b.append(h("span", { class: "muted" }, ` password ${u.password}`));
       b.addEventListener("click", () => {
+        if (u.role === "admin" && onLogin) {
+          byId("login-error").textContent = "";
+          api.demoLogin(u.user).then(onLogin, (e) => {
+            byId("login-error").textContent = asApiError(e).message;
+          });
+          return;
+        }
         byId<HTMLInputElement>("login-user").value = u.user;
         byId<HTMLInputElement>("login-password").value = u.password;
         byId<HTMLInputElement>("login-code").value = "";

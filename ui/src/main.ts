@@ -273,7 +273,7 @@ function start(): void {
     const cap = o.zones.reduce((n, z) => n + z.capacity, 0);
     const occ = o.zones.reduce((n, z) => n + z.occupied, 0);
     byId("lot-counts").textContent = cap ? `${occ} of ${cap} occupied` : "";
-    showDemoUsers(o.demo_users);
+    showDemoUsers(o.demo_users, onLogin);
   });
   document.addEventListener("keydown", onKey);
   subscribe();
