@@ -691,6 +691,13 @@ impl World {
 /// The vehicle leaves the lane's loop and the camera's view. Backing off takes a car a moment,
 /// and the lane must see the loop clear before the next car drives on (found by the demo: a car
 /// that drove on at once was never seen arriving).
+/// A driver at a kiosk holds a ticket or code to the lane's scanner, a moment after the screen
+/// asked.
+async fn hold_to_scanner(sim: &mut SimLane, code: &str) -> Result<(), Error> {
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    sim.scan(code).await.map_err(err)
+}
+
 async fn back_off(sim: &SimLane) -> Result<(), String> {
     sim.arming(false)?;
     sim.show_plate(None, 0).await?;
@@ -1237,15 +1244,13 @@ impl DemoLot {
             match n {
                 LaneNotice::Screen(Screen::ScanTicket) => {
                     if let Some(t) = &ticket {
-                        tokio::time::sleep(Duration::from_millis(800)).await;
-                        sim.scan(t).await.map_err(err)?;
+                        hold_to_scanner(sim, t).await?;
                         return self.finish_drive(lane, sim, notes, pays_with).await;
                     }
                 }
                 LaneNotice::Screen(Screen::PayHere { .. }) => {
                     if let Some(code) = pays_with.take() {
-                        tokio::time::sleep(Duration::from_millis(800)).await;
-                        sim.scan(&code).await.map_err(err)?;
+                        hold_to_scanner(sim, &code).await?;
                     }
                 }
                 LaneNotice::Screen(
@@ -1288,8 +1293,7 @@ impl DemoLot {
                 }
                 LaneNotice::Screen(Screen::PayHere { .. }) => {
                     if let Some(code) = pays_with.take() {
-                        tokio::time::sleep(Duration::from_millis(800)).await;
-                        sim.scan(&code).await.map_err(err)?;
+                        hold_to_scanner(sim, &code).await?;
                     }
                 }
                 LaneNotice::Screen(s @ Screen::Unpaid { .. }) => {

@@ -361,6 +361,15 @@ pub enum BoothMethod {
     Card,
 }
 
+impl From<BoothMethod> for gatehouse_core::PaymentMethod {
+    fn from(m: BoothMethod) -> Self {
+        match m {
+            BoothMethod::Cash => gatehouse_core::PaymentMethod::Cash,
+            BoothMethod::Card => gatehouse_core::PaymentMethod::Card,
+        }
+    }
+}
+
 /// A driver's choice on the kiosk's ticket button.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

@@ -135,6 +135,13 @@ impl App {
         (self.lot.clock())()
     }
 
+    /// A time as the console shows it: the lot's local date and time to the minute.
+    pub fn local_text(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        t.with_timezone(&self.lot.config().lot.timezone)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
     /// The person logged in at `window`, or a refusal that says to log in.
     pub fn actor(&self, window: &str) -> Answer<Actor> {
         self.sessions

@@ -160,10 +160,7 @@ pub fn overview(app: St<'_>) -> Answer<Overview> {
         lot: config.lot.name.clone(),
         currency: config.lot.currency.to_string(),
         timezone: config.lot.timezone.to_string(),
-        now_local: now
-            .with_timezone(&config.lot.timezone)
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
+        now_local: app.local_text(now),
         speed: app.lot.speed(),
         levels: config.levels.iter().map(|l| l.id.clone()).collect(),
         spots: lot.spots()?.into_iter().map(Spot::from).collect(),
@@ -279,10 +276,7 @@ pub async fn pay(
             window.label(),
             Command::Pay {
                 stay,
-                method: match method {
-                    BoothMethod::Cash => PaymentMethod::Cash,
-                    BoothMethod::Card => PaymentMethod::Card,
-                },
+                method: method.into(),
                 amount,
                 key: None,
             },
@@ -295,14 +289,8 @@ pub async fn pay(
         ));
     };
     let config = app.lot.config();
-    let receipt = gatehouse_reports::payment_receipt(
-        &config.lot.name,
-        &app.now()
-            .with_timezone(&config.lot.timezone)
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
-        &p,
-    );
+    let receipt =
+        gatehouse_reports::payment_receipt(&config.lot.name, &app.local_text(app.now()), &p);
     Ok(PaidView {
         ticket: p.ticket,
         paid: p.amount,

@@ -6,9 +6,9 @@ use crate::api::*;
 use crate::app::App;
 use crate::commands::{amount, message, reason};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
-use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest};
+use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherListed, VoucherRequest};
 use gatehouse_core::reservations::ReservationRequest;
-use gatehouse_core::{Command, Outcome, PaymentMethod, Plate, Role, VehicleClass};
+use gatehouse_core::{Command, Outcome, Plate, Role, VehicleClass};
 use std::sync::Arc;
 use tauri::{State, WebviewWindow};
 
@@ -16,12 +16,6 @@ type St<'a> = State<'a, Arc<App>>;
 
 fn invalid(message: String) -> ApiError {
     ApiError::new("invalid", message)
-}
-
-fn local_text(app: &App, t: DateTime<Utc>) -> String {
-    t.with_timezone(&app.lot.config().lot.timezone)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 /// A day and a time typed in the lot's local time, as UTC.
@@ -173,7 +167,7 @@ pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
     let number = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_i64()).unwrap_or(0);
     let local = |v: &serde_json::Value, k: &str| {
         gatehouse_core::store::parse_ts(&text(v, k))
-            .map(|t| local_text(&app, t))
+            .map(|t| app.local_text(t))
             .unwrap_or_else(|_| text(v, k))
     };
     Ok(rows
@@ -232,7 +226,7 @@ pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) 
             "permit {} issued to {} until {}",
             p.id,
             p.holder,
-            local_text(&app, p.valid_to)
+            app.local_text(p.valid_to)
         ),
         other => message(&other),
     })
@@ -265,7 +259,7 @@ fn account_row(app: &App, a: gatehouse_core::permits::AccountView) -> Answer<Acc
         holder: a.holder,
         balance: a.balance,
         currency: a.currency,
-        expires_local: a.expires_at.map(|t| local_text(app, t)),
+        expires_local: a.expires_at.map(|t| app.local_text(t)),
         warnings: a.warnings,
         card_svg: gatehouse_core::ticket::qr_svg(&a.card)?,
         card: a.card,
@@ -318,10 +312,7 @@ pub async fn top_up(
             window.label(),
             Command::TopUpAccount {
                 account: id,
-                method: match method {
-                    BoothMethod::Cash => PaymentMethod::Cash,
-                    BoothMethod::Card => PaymentMethod::Card,
-                },
+                method: method.into(),
                 amount: amount(&amount_text, "the top-up")?,
             },
         )
@@ -339,22 +330,24 @@ fn gives(free_minutes: Option<u32>, percent_off: Option<u32>) -> String {
     }
 }
 
+fn voucher_row(app: &App, v: VoucherListed) -> Answer<VoucherRow> {
+    Ok(VoucherRow {
+        id: v.id,
+        merchant: v.merchant,
+        gives: gives(v.free_minutes, v.percent_off),
+        valid_to_local: v.valid_to.map(|t| app.local_text(t)),
+        used_on: v.used_on,
+        qr_svg: gatehouse_core::ticket::qr_svg(&v.qr)?,
+        qr: v.qr,
+    })
+}
+
 #[tauri::command(async)]
 pub fn vouchers(app: St<'_>) -> Answer<Vec<VoucherRow>> {
     let lot = app.lot_db()?;
     gatehouse_core::permits::list_vouchers(lot.connection(), lot.context(), 200)?
         .into_iter()
-        .map(|v| {
-            Ok(VoucherRow {
-                id: v.id,
-                merchant: v.merchant,
-                gives: gives(v.free_minutes, v.percent_off),
-                valid_to_local: v.valid_to.map(|t| local_text(&app, t)),
-                used_on: v.used_on,
-                qr_svg: gatehouse_core::ticket::qr_svg(&v.qr)?,
-                qr: v.qr,
-            })
-        })
+        .map(|v| voucher_row(&app, v))
         .collect()
 }
 
@@ -386,15 +379,18 @@ pub async fn issue_voucher(
             "the engine did not answer with the voucher",
         ));
     };
-    Ok(VoucherRow {
-        id: v.id,
-        merchant: v.merchant,
-        gives: gives(v.free_minutes, v.percent_off),
-        valid_to_local: v.valid_to.map(|t| local_text(&app, t)),
-        used_on: None,
-        qr_svg: gatehouse_core::ticket::qr_svg(&v.qr)?,
-        qr: v.qr,
-    })
+    voucher_row(
+        &app,
+        VoucherListed {
+            id: v.id,
+            merchant: v.merchant,
+            free_minutes: v.free_minutes,
+            percent_off: v.percent_off,
+            valid_to: v.valid_to,
+            used_on: None,
+            qr: v.qr,
+        },
+    )
 }
 
 // ---- staff -------------------------------------------------------------------------------------
