@@ -14,7 +14,77 @@ H, W = 64, 128
 
 
 def cbr(cin, cout, k=3, s=1):
-    return [nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    pad = (k[0] // 2, k[1] // 2) if isinstance(k, tuple) else k // 2
+    return [nn.Conv2d(cin, cout, k, s, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+BLANK = len(ALPHABET) - 1  # the CTC blank is the pad character
+STEPS = 32                 # CTC time steps: one per 4 input columns
+
+
+class PlateCTC(nn.Module):
+    """CNN trunk read left to right by CTC, exported in the fast-plate-ocr convention.
+
+    Training sees 32 time steps (one per 4 input columns) of logits over the alphabet, with the pad
+    character as the CTC blank. The exported graph decodes greedily inside ONNX — argmax per step,
+    drop blanks and repeats, left-align into 10 slots, pad the rest — so its output is the usual
+    slots x alphabet of probabilities: each slot holds the probabilities of the step it came from.
+    Ops: Conv/Relu, Softmax, ArgMax, Equal, Not, And, Cast, MatMul, ReduceSum, Mul, Add, Sub.
+    """
+
+    def __init__(self, width=1.0, dropout=0.15):
+        super().__init__()
+        self.head_kind = "ctc"
+        c = [int(round(v * width)) for v in (24, 48, 64, 96, 128, 192)]
+        self.features = nn.Sequential(
+            *cbr(3, c[0], s=2),                 # 32x64
+            *cbr(c[0], c[1], s=2),              # 16x32
+            *cbr(c[1], c[2]),                   # 16x32
+            *cbr(c[2], c[3], s=(2, 1)),         # 8x32
+            *cbr(c[3], c[4], s=(2, 1)),         # 4x32
+            *cbr(c[4], c[5], k=(4, 1)),         # collapse the height: 1x32 after the valid conv
+        )
+        # cbr pads (4,1) by (2,0): take the height-valid part instead
+        self.features[-3].padding = (0, 0)
+        self.context = nn.Sequential(*cbr(c[5], c[5], k=(1, 3)), nn.Dropout(dropout))
+        self.cls = nn.Conv2d(c[5], len(ALPHABET), 1)
+        tri = torch.triu(torch.ones(STEPS, STEPS))      # tri[s, t] = 1 when s <= t
+        self.register_buffer("tri", tri, persistent=False)
+        self.register_buffer("slot_no", torch.arange(1, SLOTS + 1, dtype=torch.float32).view(1, SLOTS, 1),
+                             persistent=False)
+        pad = torch.zeros(1, 1, len(ALPHABET))
+        pad[0, 0, BLANK] = 1.0
+        self.register_buffer("pad_row", pad, persistent=False)
+
+    def step_logits(self, x_nchw_float):
+        """N x 32 x 37 logits, one row per time step."""
+        f = self.cls(self.context(self.features(x_nchw_float)))   # N, 37, 1, 32
+        return f.squeeze(2).transpose(1, 2)
+
+    def forward(self, x_uint8_nhwc):
+        x = x_uint8_nhwc.to(torch.float32) / 255.0
+        p = torch.softmax(self.step_logits(x.permute(0, 3, 1, 2)), dim=-1)    # N, T, A
+        k = p.argmax(-1)                                                      # N, T
+        prev = torch.cat([torch.full_like(k[:, :1], -1), k[:, :-1]], dim=1)
+        keep = ((k != BLANK) & (k != prev)).to(torch.float32)                # N, T
+        pos = torch.matmul(keep, self.tri)                                     # 1-based slot of each step
+        take = (pos.unsqueeze(1) == self.slot_no).to(torch.float32) * keep.unsqueeze(1)  # N, S, T
+        out = torch.matmul(take, p)                                            # N, S, A
+        return out + (1.0 - take.sum(-1, keepdim=True)) * self.pad_row
+
+
+def ctc_greedy(step_argmax):
+    """Greedy CTC decode of an N x T array of argmax indices into strings."""
+    out = []
+    for row in step_argmax:
+        prev, s = -1, []
+        for k in row:
+            k = int(k)
+            if k != BLANK and k != prev:
+                s.append(ALPHABET[k])
+            prev = k
+        out.append("".join(s))
+    return out
 
 
 class PlateOCR(nn.Module):

@@ -3,7 +3,8 @@
 
     python train_ocr.py --data DIR --epochs E --out ../plate_ocr.onnx [--threads 1]
 
-Loss: sum over the 10 slots of cross-entropy (mean over the batch).
+Loss: CTC over 32 time steps for --head ctc (the exported graph decodes in ONNX into the usual
+slots); otherwise the sum over the 10 slots of cross-entropy (mean over the batch).
 AdamW + OneCycle. The last --val-frac of the dataset is held out as synthetic
 validation. After training the model is exported (opset 13, NHWC uint8 input,
 softmax output) and onnxruntime's output is checked against torch's.
@@ -23,7 +24,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import ALPHABET, SLOTS, PlateOCR, encode, macs  # noqa: E402
+from model import ALPHABET, BLANK, SLOTS, PlateCTC, PlateOCR, ctc_greedy, encode, macs  # noqa: E402
 
 
 def load(dirs):
@@ -58,18 +59,50 @@ def to_float(xu8):
 
 
 def evaluate(model, x, y, bs=512):
+    """Exact-match rate and per-slot rate (slots compared left-aligned, pads included)."""
     model.eval()
     ok = chars = 0
     with torch.no_grad():
         for i in range(0, len(x), bs):
-            p = model.logits(to_float(x[i:i + bs])).argmax(-1).numpy()
-            t = y[i:i + bs]
+            xb, t = to_float(x[i:i + bs]), y[i:i + bs]
+            if model.head_kind == "ctc":
+                texts = ctc_greedy(model.step_logits(xb).argmax(-1).numpy())
+                p = np.array([encode(s) for s in texts], np.int64)
+            else:
+                p = model.logits(xb).argmax(-1).numpy()
             ok += int((p == t).all(1).sum())
             chars += int((p == t).sum())
     return ok / len(x), chars / (len(x) * SLOTS)
 
 
-def export(model, path):
+def loss_of(model, xb, yb, label_smoothing):
+    """Training loss of one batch: CTC over the time steps, or cross-entropy summed over slots."""
+    if model.head_kind == "ctc":
+        logp = F.log_softmax(model.step_logits(xb), dim=-1).transpose(0, 1)   # T, N, A
+        steps = torch.full((xb.shape[0],), logp.shape[0], dtype=torch.long)
+        lengths = (yb != BLANK).sum(1)
+        return F.ctc_loss(logp, yb, steps, lengths, blank=BLANK, zero_infinity=True)
+    logits = model.logits(xb)
+    return F.cross_entropy(logits.reshape(-1, len(ALPHABET)), yb.reshape(-1),
+                           label_smoothing=label_smoothing) * SLOTS
+
+
+def check_decoder(model, sess, x):
+    """The exported graph's slots must say what greedy CTC decoding of the steps says."""
+    differ = 0
+    with torch.no_grad():
+        steps = ctc_greedy(model.step_logits(to_float(x)).argmax(-1).numpy())
+    for xi, want in zip(x, steps):
+        slots = sess.run(None, {"input": xi[None]})[0][0].argmax(-1)
+        got = "".join(ALPHABET[i] for i in slots if i != BLANK)
+        differ += got != want[:SLOTS]
+    print(f"in-graph CTC decoder vs python greedy decoding: {len(x) - differ}/{len(x)} agree")
+    assert differ == 0
+
+
+def export(model, path, samples=None):
+    """Exports to ONNX and checks onnxruntime against torch (and, for CTC, the in-graph decoder
+    against python's on `samples`, real uint8 NHWC images)."""
     model.eval()
     dummy = torch.zeros(1, 64, 128, 3, dtype=torch.uint8)
     torch.onnx.export(model, dummy, path, input_names=["input"], output_names=["plate"],
@@ -94,6 +127,8 @@ def export(model, path):
         maxdiff = max(maxdiff, float(np.abs(o - t).max()))
     print(f"onnxruntime vs torch max |diff| = {maxdiff:.2e}")
     assert maxdiff < 1e-4
+    if model.head_kind == "ctc" and samples is not None:
+        check_decoder(model, sess, samples)
     xi = rng.integers(0, 256, (1, 64, 128, 3), dtype=np.uint8)
     for _ in range(20):
         sess.run(None, {"input": xi})
@@ -115,7 +150,7 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--width", type=float, default=0.75)
-    ap.add_argument("--head", default="fc", choices=["fc", "attn"])
+    ap.add_argument("--head", default="fc", choices=["fc", "attn", "ctc"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--val-frac", type=float, default=0.02)
@@ -134,7 +169,7 @@ def main():
     xtr, ytr, xva, yva = x[:-nval], y[:-nval], x[-nval:], y[-nval:]
     print(f"train {len(xtr)}  val {len(xva)}  (loaded in {time.time() - t_start:.0f}s)")
 
-    model = PlateOCR(width=a.width, head=a.head)
+    model = PlateCTC(width=a.width) if a.head == "ctc" else PlateOCR(width=a.width, head=a.head)
     print(f"model MACs {macs(model) / 1e6:.1f}M params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M")
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
     steps_per_epoch = len(xtr) // a.bs
@@ -151,9 +186,7 @@ def main():
             idx = np.sort(perm[s * a.bs:(s + 1) * a.bs])
             xb = augment(to_float(xtr[idx]), g)
             yb = ytr_t[idx]
-            logits = model.logits(xb)
-            loss = F.cross_entropy(logits.reshape(-1, len(ALPHABET)), yb.reshape(-1),
-                                   label_smoothing=a.label_smoothing) * SLOTS
+            loss = loss_of(model, xb, yb, a.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -170,7 +203,7 @@ def main():
         ckpt = os.path.join("/tmp", os.path.basename(ckpt))
     torch.save(model.state_dict(), ckpt)
     print("checkpoint", ckpt)
-    export(model, a.out)
+    export(model, a.out, samples=xva[:500])
     print(f"total training wall-clock {time.time() - t_start:.0f}s")
 
 
