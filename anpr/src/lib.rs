@@ -109,6 +109,17 @@ impl Anpr {
                 kept.push(f);
             }
         }
+        // A line of small text inside a larger read's box (a plate's state name or slogan) is
+        // part of that plate, not a plate of its own: a plate's characters are its largest text.
+        let inside_another: Vec<bool> = kept
+            .iter()
+            .map(|f| {
+                kept.iter()
+                    .any(|o| o.bbox.area() > f.bbox.area() && f.bbox.share_inside(&o.bbox) >= 0.6)
+            })
+            .collect();
+        let mut inside_another = inside_another.into_iter();
+        kept.retain(|_| !inside_another.next().unwrap_or(false));
         Ok(kept)
     }
 

@@ -29,17 +29,30 @@ impl BBox {
         u64::from(self.w) * u64::from(self.h)
     }
 
-    /// Intersection over union with `other`.
-    pub fn iou(&self, other: &BBox) -> f32 {
+    /// The area this box shares with `other`.
+    fn intersection(&self, other: &BBox) -> u64 {
         let x0 = self.x.max(other.x);
         let y0 = self.y.max(other.y);
         let x1 = (self.x + self.w).min(other.x + other.w);
         let y1 = (self.y + self.h).min(other.y + other.h);
         if x1 <= x0 || y1 <= y0 {
+            return 0;
+        }
+        u64::from(x1 - x0) * u64::from(y1 - y0)
+    }
+
+    /// Intersection over union with `other`.
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let inter = self.intersection(other);
+        if inter == 0 {
             return 0.0;
         }
-        let inter = u64::from(x1 - x0) * u64::from(y1 - y0);
         inter as f32 / (self.area() + other.area() - inter) as f32
+    }
+
+    /// The share of this box that lies inside `other` (0 to 1).
+    pub fn share_inside(&self, other: &BBox) -> f32 {
+        self.intersection(other) as f32 / self.area().max(1) as f32
     }
 
     /// `[x, y, w, h]`, as the CLI prints it.
@@ -434,6 +447,38 @@ fn components(m: &[u8], w: usize, h: usize) -> Vec<Component> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_slogan_line_lies_inside_its_plate_and_a_plate_beside_it_does_not() {
+        let plate = BBox {
+            x: 100,
+            y: 100,
+            w: 300,
+            h: 150,
+        };
+        let slogan = BBox {
+            x: 200,
+            y: 220,
+            w: 100,
+            h: 20,
+        };
+        let neighbour = BBox {
+            x: 390,
+            y: 100,
+            w: 300,
+            h: 150,
+        };
+        assert_eq!(slogan.share_inside(&plate), 1.0);
+        assert!(plate.share_inside(&slogan) < 0.05);
+        assert!(neighbour.share_inside(&plate) < 0.05);
+        let empty = BBox {
+            x: 0,
+            y: 0,
+            w: 0,
+            h: 0,
+        };
+        assert_eq!(empty.share_inside(&plate), 0.0);
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
