@@ -118,9 +118,11 @@ impl Anpr {
                     .any(|o| o.bbox.area() > f.bbox.area() && f.bbox.share_inside(&o.bbox) >= 0.6)
             })
             .collect();
-        let mut inside_another = inside_another.into_iter();
-        kept.retain(|_| !inside_another.next().unwrap_or(false));
-        Ok(kept)
+        Ok(kept
+            .into_iter()
+            .zip(inside_another)
+            .filter_map(|(f, inside)| (!inside).then_some(f))
+            .collect())
     }
 
     /// Reads a picture that is either a camera frame or a plate crop: a small plate-shaped
