@@ -450,34 +450,14 @@ mod tests {
 
     #[test]
     fn a_slogan_line_lies_inside_its_plate_and_a_plate_beside_it_does_not() {
-        let plate = BBox {
-            x: 100,
-            y: 100,
-            w: 300,
-            h: 150,
-        };
-        let slogan = BBox {
-            x: 200,
-            y: 220,
-            w: 100,
-            h: 20,
-        };
-        let neighbour = BBox {
-            x: 390,
-            y: 100,
-            w: 300,
-            h: 150,
-        };
+        let at = |x, y, w, h| BBox { x, y, w, h };
+        let plate = at(100, 100, 300, 150);
+        let slogan = at(200, 220, 100, 20);
+        let neighbour = at(390, 100, 300, 150);
         assert_eq!(slogan.share_inside(&plate), 1.0);
         assert!(plate.share_inside(&slogan) < 0.05);
         assert!(neighbour.share_inside(&plate) < 0.05);
-        let empty = BBox {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 0,
-        };
-        assert_eq!(empty.share_inside(&plate), 0.0);
+        assert_eq!(at(0, 0, 0, 0).share_inside(&plate), 0.0);
     }
 
     proptest! {

@@ -13,8 +13,10 @@ SLOTS = 10
 H, W = 64, 128
 
 
-def cbr(cin, cout, k=3, s=1):
-    pad = (k[0] // 2, k[1] // 2) if isinstance(k, tuple) else k // 2
+def cbr(cin, cout, k=3, s=1, pad=None):
+    """Conv + BN + ReLU; `pad` defaults to "same" padding for odd kernels."""
+    if pad is None:
+        pad = (k[0] // 2, k[1] // 2) if isinstance(k, tuple) else k // 2
     return [nn.Conv2d(cin, cout, k, s, pad, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
@@ -42,10 +44,8 @@ class PlateCTC(nn.Module):
             *cbr(c[1], c[2]),                   # 16x32
             *cbr(c[2], c[3], s=(2, 1)),         # 8x32
             *cbr(c[3], c[4], s=(2, 1)),         # 4x32
-            *cbr(c[4], c[5], k=(4, 1)),         # collapse the height: 1x32 after the valid conv
+            *cbr(c[4], c[5], k=(4, 1), pad=0), # collapse the height: 1x32 (no padding)
         )
-        # cbr pads (4,1) by (2,0): take the height-valid part instead
-        self.features[-3].padding = (0, 0)
         self.context = nn.Sequential(*cbr(c[5], c[5], k=(1, 3)), nn.Dropout(dropout))
         self.cls = nn.Conv2d(c[5], len(ALPHABET), 1)
         tri = torch.triu(torch.ones(STEPS, STEPS))      # tri[s, t] = 1 when s <= t

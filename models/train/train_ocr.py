@@ -24,7 +24,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import ALPHABET, BLANK, SLOTS, PlateCTC, PlateOCR, ctc_greedy, encode, macs  # noqa: E402
+from model import ALPHABET, BLANK, SLOTS, PlateCTC, PlateOCR, ctc_greedy, decode, encode, macs  # noqa: E402
 
 
 def load(dirs):
@@ -93,8 +93,7 @@ def check_decoder(model, sess, x):
     with torch.no_grad():
         steps = ctc_greedy(model.step_logits(to_float(x)).argmax(-1).numpy())
     for xi, want in zip(x, steps):
-        slots = sess.run(None, {"input": xi[None]})[0][0].argmax(-1)
-        got = "".join(ALPHABET[i] for i in slots if i != BLANK)
+        got = decode(sess.run(None, {"input": xi[None]})[0][0].argmax(-1))
         differ += got != want[:SLOTS]
     print(f"in-graph CTC decoder vs python greedy decoding: {len(x) - differ}/{len(x)} agree")
     assert differ == 0
