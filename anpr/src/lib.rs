@@ -15,7 +15,7 @@ pub use config::{ColorMode, PlateConfig};
 pub use error::{AnprError, ErrorKind, Result};
 pub use locate::{BBox, Candidate, Locator};
 pub use matching::{MatchRules, PlateMatch, match_plate};
-pub use ocr::{CharRead, PlateRead, PlateReader, SlotProbs};
+pub use ocr::{CharRead, OpTime, PlateRead, PlateReader, SlotProbs};
 pub use text::{PlateFormat, normalise};
 
 use image::RgbImage;
@@ -109,13 +109,14 @@ impl Anpr {
                 kept.push(f);
             }
         }
-        // A line of small text inside a larger read's box (a plate's state name or slogan) is
-        // part of that plate, not a plate of its own: a plate's characters are its largest text.
+        // A line of small text at least half inside a larger read's box (a plate's state name
+        // or slogan, often printed across the plate's top or bottom edge) is part of that plate,
+        // not a plate of its own: a plate's characters are its largest text.
         let inside_another: Vec<bool> = kept
             .iter()
             .map(|f| {
                 kept.iter()
-                    .any(|o| o.bbox.area() > f.bbox.area() && f.bbox.share_inside(&o.bbox) >= 0.6)
+                    .any(|o| o.bbox.area() > f.bbox.area() && f.bbox.share_inside(&o.bbox) >= 0.5)
             })
             .collect();
         Ok(kept

@@ -223,6 +223,7 @@ impl PlateReader {
 
     /// Builds a reader from the bytes of an .onnx file; `name` names it in errors.
     pub fn from_bytes(name: &str, onnx: &[u8], config: PlateConfig) -> Result<PlateReader> {
+        tune_tract_for_this_cpu();
         let bad = |what: &str, e: &dyn std::fmt::Display| {
             AnprError::model(format!("{name}: {what}: {e}"))
         };
@@ -352,6 +353,29 @@ impl PlateReader {
     }
 }
 
+/// On AMD processors tract's 512-bit matrix kernels read a plate slower than its 256-bit FMA
+/// ones (measured on an AMD EPYC with `gatehouse anpr bench`: 1.5–1.8 ms against 2.0–2.1 ms
+/// for the model alone), so gatehouse takes AVX-512 out of tract's choice there. This sits below
+/// the environment: `TRACT_CPU_ISA` set by an operator (e.g. `+avx512f`) wins. It must run before
+/// tract first probes the processor, which it does once per process.
+fn tune_tract_for_this_cpu() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let amd = cfg!(target_arch = "x86_64")
+            && std::fs::read_to_string("/proc/cpuinfo")
+                .map(|info| {
+                    info.lines()
+                        .any(|l| l.starts_with("vendor_id") && l.ends_with("AuthenticAMD"))
+                })
+                .unwrap_or(false);
+        if amd {
+            // Refused only if another config in this process already set it differently,
+            // in which case that choice stands.
+            let _ = tract_onnx::tract_core::knobs::set_config_global("TRACT_CPU_ISA", "-avx512f");
+        }
+    });
+}
+
 fn softmax(row: &[f32]) -> Vec<f32> {
     let max = row.iter().copied().fold(f32::MIN, f32::max);
     let exp: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
@@ -381,6 +405,58 @@ impl PlateReader {
                 Ok(started.elapsed())
             })
             .collect()
+    }
+}
+
+/// Where one step of the plate model spends its time: see [`PlateReader::time_model_ops`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpTime {
+    /// The step's name in the optimised plan (its ONNX node name, with tract's suffixes).
+    pub node: String,
+    /// What the step does (tract's op name, e.g. `Conv`, `OptMatMul`, `Softmax`).
+    pub op: String,
+    /// Mean time per run, in milliseconds.
+    pub ms: f64,
+}
+
+impl PlateReader {
+    /// Runs the model `runs` times on one crop, timing each step of tract's optimised plan, and
+    /// returns the steps slowest first: to see where tract spends a read.
+    pub fn time_model_ops(&self, crop: &RgbImage, runs: usize) -> Result<Vec<OpTime>> {
+        let input: TValue = self.input(crop)?.into();
+        let failed =
+            |e: TractError| AnprError::model(format!("the plate model failed to run: {e}"));
+        let mut state = self.plan.spawn().map_err(failed)?;
+        let mut spent: Vec<std::time::Duration> = Vec::new();
+        for _ in 0..runs.max(1) {
+            state
+                .run_plan_with_eval(tvec!(input.clone()), |ctx, op_state, node, inputs| {
+                    let started = std::time::Instant::now();
+                    let outputs = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    if spent.len() <= node.id {
+                        spent.resize(node.id + 1, std::time::Duration::ZERO);
+                    }
+                    spent[node.id] += started.elapsed();
+                    outputs
+                })
+                .map_err(failed)?;
+        }
+        let model = self.plan.model();
+        let mut times: Vec<OpTime> = spent
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.is_zero())
+            .map(|(id, d)| {
+                let node = model.node(id);
+                OpTime {
+                    node: node.name.clone(),
+                    op: node.op().name().to_string(),
+                    ms: d.as_secs_f64() * 1000.0 / runs.max(1) as f64,
+                }
+            })
+            .collect();
+        times.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+        Ok(times)
     }
 }
 

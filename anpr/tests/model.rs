@@ -105,3 +105,18 @@ fn a_missing_config_or_model_names_the_file_to_add() {
     let err = Anpr::load(&dir.path().join("absent.onnx")).unwrap_err();
     assert!(err.message.contains("absent"), "{}", err.message);
 }
+
+#[test]
+fn the_step_profile_names_the_model_s_convolutions_slowest_first() {
+    let reader = PlateReader::embedded().unwrap();
+    let crop = image::RgbImage::from_fn(256, 128, |x, y| {
+        image::Rgb([(x % 251) as u8, (y * 3 % 256) as u8, 40])
+    });
+    let steps = reader.time_model_ops(&crop, 3).unwrap();
+    assert!(steps.windows(2).all(|w| w[0].ms >= w[1].ms), "{steps:?}");
+    assert!(steps.iter().any(|s| s.node.contains("Conv")), "{steps:?}");
+    assert!(
+        steps.iter().all(|s| s.ms > 0.0 && !s.op.is_empty()),
+        "{steps:?}"
+    );
+}

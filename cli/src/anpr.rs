@@ -400,6 +400,15 @@ fn bench(a: &BenchArgs, out: &Out) -> Result<(), Error> {
         .reader()
         .time_model_runs(&crops[0], a.reads.max(1))
         .map_err(anpr_error)?;
+    let steps = anpr
+        .reader()
+        .time_model_ops(&crops[0], a.reads.clamp(1, 200))
+        .map_err(anpr_error)?;
+    let slowest_steps: Vec<Value> = steps
+        .iter()
+        .take(8)
+        .map(|s| json!({"step": s.node, "op": s.op, "ms": (s.ms * 1000.0).round() / 1000.0}))
+        .collect();
     let (frame, _) = renderer.scene(1280, 720, &[("GH4821", PlateStyle::Us, 200, 0.0)], 11);
     let (empty, _) = renderer.scene(1280, 720, &[], 12);
     let time_frames = |f: &image::RgbImage| -> Result<Vec<Duration>, Error> {
@@ -427,6 +436,7 @@ fn bench(a: &BenchArgs, out: &Out) -> Result<(), Error> {
         "threads": 1,
         "ocr_per_crop": percentiles(reads),
         "ocr_model_only": tract_model_ms,
+        "tract_slowest_steps": slowest_steps,
         "frame_1280x720_with_plate": percentiles(with_plate),
         "frame_1280x720_no_plate": percentiles(without),
         "onnxruntime_model_only": match &ort { Ok(v) => v.clone(), Err(why) => json!({"unavailable": why}) },

@@ -63,14 +63,18 @@ class PlateCTC(nn.Module):
 
     def forward(self, x_uint8_nhwc):
         x = x_uint8_nhwc.to(torch.float32) / 255.0
-        p = torch.softmax(self.step_logits(x.permute(0, 3, 1, 2)), dim=-1)    # N, T, A
-        k = p.argmax(-1)                                                      # N, T
+        logits = self.step_logits(x.permute(0, 3, 1, 2))                     # N, T, A
+        k = logits.argmax(-1)                                                 # N, T
         prev = torch.cat([torch.full_like(k[:, :1], -1), k[:, :-1]], dim=1)
         keep = ((k != BLANK) & (k != prev)).to(torch.float32)                # N, T
         pos = torch.matmul(keep, self.tri)                                     # 1-based slot of each step
         take = (pos.unsqueeze(1) == self.slot_no).to(torch.float32) * keep.unsqueeze(1)  # N, S, T
-        out = torch.matmul(take, p)                                            # N, S, A
-        return out + (1.0 - take.sum(-1, keepdim=True)) * self.pad_row
+        filled = take.sum(-1, keepdim=True)                                    # N, S, 1: 1 or 0
+        # The softmax runs on the 10 picked rows, not on all 32 steps: the same probabilities
+        # (picking a row commutes with a row-wise softmax), and tract spent 7 % of a read on
+        # the 32-step softmax over the transposed logits.
+        out = torch.softmax(torch.matmul(take, logits), dim=-1)                # N, S, A
+        return out * filled + (1.0 - filled) * self.pad_row
 
 
 def ctc_greedy(step_argmax):

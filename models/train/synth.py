@@ -33,10 +33,18 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 cv2.setNumThreads(1)
 
 OUT_W, OUT_H = 128, 64
+# Generator version. 1 is the generator the CTC reader was first trained with (kept so that its
+# data set can be made again exactly); 2 adds what the real crops showed missing: a plain-bar "1",
+# narrow glyphs, tall emblems between groups (lighthouse, fruit, portrait), side logos and more
+# stacked side characters. 3 draws the plain-bar "1" more often (70 % of plates, not 40 %) and,
+# on 70 % of US serial plates, leaves out the letters I, O and Q as most states' serials do, so
+# that a plain bar among digits is a 1. A feature draws from the RNG only when it is on.
+GENERATOR = 3
 PW, PH = 320, 160  # plate canvas (US plates are 12"x6")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "0123456789"
 ALNUM = DIGITS + LETTERS
+SERIAL_LETTERS = "".join(c for c in LETTERS if c not in "IOQ")  # most US serials skip I, O, Q
 
 # ---------------------------------------------------------------- fonts
 # (glob pattern, weight). Main plate characters: tall, condensed sans.
@@ -301,9 +309,10 @@ def rand_text(rng, style):
             "LL-DDD-L", "D-DDDDD", "LDDDDD", "DDDDDDD", "LLL-DDDDD", "DD-DDDDD"]
     if r < 0.72:
         p = pats[rng.integers(len(pats))]
+        letters = SERIAL_LETTERS if GENERATOR >= 3 and rng.random() < 0.7 else LETTERS
         groups = []
         for chunk in p.split("-"):
-            groups.append("".join(LETTERS[rng.integers(26)] if c == "L" else DIGITS[rng.integers(10)]
+            groups.append("".join(letters[rng.integers(len(letters))] if c == "L" else DIGITS[rng.integers(10)]
                                   for c in chunk))
         return groups
     if r < 0.82:  # vanity words
@@ -406,6 +415,57 @@ def draw_emblem(img, rng, cx, cy, size):
         draw_star(img, cx, cy - s * 0.4, s * 0.12, col)
 
 
+def draw_tall_emblem(img, rng, cx, top, th, gap):
+    """A picture as tall as the characters between two groups, which is not a character: a
+    lighthouse (Mississippi), a fruit with leaves (Florida, Georgia), a portrait or a bird."""
+    k = rng.integers(4)
+    col = DARK_TEXT[rng.integers(len(DARK_TEXT))] if rng.random() < 0.5 else rand_color(rng)
+    h = th * rng.uniform(0.9, 1.25)
+    y0 = top + th - h + rng.uniform(-0.08, 0.08) * th
+    if k == 0:  # lighthouse: a tapering striped tower, a lamp room and a cap
+        wb, wt = max(3.0, gap * rng.uniform(0.35, 0.6)), max(2.0, gap * rng.uniform(0.2, 0.35))
+        y_lamp = y0 + h * 0.18
+        tower = np.array([(cx - wb / 2, y0 + h), (cx + wb / 2, y0 + h), (cx + wt / 2, y_lamp),
+                          (cx - wt / 2, y_lamp)], np.int32)
+        body = (245, 245, 240) if rng.random() < 0.6 else col
+        cv2.fillPoly(img, [tower], body, lineType=cv2.LINE_AA)
+        stripe = rand_color(rng, 0, 200)
+        for f in np.linspace(0.3, 0.85, rng.integers(0, 4)):
+            y = y0 + h * f
+            cv2.line(img, (int(cx - wb / 2), int(y)), (int(cx + wb / 2), int(y)), stripe,
+                     max(1, int(h * 0.05)))
+        cv2.polylines(img, [tower], True, col, 1, cv2.LINE_AA)
+        cv2.rectangle(img, (int(cx - wt * 0.7), int(y0 + h * 0.07)), (int(cx + wt * 0.7), int(y_lamp)), col, -1)
+        cap = np.array([(cx - wt * 0.8, y0 + h * 0.07), (cx + wt * 0.8, y0 + h * 0.07), (cx, y0)], np.int32)
+        cv2.fillPoly(img, [cap], col, lineType=cv2.LINE_AA)
+    elif k == 1:  # fruit: an orange or a peach with leaves and a blossom, wider than the gap
+        r = th * rng.uniform(0.2, 0.34)
+        fy = y0 + h * rng.uniform(0.45, 0.65)
+        fruit = [(240, 130, 20), (250, 150, 40), (230, 90, 60), (200, 40, 40)][rng.integers(4)]
+        cv2.circle(img, (int(cx), int(fy)), int(r), fruit, -1, cv2.LINE_AA)
+        cv2.circle(img, (int(cx - r * 0.3), int(fy - r * 0.3)), max(1, int(r * 0.25)),
+                   jitter(fruit, rng, 40), -1, cv2.LINE_AA)
+        leaf = (40, 120, 50)
+        for a in rng.uniform(-2.6, -0.5, rng.integers(1, 4)):
+            lx, ly = cx + r * 1.1 * math.cos(a), fy + r * 1.1 * math.sin(a)
+            cv2.ellipse(img, (int(lx), int(ly)), (max(2, int(r * 0.55)), max(1, int(r * 0.22))),
+                        math.degrees(a), 0, 360, leaf, -1, cv2.LINE_AA)
+        if rng.random() < 0.5:
+            draw_star(img, cx + r * 0.4, fy - r * 0.9, r * 0.35, (250, 250, 250))
+    elif k == 2:  # portrait: a head on shoulders
+        r = min(gap * 0.45, th * 0.22)
+        hy = y0 + h * 0.35
+        cv2.ellipse(img, (int(cx), int(y0 + h)), (max(2, int(r * 1.8)), max(2, int(h * 0.35))), 0, 180, 360,
+                    col, -1, cv2.LINE_AA)
+        cv2.circle(img, (int(cx), int(hy)), max(2, int(r)), col, -1, cv2.LINE_AA)
+    else:  # a standing bird or a figure: a thin body and a head
+        cv2.line(img, (int(cx), int(y0 + h * 0.25)), (int(cx), int(y0 + h)), col, max(2, int(th * 0.06)),
+                 cv2.LINE_AA)
+        cv2.ellipse(img, (int(cx), int(y0 + h * 0.55)), (max(2, int(gap * 0.3)), max(3, int(h * 0.22))), 0, 0,
+                    360, col, -1, cv2.LINE_AA)
+        cv2.circle(img, (int(cx), int(y0 + h * 0.18)), max(2, int(th * 0.08)), col, -1, cv2.LINE_AA)
+
+
 def put_text(img, rng, text, cx, cy, height, color, max_w=None, font=None, anchor="mm",
              stroke=0, stroke_fill=None):
     """Draw decorative text on a numpy image via PIL (returns new array)."""
@@ -429,19 +489,39 @@ def put_text(img, rng, text, cx, cy, height, color, max_w=None, font=None, ancho
 
 
 # ---------------------------------------------------------------- main characters
+def plain_bar(gf):
+    """A "1" drawn as a plain upright bar (many US plate dies), as thick as the font's own stem."""
+    g = gf.glyph("I")
+    h = g.shape[0]
+    stem = g[h // 2] > 127
+    width = int(stem.sum()) if stem.any() else max(2, h // 8)
+    width = int(np.clip(width, max(2, h // 14), h // 5))
+    bar = np.zeros((h, width), np.uint8)
+    rows = np.where(g.max(1) > 127)[0]
+    top, bot = (rows[0], rows[-1] + 1) if len(rows) else (2, h - 2)
+    bar[top:bot] = 255
+    return bar
+
+
 def text_mask(gf, groups, rng, sep_kind, char_gap, group_gap):
     """Compose glyph masks into one mask; returns (mask, list of separator x-centres)."""
     parts = []
     seps = []
     x = 0
     h = gf.bot - gf.top + 4
+    bar_one = narrow = False
+    if GENERATOR >= 2:
+        bar_one = rng.random() < (0.7 if GENERATOR >= 3 else 0.4)
+        narrow = rng.uniform(0.62, 0.85) if rng.random() < 0.3 else False
     for gi, grp in enumerate(groups):
         if gi > 0:
             seps.append(x + group_gap / 2)
             parts.append(np.zeros((h, int(group_gap)), np.uint8))
             x += int(group_gap)
         for ci, ch in enumerate(grp):
-            g = gf.glyph(ch)
+            g = plain_bar(gf) if bar_one and ch == "1" else gf.glyph(ch)
+            if narrow and g.shape[1] > g.shape[0] // 4:
+                g = cv2.resize(g, (max(1, int(g.shape[1] * narrow)), g.shape[0]), interpolation=cv2.INTER_AREA)
             if ci > 0:
                 gap = max(0, int(char_gap * rng.uniform(0.8, 1.2)))
                 parts.append(np.zeros((h, gap), np.uint8))
@@ -491,7 +571,10 @@ def render_main(img, rng, groups, fonts, fweights, box, color, style):
             r = th * rng.uniform(0.05, 0.09)
             cv2.circle(img, (int(cx), int(cy)), max(2, int(r)), color, -1, cv2.LINE_AA)
         elif sep_kind == "emblem":
-            draw_emblem(img, rng, cx, cy + rng.uniform(-0.1, 0.1) * th, min(group_gap * sx * 1.3, th * 0.9))
+            if GENERATOR >= 2 and rng.random() < 0.5:
+                draw_tall_emblem(img, rng, cx, oy, th, group_gap * sx)
+            else:
+                draw_emblem(img, rng, cx, cy + rng.uniform(-0.1, 0.1) * th, min(group_gap * sx * 1.3, th * 0.9))
     # embossed shading: offset shadow/highlight
     mf = np.zeros((H, W), np.float32)
     ph, pw = mm.shape
@@ -679,7 +762,19 @@ def plate_us(rng):
     left = W * rng.uniform(0.03, 0.1)
     right = W * (1 - rng.uniform(0.03, 0.1))
     side = None
-    if rng.random() < 0.15:  # small stacked characters at a side: decoration, not in the label
+    if GENERATOR >= 2 and rng.random() < 0.12:  # a round logo beside the characters (Alabama, Bruins)
+        lw = th * rng.uniform(0.7, 1.0)
+        at_left = rng.random() < 0.75
+        lx = left + lw / 2 if at_left else right - lw / 2
+        draw_emblem(img, rng, lx, ty + th / 2, lw)
+        if rng.random() < 0.5:
+            img = put_text(img, rng, ALNUM[10 + rng.integers(26)], lx, ty + th / 2, lw * 0.5,
+                           rand_color(rng))
+        if at_left:
+            left += lw * rng.uniform(1.0, 1.2)
+        else:
+            right -= lw * rng.uniform(1.0, 1.2)
+    if rng.random() < (0.3 if GENERATOR >= 2 else 0.15):  # small stacked characters at a side
         side = rng.integers(2)
         sw = W * rng.uniform(0.06, 0.1)
         if side == 0:
@@ -922,7 +1017,7 @@ def generate(count, seed, out, workers=1, chunk=2000):
     with open(os.path.join(out, "labels.txt"), "w") as f:
         f.write("\n".join(labels) + "\n")
     with open(os.path.join(out, "meta.json"), "w") as f:
-        json.dump({"count": count, "seed": seed, "h": OUT_H, "w": OUT_W,
+        json.dump({"count": count, "seed": seed, "generator": GENERATOR, "h": OUT_H, "w": OUT_W,
                    "fonts_plate": [g.path for g in _init_fonts()["plate"]],
                    "seconds": round(time.time() - t0, 1)}, f, indent=1)
     print(f"wrote {count} samples to {out} in {time.time() - t0:.0f}s")
@@ -950,7 +1045,10 @@ def main():
     ap.add_argument("--out", help="output directory for images.npy/labels.txt")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--sheet", help="write a contact sheet PNG of --count samples instead")
+    ap.add_argument("--generator", type=int, default=GENERATOR, choices=[1, 2, 3],
+                    help="generator version (1 and 2 make the earlier training sets again)")
     a = ap.parse_args()
+    globals()["GENERATOR"] = a.generator
     if a.sheet:
         sheet(a.count, a.seed, a.sheet)
     elif a.out:

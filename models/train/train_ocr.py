@@ -143,7 +143,7 @@ def export(model, path, samples=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="dataset dir(s) from synth.py, comma separated")
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=10, help="0 with --init: export that checkpoint again")
     ap.add_argument("--out", default="../plate_ocr.onnx")
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -155,6 +155,7 @@ def main():
     ap.add_argument("--val-frac", type=float, default=0.02)
     ap.add_argument("--label-smoothing", type=float, default=0.05)
     ap.add_argument("--ckpt", default=None, help="save state_dict here (default: OUT.pt next to /tmp)")
+    ap.add_argument("--init", default=None, help="start from this state_dict (fine-tuning) instead of random weights")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -170,9 +171,15 @@ def main():
 
     model = PlateCTC(width=a.width) if a.head == "ctc" else PlateOCR(width=a.width, head=a.head)
     print(f"model MACs {macs(model) / 1e6:.1f}M params {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M")
+    if a.init:
+        model.load_state_dict(torch.load(a.init, map_location="cpu"))
+        acc, cacc = evaluate(model, xva, yva)
+        print(f"initial weights {a.init}: synth-val exact {acc * 100:.2f}% slot {cacc * 100:.2f}%", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
     steps_per_epoch = len(xtr) // a.bs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.epochs * steps_per_epoch,
+    if a.epochs == 0 and not a.init:
+        ap.error("--epochs 0 exports the --init checkpoint; give --init")
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=max(1, a.epochs * steps_per_epoch),
                                                 pct_start=0.15, div_factor=20, final_div_factor=200)
     g = torch.Generator().manual_seed(a.seed)
     ytr_t = torch.from_numpy(ytr)
