@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Final training run, in two stages:
+# Final training run, in three stages:
 #   1. generate 160 000 crops with generator version 1 (seed 2024) and train the CTC reader for 12 epochs;
 #   2. generate 120 000 crops with generator version 2 (seed 2025: plain-bar 1s, narrow glyphs, tall
 #      emblems between groups, side logos) and fine-tune stage 1's weights on both sets for 3 epochs;

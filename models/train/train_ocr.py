@@ -157,6 +157,8 @@ def main():
     ap.add_argument("--ckpt", default=None, help="save state_dict here (default: OUT.pt next to /tmp)")
     ap.add_argument("--init", default=None, help="start from this state_dict (fine-tuning) instead of random weights")
     a = ap.parse_args()
+    if a.epochs == 0 and not a.init:
+        ap.error("--epochs 0 exports the --init checkpoint; give --init")
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -177,8 +179,6 @@ def main():
         print(f"initial weights {a.init}: synth-val exact {acc * 100:.2f}% slot {cacc * 100:.2f}%", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
     steps_per_epoch = len(xtr) // a.bs
-    if a.epochs == 0 and not a.init:
-        ap.error("--epochs 0 exports the --init checkpoint; give --init")
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=max(1, a.epochs * steps_per_epoch),
                                                 pct_start=0.15, div_factor=20, final_div_factor=200)
     g = torch.Generator().manual_seed(a.seed)
