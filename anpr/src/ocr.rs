@@ -280,14 +280,12 @@ impl PlateReader {
     /// Reads one plate crop.
     pub fn read(&self, crop: &RgbImage) -> Result<PlateRead> {
         let input = self.input(crop)?;
-        let failed =
-            |e: TractError| AnprError::model(format!("the plate model failed to run: {e}"));
         let pooled = self.states.lock().ok().and_then(|mut pool| pool.pop());
         let mut state = match pooled {
             Some(state) => state,
-            None => self.plan.spawn().map_err(failed)?,
+            None => self.plan.spawn().map_err(run_failed)?,
         };
-        let outputs = state.run(tvec!(input.into())).map_err(failed)?;
+        let outputs = state.run(tvec!(input.into())).map_err(run_failed)?;
         if let Ok(mut pool) = self.states.lock() {
             pool.push(state);
         }
@@ -376,6 +374,11 @@ fn tune_tract_for_this_cpu() {
     });
 }
 
+/// The error for a model that loaded but failed while reading.
+fn run_failed(e: TractError) -> AnprError {
+    AnprError::model(format!("the plate model failed to run: {e}"))
+}
+
 fn softmax(row: &[f32]) -> Vec<f32> {
     let max = row.iter().copied().fold(f32::MIN, f32::max);
     let exp: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
@@ -399,9 +402,7 @@ impl PlateReader {
         (0..runs)
             .map(|_| {
                 let started = std::time::Instant::now();
-                state
-                    .run(tvec!(input.clone()))
-                    .map_err(|e| AnprError::model(format!("the plate model failed to run: {e}")))?;
+                state.run(tvec!(input.clone())).map_err(run_failed)?;
                 Ok(started.elapsed())
             })
             .collect()
@@ -424,9 +425,7 @@ impl PlateReader {
     /// returns the steps slowest first: to see where tract spends a read.
     pub fn time_model_ops(&self, crop: &RgbImage, runs: usize) -> Result<Vec<OpTime>> {
         let input: TValue = self.input(crop)?.into();
-        let failed =
-            |e: TractError| AnprError::model(format!("the plate model failed to run: {e}"));
-        let mut state = self.plan.spawn().map_err(failed)?;
+        let mut state = self.plan.spawn().map_err(run_failed)?;
         let mut spent: Vec<std::time::Duration> = Vec::new();
         for _ in 0..runs.max(1) {
             state
@@ -439,7 +438,7 @@ impl PlateReader {
                     spent[node.id] += started.elapsed();
                     outputs
                 })
-                .map_err(failed)?;
+                .map_err(run_failed)?;
         }
         let model = self.plan.model();
         let mut times: Vec<OpTime> = spent

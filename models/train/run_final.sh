@@ -43,16 +43,15 @@ else
     --out /tmp/plate_ocr_stage1.onnx --ckpt "$CKPT1"
   echo "[final] stage 1 training wall-clock $(($(date +%s) - t)) s"
 fi
+make_set "$DATA2" 120000 2025 2   # stage 2 trains on it, stage 3 too
 if [ -f "$CKPT2" ]; then
   echo "[final] reusing stage 2 weights $CKPT2"
 else
-  make_set "$DATA2" 120000 2025 2
   t=$(date +%s)
   "$PY" train_ocr.py --data "$DATA,$DATA2" --epochs 3 --lr 1e-3 --head ctc --width 1.0 --seed 1 --threads 2 \
     --init "$CKPT1" --out /tmp/plate_ocr_stage2.onnx --ckpt "$CKPT2"
   echo "[final] stage 2 training wall-clock $(($(date +%s) - t)) s"
 fi
-make_set "$DATA2" 120000 2025 2
 make_set "$DATA3" 100000 2026 3
 t=$(date +%s)
 "$PY" train_ocr.py --data "$DATA2,$DATA3" --epochs 3 --lr 1e-3 --head ctc --width 1.0 --seed 2 --threads 2 \

@@ -768,7 +768,7 @@ def plate_us(rng):
         lx = left + lw / 2 if at_left else right - lw / 2
         draw_emblem(img, rng, lx, ty + th / 2, lw)
         if rng.random() < 0.5:
-            img = put_text(img, rng, ALNUM[10 + rng.integers(26)], lx, ty + th / 2, lw * 0.5,
+            img = put_text(img, rng, LETTERS[rng.integers(26)], lx, ty + th / 2, lw * 0.5,
                            rand_color(rng))
         if at_left:
             left += lw * rng.uniform(1.0, 1.2)
