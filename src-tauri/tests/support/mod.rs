@@ -49,6 +49,59 @@ pub fn artefacts() -> PathBuf {
     dir
 }
 
+/// Starts Xvfb on a display it picks itself (`-displayfd`) and waits until it says which one:
+/// it writes the number only once it listens, so the app never starts before its display does.
+/// (A guessed display number could be held by another X server, or not be ready yet: the app
+/// then fails to open it and WebKitWebDriver waits for a browser that never comes.)
+fn start_xvfb() -> (Child, String) {
+    let mut xvfb = Command::new(tool("Xvfb"))
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1366x768x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb starts");
+    let out = xvfb.stdout.take().expect("Xvfb's stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(out));
+        let _ = tx.send(lines.next());
+        // Drained to the end, so Xvfb never blocks on a full pipe.
+        lines.for_each(drop);
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(Some(Ok(n))) if n.trim().parse::<u32>().is_ok() => (xvfb, format!(":{}", n.trim())),
+        other => {
+            let _ = xvfb.kill();
+            let _ = xvfb.wait();
+            panic!("Xvfb did not report a display within 30 s: {other:?}");
+        }
+    }
+}
+
+/// Stops a process with SIGTERM, so that Xvfb removes its /tmp/.X*-lock file, and reaps it.
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status();
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Xvfb, tauri-driver and one WebDriver session on the app; all stopped on drop.
 pub struct Driver {
     xvfb: Child,
@@ -63,24 +116,17 @@ impl Driver {
     /// Starts the app with `args` under a fresh Xvfb display.
     pub fn start(args: &[&str]) -> Driver {
         let one = ONE_APP.lock().unwrap_or_else(|p| p.into_inner());
-        let display = format!(":{}", 90 + free_port() % 400);
-        let xvfb = Command::new(tool("Xvfb"))
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1366x768x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts");
-        std::thread::sleep(Duration::from_millis(500));
+        let (xvfb, display) = start_xvfb();
         let (port, native) = (free_port(), free_port());
-        let log = std::fs::File::create(artefacts().join("tauri-driver.log"))
-            .expect("the tauri-driver log");
+        // One log per test (tests run on threads named after them), so a failure keeps its own.
+        let log_path = artefacts().join(format!(
+            "tauri-driver-{}.log",
+            std::thread::current()
+                .name()
+                .unwrap_or("main")
+                .replace("::", "-")
+        ));
+        let log = std::fs::File::create(&log_path).expect("the tauri-driver log");
         // Its own process group: tauri-driver leaves WebKitWebDriver running when killed, so the
         // whole group is stopped on drop.
         let driver = Command::new(tool("tauri-driver"))
@@ -128,7 +174,11 @@ impl Driver {
             {
                 Ok(r) => break r.json::<Value>().expect("a session answer"),
                 Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(200)),
-                Err(e) => panic!("tauri-driver did not answer: {e}"),
+                Err(e) => panic!(
+                    "tauri-driver did not start a session on the app (display {display}): {e:?}; \
+                     its log is {}",
+                    log_path.display()
+                ),
             }
         };
         d.session = started["value"]["sessionId"]
@@ -321,7 +371,6 @@ impl Drop for Driver {
             .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
             .status();
         let _ = self.driver.wait();
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
+        terminate(&mut self.xvfb);
     }
 }
