@@ -83,19 +83,19 @@ fn assert_scene_plate_read(anpr: &Anpr, r: &Renderer, seed: u64, text: &str, wid
 fn a_plate_in_a_street_scene_is_found_where_it_is_and_read() {
     let anpr = anpr();
     let r = Renderer::new().unwrap();
-    for (seed, text, width) in [(1, "GH4821", 200), (2, "7KQM240", 260), (3, "HK2905", 150)] {
+    for (seed, text, width) in [(1, "GH4821", 200), (2, "7KQM240", 260), (3, "XK2905", 150)] {
         assert_scene_plate_read(&anpr, &r, seed, text, width);
     }
 }
 
 #[test]
-#[ignore = "a known miss of the CTC model (models/plate_ocr.md, Limitations): in this font a \
-            leading X before J or K can be dropped (XJ2905 read J2905 at every seed, XK2905 read \
-            K2905 at seed 3); run with --ignored on a new model"]
-fn a_leading_x_before_a_j_or_k_is_read() {
+#[ignore = "a known miss of the CTC model (models/plate_ocr.md, Limitations): in this font the \
+            first character is dropped when a J follows it (XJ2905 read J2905 at every seed, \
+            AJ2905 and KJ2905 too); run with --ignored on a new model"]
+fn the_first_character_before_a_j_is_read() {
     let r = Renderer::new().unwrap();
     assert_scene_plate_read(&anpr(), &r, 3, "XJ2905", 150);
-    assert_scene_plate_read(&anpr(), &r, 3, "XK2905", 150);
+    assert_scene_plate_read(&anpr(), &r, 3, "KJ2905", 150);
 }
 
 #[test]
