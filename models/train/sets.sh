@@ -1,5 +1,5 @@
 # make_set DIR COUNT SEED GENERATOR: makes a synthetic set with synth.py, or reuses the one in DIR
-# when it was made with the same count, seed and generator version. Sourced by the run_*.sh scripts.
+# when it was made with the same count, seed and generator version. Sourced by run_final.sh.
 make_set() {
   if [ -f "$1/labels.txt" ] && grep -q "\"count\": $2," "$1/meta.json" && grep -q "\"seed\": $3," "$1/meta.json" \
      && { [ "$4" = 1 ] || grep -q "\"generator\": $4," "$1/meta.json"; }; then
