@@ -43,8 +43,9 @@ OUT_W, OUT_H = 128, 64
 # leaves a gap between them and the main characters.
 # 5 lets the main characters run up to the plate's right edge on 30 % of US plates (and the
 # left edge on 15 %), as on the real crops whose last character touches the crop's edge.
+# 6 is 5 without the left edge: only the right edge, on 30 % of US plates.
 # A feature draws from the RNG only when it is on. The default is 4, the newest version the
-# shipped model was trained on; 5 was tried and not kept (models/plate_ocr.md, Training).
+# shipped model was trained on; 5 and 6 were tried and not kept (models/plate_ocr.md, Training).
 GENERATOR = 4
 PW, PH = 320, 160  # plate canvas (US plates are 12"x6")
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -770,7 +771,7 @@ def plate_us(rng):
     if GENERATOR >= 5:  # characters up to the plate's edge
         if rng.random() < 0.3:
             right = W * (1 - rng.uniform(0.01, 0.03))
-        if rng.random() < 0.15:
+        if GENERATOR == 5 and rng.random() < 0.15:
             left = W * rng.uniform(0.01, 0.03)
     side = None
     if GENERATOR >= 2 and rng.random() < 0.12:  # a round logo beside the characters (Alabama, Bruins)
@@ -1057,8 +1058,8 @@ def main():
     ap.add_argument("--out", help="output directory for images.npy/labels.txt")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--sheet", help="write a contact sheet PNG of --count samples instead")
-    ap.add_argument("--generator", type=int, default=GENERATOR, choices=[1, 2, 3, 4, 5],
-                    help="generator version (2 to 4 make the shipped model's training sets again, 1 the earlier model's; 5 was tried, not kept)")
+    ap.add_argument("--generator", type=int, default=GENERATOR, choices=[1, 2, 3, 4, 5, 6],
+                    help="generator version (2 to 4 make the shipped model's training sets again, 1 the earlier model's; 5 and 6 were tried, not kept)")
     a = ap.parse_args()
     globals()["GENERATOR"] = a.generator
     if a.sheet:
