@@ -107,7 +107,7 @@ fn a_missing_config_or_model_names_the_file_to_add() {
 }
 
 #[test]
-fn the_step_profile_names_the_model_s_convolutions_slowest_first() {
+fn the_step_profile_names_the_model_s_convolutions_slowest_first_with_their_kernels() {
     let reader = PlateReader::embedded().unwrap();
     let crop = image::RgbImage::from_fn(256, 128, |x, y| {
         image::Rgb([(x % 251) as u8, (y * 3 % 256) as u8, 40])
@@ -118,5 +118,14 @@ fn the_step_profile_names_the_model_s_convolutions_slowest_first() {
     assert!(
         steps.iter().all(|s| s.ms > 0.0 && !s.op.is_empty()),
         "{steps:?}"
+    );
+    // A matrix product says its sizes and the kernel tract picked for them.
+    let products: Vec<_> = steps.iter().filter(|s| s.op == "OptMatMul").collect();
+    assert!(!products.is_empty(), "{steps:?}");
+    assert!(
+        products
+            .iter()
+            .all(|s| s.detail.contains("Mult: m:") && s.detail.contains(" with [")),
+        "{products:?}"
     );
 }

@@ -396,10 +396,29 @@ fn bench(a: &BenchArgs, out: &Out) -> Result<(), Error> {
         })
         .collect::<Result<_, _>>()
         .map_err(anpr_error)?;
-    let model_only = anpr
-        .reader()
-        .time_model_runs(&crops[0], a.reads.max(1))
-        .map_err(anpr_error)?;
+    // tract and onnxruntime take turns on the model alone, so that a slow spell of the machine
+    // falls on both and not on one of them.
+    let per_round = a.reads.max(1).div_ceil(MODEL_ROUNDS);
+    let mut model_only = Vec::new();
+    let mut ort: Result<(Vec<Duration>, Value), String> = Ok((Vec::new(), Value::Null));
+    let mut round_ratios = Vec::new();
+    for _ in 0..MODEL_ROUNDS {
+        let tract_round = anpr
+            .reader()
+            .time_model_runs(&crops[0], per_round)
+            .map_err(anpr_error)?;
+        if let Ok((ort_all, version)) = &mut ort {
+            match onnxruntime_runs(a, per_round) {
+                Ok((ort_round, v)) => {
+                    round_ratios.push(ratio(&tract_round, &ort_round));
+                    ort_all.extend(ort_round);
+                    *version = v;
+                }
+                Err(why) => ort = Err(why),
+            }
+        }
+        model_only.extend(tract_round);
+    }
     let steps = anpr
         .reader()
         .time_model_ops(&crops[0], a.reads.clamp(1, 200))
@@ -407,7 +426,7 @@ fn bench(a: &BenchArgs, out: &Out) -> Result<(), Error> {
     let slowest_steps: Vec<Value> = steps
         .iter()
         .take(8)
-        .map(|s| json!({"step": s.node, "op": s.op, "ms": (s.ms * 1000.0).round() / 1000.0}))
+        .map(|s| json!({"step": s.node, "op": s.op, "ms": (s.ms * 1000.0).round() / 1000.0, "detail": s.detail}))
         .collect();
     let (frame, _) = renderer.scene(1280, 720, &[("GH4821", PlateStyle::Us, 200, 0.0)], 11);
     let (empty, _) = renderer.scene(1280, 720, &[], 12);
@@ -423,31 +442,46 @@ fn bench(a: &BenchArgs, out: &Out) -> Result<(), Error> {
     };
     let with_plate = time_frames(&frame)?;
     let without = time_frames(&empty)?;
-    let ort = onnxruntime_ms(a);
-    let tract_model_ms = percentiles(model_only.clone());
-    let ratio = match (&ort, tract_model_ms.get("mean_ms").and_then(Value::as_f64)) {
-        (Ok(o), Some(t)) => o
-            .get("mean_ms")
-            .and_then(Value::as_f64)
-            .map(|o| (t / o * 100.0).round() / 100.0),
-        _ => None,
+    let (onnxruntime_model_only, overall_ratio) = match &ort {
+        Ok((ort_all, version)) => {
+            let mut v = percentiles(ort_all.clone());
+            v["onnxruntime"] = version.clone();
+            (v, Some(ratio(&model_only, ort_all)))
+        }
+        Err(why) => (json!({"unavailable": why}), None),
     };
     let v = json!({
         "threads": 1,
         "ocr_per_crop": percentiles(reads),
-        "ocr_model_only": tract_model_ms,
+        "ocr_model_only": percentiles(model_only),
         "tract_slowest_steps": slowest_steps,
         "frame_1280x720_with_plate": percentiles(with_plate),
         "frame_1280x720_no_plate": percentiles(without),
-        "onnxruntime_model_only": match &ort { Ok(v) => v.clone(), Err(why) => json!({"unavailable": why}) },
-        "tract_over_onnxruntime": ratio,
+        "onnxruntime_model_only": onnxruntime_model_only,
+        "tract_over_onnxruntime": overall_ratio,
+        "tract_over_onnxruntime_by_round": round_ratios,
     });
     out.value(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
     Ok(())
 }
 
-/// The same model run by onnxruntime (Python, one thread), through models/train/ort_bench.py.
-fn onnxruntime_ms(a: &BenchArgs) -> Result<Value, String> {
+/// The rounds in which tract and onnxruntime take turns on the model alone.
+const MODEL_ROUNDS: usize = 5;
+
+/// tract's mean time over onnxruntime's, to two decimals.
+fn ratio(tract: &[Duration], ort: &[Duration]) -> f64 {
+    let mean =
+        |v: &[Duration]| v.iter().map(Duration::as_secs_f64).sum::<f64>() / v.len().max(1) as f64;
+    let o = mean(ort);
+    if o <= 0.0 {
+        return f64::NAN;
+    }
+    (mean(tract) / o * 100.0).round() / 100.0
+}
+
+/// The same model run `runs` times by onnxruntime (Python, one thread), through
+/// models/train/ort_bench.py: each run's duration, and onnxruntime's version.
+fn onnxruntime_runs(a: &BenchArgs, runs: usize) -> Result<(Vec<Duration>, Value), String> {
     let python = match a.python.strip_prefix("~/") {
         Some(rest) => std::env::var("HOME")
             .map(|h| format!("{h}/{rest}"))
@@ -470,7 +504,7 @@ fn onnxruntime_ms(a: &BenchArgs) -> Result<Value, String> {
         .arg("--model")
         .arg(&model)
         .arg("--runs")
-        .arg(a.reads.max(1).to_string())
+        .arg(runs.to_string())
         .output()
         .map_err(|e| {
             format!("cannot run {python}: {e} (models/train/setup.sh installs onnxruntime)")
@@ -482,7 +516,20 @@ fn onnxruntime_ms(a: &BenchArgs) -> Result<Value, String> {
             String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
-    serde_json::from_slice(&output.stdout).map_err(|e| format!("ort_bench.py printed no JSON: {e}"))
+    let v: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("ort_bench.py printed no JSON: {e}"))?;
+    let times = v
+        .get("times_ms")
+        .and_then(Value::as_array)
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_f64)
+                .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+                .collect::<Vec<_>>()
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("{} printed no times_ms", script.display()))?;
+    Ok((times, v.get("onnxruntime").cloned().unwrap_or(Value::Null)))
 }
 
 fn render(a: &RenderArgs, out: &Out) -> Result<(), Error> {
