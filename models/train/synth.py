@@ -46,7 +46,8 @@ OUT_W, OUT_H = 128, 64
 # 6 is 5 without the left edge: only the right edge, on 30 % of US plates.
 # 7 is 6 plus, on 12 % of US plates, a mark as tall as the characters beside them (left 75 %):
 # the wheelchair symbol of disability plates (Delaware, Minnesota), plain or white on a blue
-# square, or a figure (Oklahoma's archer); the real crops read such marks as one more character.
+# square, or one of the tall pictures drawn between groups (lighthouse, fruit, portrait, figure),
+# for marks like Oklahoma's archer; the real crops read such marks as one more character.
 # A feature draws from the RNG only when it is on. The default is 4, the newest version the
 # shipped model was trained on; 5 and 6 were tried and not kept (models/plate_ocr.md, Training).
 GENERATOR = 4
