@@ -48,6 +48,10 @@ OUT_W, OUT_H = 128, 64
 # the wheelchair symbol of disability plates (Delaware, Minnesota), plain or white on a blue
 # square, or one of the tall pictures drawn between groups (lighthouse, fruit, portrait, figure),
 # for marks like Oklahoma's archer; the real crops read such marks as one more character.
+# 8 is 7 plus three shapes of the real crops the fonts lack: an "I" with slab serifs on half the
+# plates (the real crops read IRONY as TRONY), a narrow "W" drawn as two Vs with near-vertical
+# strokes on half the plates (read as H, N or M), and stacked side characters drawn bolder, up
+# to 40 % wider and closer to the main ones (Massachusetts' RT and NH's CH, read as one more "F").
 # A feature draws from the RNG only when it is on. The default is 4, the newest version the
 # shipped model was trained on; 5 and 6 were tried and not kept (models/plate_ocr.md, Training).
 GENERATOR = 4
@@ -535,6 +539,39 @@ def plain_bar(gf):
     return bar
 
 
+def serif_i(gf, rng):
+    """An "I" with slab serifs at top and bottom, its stem as thick as the font's own (version 8)."""
+    bar = plain_bar(gf)
+    h, stem = bar.shape
+    rows = np.where(bar.max(1) > 0)[0]
+    top, bot = rows[0], rows[-1] + 1
+    w = max(stem + 4, int(stem * rng.uniform(2.4, 3.6)))
+    slab = max(2, int(stem * rng.uniform(0.5, 0.8)))
+    g = np.zeros((h, w), np.uint8)
+    g[top:bot, (w - stem) // 2:(w - stem) // 2 + stem] = 255
+    g[top:top + slab] = 255
+    g[bot - slab:bot] = 255
+    return g
+
+
+def narrow_w(gf, rng, width):
+    """A narrow "W", two Vs with near-vertical strokes as on many US plates, `width` times the
+    cap height wide and as thick as the font's stem (version 8)."""
+    bar = plain_bar(gf)
+    h, stem = bar.shape
+    rows = np.where(bar.max(1) > 0)[0]
+    top, bot = int(rows[0]), int(rows[-1] + 1)
+    w = max(3 * stem, int((bot - top) * width))
+    apex = top + (bot - top) * rng.uniform(0.0, 0.3)
+    pts = np.array([[stem / 2, top - stem], [w * 0.27, bot + stem / 2], [w / 2, apex],
+                    [w * 0.73, bot + stem / 2], [w - stem / 2, top - stem]], np.float32)
+    g = np.zeros((h, w), np.uint8)
+    cv2.polylines(g, [np.round(pts * 4).astype(np.int32)], False, 255, stem, cv2.LINE_AA, shift=2)
+    g[:top] = 0
+    g[bot:] = 0
+    return g
+
+
 def text_mask(gf, groups, rng, sep_kind, char_gap, group_gap):
     """Compose glyph masks into one mask; returns (mask, list of separator x-centres)."""
     parts = []
@@ -545,13 +582,24 @@ def text_mask(gf, groups, rng, sep_kind, char_gap, group_gap):
     if GENERATOR >= 2:
         bar_one = rng.random() < (0.7 if GENERATOR >= 3 else 0.4)
         narrow = rng.uniform(0.62, 0.85) if rng.random() < 0.3 else False
+    slab_i = plate_w = False
+    if GENERATOR >= 8:
+        slab_i = rng.random() < 0.5
+        plate_w = rng.uniform(0.55, 0.85) if rng.random() < 0.5 else False
     for gi, grp in enumerate(groups):
         if gi > 0:
             seps.append(x + group_gap / 2)
             parts.append(np.zeros((h, int(group_gap)), np.uint8))
             x += int(group_gap)
         for ci, ch in enumerate(grp):
-            g = plain_bar(gf) if bar_one and ch == "1" else gf.glyph(ch)
+            if bar_one and ch == "1":
+                g = plain_bar(gf)
+            elif slab_i and ch == "I":
+                g = serif_i(gf, rng)
+            elif plate_w and ch == "W":
+                g = narrow_w(gf, rng, plate_w)
+            else:
+                g = gf.glyph(ch)
             if narrow and g.shape[1] > g.shape[0] // 4:
                 g = cv2.resize(g, (max(1, int(g.shape[1] * narrow)), g.shape[0]), interpolation=cv2.INTER_AREA)
             if ci > 0:
@@ -828,7 +876,7 @@ def plate_us(rng):
     if rng.random() < (0.3 if GENERATOR >= 2 else 0.15):  # small stacked characters at a side
         side = rng.integers(2)
         sw = W * rng.uniform(0.06, 0.1)
-        gap = sw * rng.uniform(0.15, 0.4) if GENERATOR >= 4 else 0.0
+        gap = sw * rng.uniform(*((0.05, 0.3) if GENERATOR >= 8 else (0.15, 0.4))) if GENERATOR >= 4 else 0.0
         if side == 0:
             sx0, left = left, left + sw + gap
         else:
@@ -836,10 +884,15 @@ def plate_us(rng):
         s = "".join(ALNUM[rng.integers(36)] for _ in range(rng.integers(2 if GENERATOR >= 4 else 1, 4)))
         gf = _STATE["plate"][rng.integers(len(_STATE["plate"]))]
         ch_h = th / len(s) * 0.9
+        bold = None
+        if GENERATOR >= 8 and rng.random() < 0.6:  # as bold as the main characters, wider
+            bold = (max(2, int(ch_h * rng.uniform(0.06, 0.12))), rng.uniform(1.0, 1.4))
         for k, ch in enumerate(s):
             g = gf.glyph(ch)
-            gw = max(1, int(g.shape[1] * ch_h / g.shape[0]))
+            gw = max(1, int(g.shape[1] * ch_h / g.shape[0] * (bold[1] if bold else 1.0)))
             gm = cv2.resize(g, (gw, max(1, int(ch_h))), interpolation=cv2.INTER_AREA) / 255.0
+            if bold:
+                gm = cv2.dilate(gm, np.ones((max(1, bold[0] // 2), bold[0]), np.uint8))
             yy, xx = int(ty + k * th / len(s)), int(sx0 + (sw - gw) / 2)
             hh_, ww_ = gm.shape
             if yy + hh_ <= H and xx + ww_ <= W and xx >= 0:
@@ -1097,8 +1150,8 @@ def main():
     ap.add_argument("--out", help="output directory for images.npy/labels.txt")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--sheet", help="write a contact sheet PNG of --count samples instead")
-    ap.add_argument("--generator", type=int, default=GENERATOR, choices=[1, 2, 3, 4, 5, 6, 7],
-                    help="generator version (2 to 4 make the shipped model's training sets again, 1 the earlier model's; 5 and 6 were tried, not kept; 7 is not trained on yet)")
+    ap.add_argument("--generator", type=int, default=GENERATOR, choices=[1, 2, 3, 4, 5, 6, 7, 8],
+                    help="generator version (2 to 4 make the shipped model's training sets again, 1 the earlier model's; 5 and 6 were tried, not kept; 7 and 8 are not trained on yet)")
     a = ap.parse_args()
     globals()["GENERATOR"] = a.generator
     if a.sheet:
