@@ -540,12 +540,17 @@ def plain_bar(gf):
     return bar
 
 
-def serif_i(gf, rng):
-    """An "I" with slab serifs at top and bottom, its stem as thick as the font's own (version 8)."""
+def stem_band(gf):
+    """The plain bar's mask height, stem width and the rows its ink spans: (h, stem, top, bot)."""
     bar = plain_bar(gf)
     h, stem = bar.shape
     rows = np.where(bar.max(1) > 0)[0]
-    top, bot = rows[0], rows[-1] + 1
+    return h, stem, int(rows[0]), int(rows[-1] + 1)
+
+
+def serif_i(gf, rng):
+    """An "I" with slab serifs at top and bottom, its stem as thick as the font's own (version 8)."""
+    h, stem, top, bot = stem_band(gf)
     w = max(stem + 4, int(stem * rng.uniform(2.4, 3.6)))
     slab = max(2, int(stem * rng.uniform(0.5, 0.8)))
     g = np.zeros((h, w), np.uint8)
@@ -558,10 +563,7 @@ def serif_i(gf, rng):
 def narrow_w(gf, rng, width):
     """A narrow "W", two Vs with near-vertical strokes as on many US plates, `width` times the
     cap height wide and as thick as the font's stem (version 8)."""
-    bar = plain_bar(gf)
-    h, stem = bar.shape
-    rows = np.where(bar.max(1) > 0)[0]
-    top, bot = int(rows[0]), int(rows[-1] + 1)
+    h, stem, top, bot = stem_band(gf)
     w = max(3 * stem, int((bot - top) * width))
     apex = top + (bot - top) * rng.uniform(0.0, 0.3)
     pts = np.array([[stem / 2, top - stem], [w * 0.27, bot + stem / 2], [w / 2, apex],
