@@ -219,18 +219,30 @@ impl Driver {
     }
 
     /// Clicks the element as a person would, once it is scrolled to the middle of its panel
-    /// (clear of the toast in the corner).
+    /// (clear of the toast in the corner). If the screen redraws the element between finding
+    /// and clicking it (WebDriver's "stale element reference"), it finds it again, up to three
+    /// times, as a person's second tap would.
     pub fn click(&self, css: &str) {
-        let e = self.find(css);
-        self.script(
-            "arguments[0].scrollIntoView({block: 'center'})",
-            json!([{ ELEMENT: e }]),
-        );
-        let v = self.call(
-            reqwest::Method::POST,
-            &format!("/element/{e}/click"),
-            Some(json!({})),
-        );
+        let mut attempt = 0;
+        let v = loop {
+            attempt += 1;
+            let e = self.find(css);
+            self.script(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                json!([{ ELEMENT: e }]),
+            );
+            let v = self.call(
+                reqwest::Method::POST,
+                &format!("/element/{e}/click"),
+                Some(json!({})),
+            );
+            if attempt < 3
+                && v.get("error").and_then(|e| e.as_str()) == Some("stale element reference")
+            {
+                continue;
+            }
+            break v;
+        };
         if let Some(err) = v.get("error") {
             let shot = self.screenshot("failed-click");
             panic!(
