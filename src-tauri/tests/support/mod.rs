@@ -220,8 +220,8 @@ impl Driver {
 
     /// Clicks the element as a person would, once it is scrolled to the middle of its panel
     /// (clear of the toast in the corner). If the screen redraws the element between finding
-    /// and clicking it (WebDriver's "stale element reference"), it finds it again, up to three
-    /// times, as a person's second tap would.
+    /// and clicking it (WebDriver's "stale element reference"), it finds it and clicks again,
+    /// three tries in all, as a person's second tap would.
     pub fn click(&self, css: &str) {
         let mut attempt = 0;
         let v = loop {
