@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The final training run, one run from random weights (105 min here, under the two hours a model
+# The final training run, one run from random weights (115 min here, under the two hours a model
 # may take): make the generator-version 2, 3, 4 and 8 sets (120 000 seed 2025, 100 000 seed 2026,
 # 100 000 seed 2027, 60 000 seed 2031; a set already made with the same count, seed and version
 # is reused), train the CTC reader on all 380 000 crops for 8 epochs (bfloat16 autocast, with an
