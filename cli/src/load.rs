@@ -23,15 +23,14 @@ pub fn run(args: &LoadArgs, db: &Path, actor: &Actor) -> Result<(), Error> {
     let engine = Engine::open(db, EngineOptions::default())?;
     let workers = args.workers.clamp(1, 9);
     let base = Utc::now();
-    // Plates unique to this run, so a second run on the same lot does not meet anti-passback.
-    let run = (std::process::id() ^ base.timestamp_subsec_micros()) % 10_000;
+    let run = run_prefix()?;
     let per_worker = args.cycles.div_ceil(workers);
     std::thread::scope(|s| {
         for w in 0..workers {
-            let engine = &engine;
+            let (engine, run) = (&engine, &run);
             s.spawn(move || {
                 for i in 0..per_worker {
-                    if let Err(e) = cycle(engine, actor, base, &format!("{run:04}{w}{i:06}")) {
+                    if let Err(e) = cycle(engine, actor, base, &format!("{run}{w}{i:06}")) {
                         eprintln!("error ({}): {}", e.kind.as_str(), e.message);
                     }
                 }
@@ -39,6 +38,21 @@ pub fn run(args: &LoadArgs, db: &Path, actor: &Actor) -> Result<(), Error> {
         }
     });
     Ok(())
+}
+
+/// Five random letters and digits (36^5, about 60 million) that start every plate of this run,
+/// so that another run on the same lot, before or at the same time, meets neither its cars
+/// (anti-passback) nor its payment keys. The prefix was once the process id XOR the clock's
+/// microseconds modulo 10 000, and two processes started together drew the same one.
+fn run_prefix() -> Result<String, Error> {
+    const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bytes = [0u8; 5];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(ALNUM[usize::from(*b) % ALNUM.len()]))
+        .collect())
 }
 
 fn say(line: String) {
@@ -63,4 +77,16 @@ fn cycle(engine: &Engine, actor: &Actor, base: DateTime<Utc>, plate: &str) -> Re
         say(line);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::Plate;
+
+    #[test]
+    fn a_run_s_last_plate_is_a_valid_plate() {
+        let plate = format!("{}{}{:06}", run_prefix().unwrap(), 8, 999_999);
+        assert_eq!(Plate::parse(&plate).unwrap().as_str(), plate);
+    }
 }
