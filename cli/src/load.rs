@@ -40,13 +40,13 @@ pub fn run(args: &LoadArgs, db: &Path, actor: &Actor) -> Result<(), Error> {
     Ok(())
 }
 
-/// Five random letters and digits (36^5, about 60 million) that start every plate of this run,
+/// Four random letters and digits (36^4, about 1.7 million) that start every plate of this run,
 /// so that another run on the same lot, before or at the same time, meets neither its cars
 /// (anti-passback) nor its payment keys. The prefix was once the process id XOR the clock's
 /// microseconds modulo 10 000, and two processes started together drew the same one.
 fn run_prefix() -> Result<String, Error> {
     const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [0u8; 5];
+    let mut bytes = [0u8; 4];
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;
     Ok(bytes
@@ -86,7 +86,8 @@ mod tests {
 
     #[test]
     fn a_run_s_last_plate_is_a_valid_plate() {
-        let plate = format!("{}{}{:06}", run_prefix().unwrap(), 8, 999_999);
+        // A plate has at most 12 characters: the prefix, the worker and up to 7 digits.
+        let plate = format!("{}{}{:06}", run_prefix().unwrap(), 8, 9_999_999);
         assert_eq!(Plate::parse(&plate).unwrap().as_str(), plate);
     }
 }
