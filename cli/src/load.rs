@@ -46,10 +46,7 @@ pub fn run(args: &LoadArgs, db: &Path, actor: &Actor) -> Result<(), Error> {
 /// microseconds modulo 10 000, and two processes started together drew the same one.
 fn run_prefix() -> Result<String, Error> {
     const ALNUM: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [0u8; 4];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;
-    Ok(bytes
+    Ok(gatehouse_core::random_bytes::<4>()?
         .iter()
         .map(|b| char::from(ALNUM[usize::from(*b) % ALNUM.len()]))
         .collect())

@@ -486,7 +486,8 @@ pub struct Engine {
     thread: Option<JoinHandle<()>>,
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+/// N bytes from the system's randomness source, or a storage error saying it has none.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b)
         .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;

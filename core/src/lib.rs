@@ -28,7 +28,7 @@ pub mod users;
 
 pub use config::LotConfig;
 pub use domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};
-pub use engine::{Command, Engine, EngineOptions, LaneReport, Outcome};
+pub use engine::{Command, Engine, EngineOptions, LaneReport, Outcome, random_bytes};
 pub use error::{Error, ErrorKind, Result};
 pub use lot::Lot;
 pub use money::{Currency, Money};

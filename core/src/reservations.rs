@@ -507,9 +507,7 @@ pub fn availability(
 
 fn new_code() -> Result<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b)
-        .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;
+    let b = crate::engine::random_bytes::<8>()?;
     let c: String = b
         .iter()
         .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)

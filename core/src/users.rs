@@ -3,7 +3,7 @@
 
 use crate::auth::{self, Secret};
 use crate::domain::Role;
-use crate::engine::{Applied, Effect, Job, Outcome, Writer, recorded};
+use crate::engine::{Applied, Effect, Job, Outcome, Writer, random_bytes, recorded};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::store::{parse_ts, ts};
@@ -34,13 +34,6 @@ pub struct UserAdded {
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn random<const N: usize>() -> Result<[u8; N]> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b)
-        .map_err(|e| Error::storage(format!("the system has no randomness source: {e}")))?;
-    Ok(b)
 }
 
 fn check_user_name(name: &str) -> Result<&str> {
@@ -233,7 +226,7 @@ impl Writer {
             };
             return Ok(Applied::refusal(err, events));
         }
-        let token = hex::encode(random::<32>()?);
+        let token = hex::encode(random_bytes::<32>()?);
         let expires_at = at + Duration::hours(i64::from(session_hours));
         self.conn
             .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
@@ -294,9 +287,9 @@ impl Writer {
         if self.user(name)?.is_some() {
             return Err(Error::conflict(format!("user {name} already exists")));
         }
-        let hash = auth::hash_password(&password.0, &random::<16>()?)?;
+        let hash = auth::hash_password(&password.0, &random_bytes::<16>()?)?;
         let totp = if role == Role::Admin {
-            Some(auth::encode_totp_secret(&random::<20>()?))
+            Some(auth::encode_totp_secret(&random_bytes::<20>()?))
         } else {
             None
         };
@@ -341,7 +334,7 @@ impl Writer {
             return Err(Error::not_found(format!("there is no user {name}")));
         }
         auth::check_new_password(&password.0)?;
-        let hash = auth::hash_password(&password.0, &random::<16>()?)?;
+        let hash = auth::hash_password(&password.0, &random_bytes::<16>()?)?;
         self.conn
             .prepare_cached("UPDATE users SET password_hash = ?2 WHERE name = ?1")?
             .execute(params![name, hash])?;
