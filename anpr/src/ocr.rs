@@ -372,8 +372,8 @@ fn resize(crop: &RgbImage, w: u32, h: u32, filter: FilterType) -> Result<RgbImag
             crop.height()
         ))
     };
-    // In float, like imageops: an 8-bit pass between the two directions turned one real crop's
-    // read (il372, T299066 → T29K9066).
+    // In float, like imageops: fast_image_resize's u8 path rounds to 8 bits between its two
+    // passes, which changed one real crop's read (il372, T299066 → T29K9066).
     let pixels: Vec<fir::pixels::F32x3> = crop
         .pixels()
         .map(|p| fir::pixels::F32x3::new(p.0.map(f32::from)))
