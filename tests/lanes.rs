@@ -4,6 +4,7 @@
 //! are rendered into 1280×720 street scenes and read by the real anpr pipeline; the engine
 //! writes a real SQLite file, and each test checks the journal afterwards.
 
+use gatehouse_core::command as req;
 use gatehouse_core::{Actor, Command, PaymentMethod, Role, StayRef, VehicleClass};
 use gatehouse_drivers::gate::sim::Arm;
 use gatehouse_drivers::payment::sim::SimResult;
@@ -359,16 +360,19 @@ async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_
             lot.now(),
         )
         .unwrap();
-    lot.run(&attendant, Command::OpenShift { float: 50.into() })
-        .await;
     lot.run(
         &attendant,
-        Command::Pay {
+        Command::OpenShift(req::OpenShift { float: 50.into() }),
+    )
+    .await;
+    lot.run(
+        &attendant,
+        Command::Pay(req::Pay {
             stay: StayRef::Ticket(q.ticket.clone()),
             method: PaymentMethod::Cash,
             amount: q.total.amount,
             key: None,
-        },
+        }),
     )
     .await;
     ext.scan(&second.qr).await.unwrap();

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration as Minutes, Utc};
 use gatehouse_anpr::scene::Renderer;
 use gatehouse_anpr::{Anpr, PlateReader};
+use gatehouse_core::command as req;
 use gatehouse_core::engine::Entered;
 use gatehouse_core::{
     Actor, Command, Engine, EngineOptions, Lot, LotConfig, Outcome, Plate, VehicleClass,
@@ -81,16 +82,15 @@ impl TestLot {
     /// A vehicle entered at E1 (without a lane run), for exit tests.
     pub async fn inside(&self, plate: &str) -> Entered {
         let plate = Plate::parse(plate).unwrap();
-        match self
-            .run(
+        self.services
+            .engine
+            .call(
                 &Actor::system("lane-E1"),
-                Command::entry(Some(plate), VehicleClass::Standard),
+                self.now(),
+                req::Entry::new(Some(plate), VehicleClass::Standard),
             )
             .await
-        {
-            Outcome::Entered(e) => e,
-            o => panic!("{o:?}"),
-        }
+            .unwrap()
     }
 
     /// Waits until lane `lane` has journaled a report `what`.

@@ -5,6 +5,7 @@
 //! An online reservation made on the server is accepted by one lot and refused by the full one.
 
 use chrono::{DateTime, Duration as Span, Utc};
+use gatehouse_core::command as req;
 use gatehouse_core::config::DEMO_TOML;
 use gatehouse_core::journal::Head as LotHead;
 use gatehouse_core::{
@@ -72,10 +73,10 @@ impl TestLot {
                 .submit(
                     &lane,
                     at + Span::minutes(5),
-                    Command::Exit {
+                    Command::Exit(req::Exit {
                         stay: StayRef::Plate(plate),
                         lane: None,
-                    },
+                    }),
                 )
                 .await
                 .unwrap();

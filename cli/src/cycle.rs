@@ -1,39 +1,43 @@
 //! The synthetic car of `bench` and `load`: a standard car enters, pays cash 95 minutes later
 //! (handing over 50, change returned) and leaves 5 minutes after that.
 
-use chrono::{DateTime, Duration, Utc};
-use gatehouse_core::{Command, Error, PaymentMethod, Plate, StayRef, VehicleClass};
+use chrono::Duration;
+use gatehouse_core::command as req;
+use gatehouse_core::{Error, PaymentMethod, Plate, StayRef, VehicleClass};
 use rust_decimal::Decimal;
 
-/// The command for step `n` of a car's cycle (entry, pay, exit, entry, ...), and its time.
-/// `ticket` is the ticket the entry issued, as its QR payload (unused for the entry itself).
-pub fn command(
-    n: usize,
-    plate: &str,
-    ticket: &str,
-    entry_at: DateTime<Utc>,
-) -> Result<(Command, DateTime<Utc>), Error> {
-    let stay = || StayRef::Ticket(ticket.to_string());
-    Ok(match n % 3 {
-        0 => (
-            Command::entry(Some(Plate::parse(plate)?), VehicleClass::Standard),
-            entry_at,
-        ),
-        1 => (
-            Command::Pay {
-                stay: stay(),
-                method: PaymentMethod::Cash,
-                amount: Decimal::from(50),
-                key: Some(format!("cycle-{plate}")),
-            },
-            entry_at + Duration::minutes(95),
-        ),
-        _ => (
-            Command::Exit {
-                stay: stay(),
-                lane: None,
-            },
-            entry_at + Duration::minutes(100),
-        ),
-    })
+/// When the car pays, after its entry.
+pub fn pays_after() -> Duration {
+    Duration::minutes(95)
+}
+
+/// When the car leaves, after its entry.
+pub fn leaves_after() -> Duration {
+    Duration::minutes(100)
+}
+
+/// The car drives in.
+pub fn entry(plate: &str) -> Result<req::Entry, Error> {
+    Ok(req::Entry::new(
+        Some(Plate::parse(plate)?),
+        VehicleClass::Standard,
+    ))
+}
+
+/// The car pays in cash, scanning its ticket's signed QR code; the key makes a retry harmless.
+pub fn pay(plate: &str, qr: &str) -> req::Pay {
+    req::Pay {
+        stay: StayRef::Ticket(qr.to_string()),
+        method: PaymentMethod::Cash,
+        amount: Decimal::from(50),
+        key: Some(format!("cycle-{plate}")),
+    }
+}
+
+/// The car leaves, scanning its ticket's signed QR code at the first exit lane.
+pub fn exit(qr: &str) -> req::Exit {
+    req::Exit {
+        stay: StayRef::Ticket(qr.to_string()),
+        lane: None,
+    }
 }

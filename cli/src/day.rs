@@ -7,10 +7,11 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use clap::Args;
+use gatehouse_core::command as req;
 use gatehouse_core::lot::Lot;
 use gatehouse_core::{
-    Actor, Command, Engine, EngineOptions, Error, ErrorKind, LotConfig, Outcome, PaymentMethod,
-    Plate, Role, StayRef, VehicleClass,
+    Actor, Engine, EngineOptions, Error, ErrorKind, LotConfig, PaymentMethod, Plate, Request, Role,
+    StayRef, VehicleClass,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -263,9 +264,14 @@ struct Day<'a> {
 }
 
 impl Day<'_> {
-    fn exec(&mut self, actor: &Actor, at: DateTime<Utc>, cmd: Command) -> Result<Outcome, Error> {
+    fn exec<R: Request>(
+        &mut self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        request: R,
+    ) -> Result<R::Reply, Error> {
         self.commands += 1;
-        self.engine.execute(actor, at, cmd)
+        self.engine.run(actor, at, request)
     }
     fn say(&mut self, at: DateTime<Utc>, exceptional: bool, text: String) {
         if self.out.json {
@@ -306,19 +312,19 @@ impl Day<'_> {
         } else {
             due
         };
-        match self.exec(
-            actor,
-            at,
-            Command::Pay {
-                stay: StayRef::Ticket(ticket.to_string()),
-                method,
-                amount,
-                key,
-            },
-        )? {
-            Outcome::Paid(p) => Ok(Some(p.amount)),
-            _ => Ok(None),
-        }
+        Ok(Some(
+            self.exec(
+                actor,
+                at,
+                req::Pay {
+                    stay: StayRef::Ticket(ticket.to_string()),
+                    method,
+                    amount,
+                    key,
+                },
+            )?
+            .amount,
+        ))
     }
 }
 
@@ -434,7 +440,7 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
             Action::Arrive(i) => {
                 day.tally.arrived += 1;
                 let v = &vehicles[i];
-                let cmd = Command::Entry {
+                let cmd = req::Entry {
                     plate: Some(v.plate.clone()),
                     class: v.class,
                     lane: Some(v.lane.to_string()),
@@ -447,7 +453,7 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                 };
                 let lane_actor = day.lane.clone();
                 match day.exec(&lane_actor, at, cmd) {
-                    Ok(Outcome::Entered(e)) => {
+                    Ok(e) => {
                         day.tally.entered += 1;
                         let (plate, class) = (v.plate.clone(), v.class);
                         day.say(
@@ -477,7 +483,6 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                             push(&mut queue, leave, Action::ExitLane(i));
                         }
                     }
-                    Ok(_) => {}
                     Err(e) if e.kind == ErrorKind::Full => {
                         *day.tally
                             .refused_full
@@ -500,17 +505,15 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     // same request again with the same key.
                     let due = day.due(&ticket, at)?;
                     if !due.is_zero() {
-                        let cmd = Command::Pay {
+                        let cmd = req::Pay {
                             stay: StayRef::Ticket(ticket.clone()),
                             method,
                             amount: due,
                             key: Some(format!("ps1-{}", p_ticket(&ticket))),
                         };
                         day.exec(&station, at, cmd.clone())?;
-                        if let Outcome::Paid(p) =
-                            day.exec(&station, at + Duration::seconds(20), cmd)?
-                            && p.replayed
-                        {
+                        let p = day.exec(&station, at + Duration::seconds(20), cmd)?;
+                        if p.replayed {
                             day.tally.payment_retries_not_charged_twice += 1;
                             day.say(at, true, format!("ticket {}: terminal timeout, retried with the same key: {} {} charged once", p.ticket, p.amount, p.currency));
                         }
@@ -532,30 +535,28 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                 let lane_actor = day.lane.clone();
                 let booth = day.booth.clone();
                 let plate = vehicles[i].plate.clone();
-                let by_ticket = |t: &str| Command::Exit {
+                let by_ticket = |t: &str| req::Exit {
                     stay: StayRef::Ticket(t.to_string()),
                     lane: Some(exit_lane.clone()),
                 };
                 if vehicles[i].quirk == Quirk::LosesTicket {
                     day.tally.lost_tickets += 1;
-                    let lost = day.exec(
+                    let l = day.exec(
                         &booth,
                         at,
-                        Command::LostTicket {
+                        req::LostTicket {
                             plate: Some(plate.clone()),
                             class: vehicles[i].class,
                         },
                     )?;
-                    if let Outcome::LostTicket(l) = lost {
-                        day.say(
-                            at,
-                            true,
-                            format!(
-                                "{plate} lost the ticket: stay found by plate, {} {} owed",
-                                l.quote.total.amount, l.quote.currency
-                            ),
-                        );
-                    }
+                    day.say(
+                        at,
+                        true,
+                        format!(
+                            "{plate} lost the ticket: stay found by plate, {} {} owed",
+                            l.quote.total.amount, l.quote.currency
+                        ),
+                    );
                     day.pay(&booth, at, &ticket, PaymentMethod::Card, None)?;
                 }
                 let mut attempt = day.exec(&lane_actor, at, by_ticket(&ticket));
@@ -578,32 +579,28 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     )?;
                     attempt = day.exec(&lane_actor, at + Duration::minutes(2), by_ticket(&ticket));
                 }
-                match attempt? {
-                    Outcome::Exited(x) => {
-                        day.tally.exited += 1;
-                        day.tally.stay_minutes_total += x.minutes;
-                        if x.fee == "0.00" {
-                            day.tally.free_exits += 1;
-                        }
-                        day.say(
-                            at,
-                            false,
-                            format!(
-                                "{} out: {plate} after {} min, paid {} {}",
-                                x.lane, x.minutes, x.paid, x.currency
-                            ),
-                        );
-                        vehicles[i].ticket = None;
-                    }
-                    other => return Err(Error::invalid(format!("exit answered {other:?}"))),
+                let x = attempt?;
+                day.tally.exited += 1;
+                day.tally.stay_minutes_total += x.minutes;
+                if x.fee == "0.00" {
+                    day.tally.free_exits += 1;
                 }
+                day.say(
+                    at,
+                    false,
+                    format!(
+                        "{} out: {plate} after {} min, paid {} {}",
+                        x.lane, x.minutes, x.paid, x.currency
+                    ),
+                );
+                vehicles[i].ticket = None;
             }
             Action::Passback(i) => {
                 // Someone tries to enter with the plate of a vehicle that is inside.
                 let Some(v) = vehicles.iter().skip(i).find(|v| v.ticket.is_some()) else {
                     continue;
                 };
-                let cmd = Command::Entry {
+                let cmd = req::Entry {
                     plate: Some(v.plate.clone()),
                     class: v.class,
                     lane: Some("E2".into()),
@@ -636,7 +633,7 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                 match day.exec(
                     &sup,
                     at,
-                    Command::SetSpotService {
+                    req::SetSpotService {
                         spot: spot.clone(),
                         in_service: on,
                         reason: reason.clone(),
@@ -681,13 +678,13 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     let r = day.exec(
                         &sup,
                         at,
-                        Command::OverrideSpot {
+                        req::OverrideSpot {
                             stay: StayRef::Ticket(ticket.clone()),
                             spot: s.id.clone(),
                             reason: "wedding party parks together on the roof".into(),
                         },
                     );
-                    if let Ok(Outcome::SpotOverridden(o)) = r {
+                    if let Ok(o) = r {
                         day.say(
                             at,
                             true,

@@ -4,7 +4,7 @@
 
 use crate::output::Out;
 use clap::{Args, Subcommand};
-use gatehouse_core::{Error, ErrorKind};
+use gatehouse_core::{Currency, Error, ErrorKind, Money};
 use gatehouse_drivers::camera::{
     Camera, MjpegCamera, MjpegConfig, SnapshotCamera, UsbCamera, UsbConfig, encode_jpeg,
 };
@@ -398,19 +398,29 @@ fn gate_map(path: Option<&PathBuf>) -> Result<GateMap, Error> {
         .map_err(|e| Error::new(ErrorKind::Config, format!("--map {}: {e}", path.display())))
 }
 
-/// "2.50" → 250 minor units.
-fn amount_minor(text: &str) -> Result<u64, Error> {
+/// "2.50" in EUR → 250 minor units (in JPY, "250" → 250).
+fn amount_minor(text: &str, currency: &str) -> Result<u64, Error> {
+    let currency = Currency::parse(currency)?;
     let bad = || {
         Error::invalid(format!(
-            "--amount {text:?} is not an amount; write it like 1.00 (at most two decimals, more than zero)"
+            "--amount {text:?} is not an amount; write it like 1.00 (at most {} decimals for {currency}, more than zero)",
+            currency.minor_units()
         ))
     };
-    let d: rust_decimal::Decimal = text.trim().parse().map_err(|_| bad())?;
-    let minor = d * rust_decimal::Decimal::from(100);
-    if minor <= rust_decimal::Decimal::ZERO || minor.fract() != rust_decimal::Decimal::ZERO {
-        return Err(bad());
+    let money = Money::parse(text, currency).map_err(|_| bad())?;
+    match money.to_minor() {
+        Ok(minor) if minor > 0 => Ok(minor),
+        _ => Err(bad()),
     }
-    u64::try_from(minor).map_err(|_| bad())
+}
+
+/// Minor units as the terminal reports them, in words ("2.50 EUR"); the code as given when it is
+/// not a currency.
+fn minor_text(minor: u64, currency: &str) -> String {
+    match Currency::parse(currency) {
+        Ok(c) => Money::from_minor(minor, c).to_string(),
+        Err(_) => format!("{minor} minor units of {currency}"),
+    }
 }
 
 fn unix_now() -> i64 {
@@ -668,7 +678,7 @@ async fn with_prompts<T>(t: &ZvtTerminal, out: &Out, f: impl std::future::Future
 }
 
 async fn pay(a: &PayArgs, out: &Out) -> Result<(), Error> {
-    let amount = amount_minor(&a.amount)?;
+    let amount = amount_minor(&a.amount, &a.terminal.currency)?;
     let t = terminal(&a.terminal)?;
     let request = PaymentRequest {
         amount_minor: amount,
@@ -690,9 +700,8 @@ async fn pay(a: &PayArgs, out: &Out) -> Result<(), Error> {
             card,
             amount_minor,
         } => format!(
-            "APPROVED {} {} · receipt {receipt_no} · trace {trace_no} · card {} · reference {reference}",
-            rust_decimal::Decimal::new(*amount_minor as i64, 2),
-            request.currency,
+            "APPROVED {} · receipt {receipt_no} · trace {trace_no} · card {} · reference {reference}",
+            minor_text(*amount_minor, &request.currency),
             card.as_deref().unwrap_or("-")
         ),
         P::Declined { reason, code } => format!("DECLINED: {reason} (code {code:#04x})"),
@@ -710,10 +719,9 @@ async fn pay_end_of_day(a: &TerminalLinkArgs, out: &Out) -> Result<(), Error> {
     let totals = with_prompts(&t, out, t.end_of_day()).await.map_err(drv)?;
     out.value(&totals, || {
         format!(
-            "End of day: {} payments, total {} {}{}",
+            "End of day: {} payments, total {}{}",
             totals.count,
-            rust_decimal::Decimal::new(totals.total_minor as i64, 2),
-            a.currency.to_ascii_uppercase(),
+            minor_text(totals.total_minor, &a.currency),
             match (totals.receipt_from, totals.receipt_to) {
                 (Some(f), Some(t)) => format!(", receipts {f}..{t}"),
                 _ => String::new(),
@@ -1239,9 +1247,14 @@ async fn sim_terminal(pty: bool, run: &SimRun, out: &Out) -> Result<(), Error> {
                 for c in ledger.iter().skip(charges) {
                     out.value(&json!({ "charge": c }), || {
                         format!(
-                            "charged {} (currency {}) · receipt {} · trace {}",
-                            rust_decimal::Decimal::new(c.amount_minor as i64, 2),
-                            c.currency,
+                            "charged {} · receipt {} · trace {}",
+                            match gatehouse_drivers::payment::currency_alpha(c.currency) {
+                                Some(alpha) => minor_text(c.amount_minor, alpha),
+                                None => format!(
+                                    "{} minor units of currency {}",
+                                    c.amount_minor, c.currency
+                                ),
+                            },
                             c.receipt_no,
                             c.trace_no
                         )

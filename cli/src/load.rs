@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::Args;
-use gatehouse_core::{Actor, Engine, EngineOptions, Error, Outcome};
+use gatehouse_core::{Actor, Engine, EngineOptions, Error};
 use std::io::Write;
 use std::path::Path;
 
@@ -59,20 +59,15 @@ fn say(line: String) {
 }
 
 fn cycle(engine: &Engine, actor: &Actor, base: DateTime<Utc>, plate: &str) -> Result<(), Error> {
-    let (mut ticket, mut qr) = (String::new(), String::new());
-    for n in 0..3 {
-        // Pay and exit present the signed QR code, as a lane does.
-        let (cmd, at) = crate::cycle::command(n, plate, &qr, base)?;
-        let line = match engine.execute(actor, at, cmd)? {
-            Outcome::Entered(e) => {
-                (ticket, qr) = (e.ticket, e.qr);
-                format!("entry {ticket}")
-            }
-            Outcome::Paid(p) => format!("pay {ticket} {}", p.key),
-            _ => format!("exit {ticket}"),
-        };
-        say(line);
-    }
+    let e = engine.run(actor, base, crate::cycle::entry(plate)?)?;
+    say(format!("entry {}", e.ticket));
+    // Pay and exit present the signed QR code, as a lane does.
+    let at = base + crate::cycle::pays_after();
+    let p = engine.run(actor, at, crate::cycle::pay(plate, &e.qr))?;
+    say(format!("pay {} {}", e.ticket, p.key));
+    let at = base + crate::cycle::leaves_after();
+    engine.run(actor, at, crate::cycle::exit(&e.qr))?;
+    say(format!("exit {}", e.ticket));
     Ok(())
 }
 

@@ -17,6 +17,7 @@ mod sync;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use gatehouse_core::auth::Secret;
+use gatehouse_core::command as req;
 use gatehouse_core::engine::Outcome;
 use gatehouse_core::lot::restore;
 use gatehouse_core::money::parse_amount;
@@ -430,18 +431,15 @@ impl Session<'_> {
             ))
         })?;
         let totp = std::env::var("GATEHOUSE_TOTP").ok().map(Secret);
-        match self.engine()?.execute(
+        self.engine()?.run(
             &Actor::system("login"),
             self.at,
-            Command::Login {
+            req::Login {
                 user: user.to_string(),
                 password: Secret(password),
                 totp,
             },
-        )? {
-            Outcome::LoggedIn(l) => Ok(l),
-            _ => Err(Error::storage("login did not answer with a session")),
-        }
+        )
     }
 
     /// Who acts: a logged-in user (--user), else --actor with --role (a lot without users).
@@ -463,6 +461,10 @@ impl Session<'_> {
 
     fn execute(&self, cmd: Command) -> Result<Outcome, Error> {
         self.engine()?.execute(self.actor()?, self.at, cmd)
+    }
+
+    fn run<R: gatehouse_core::Request>(&self, request: R) -> Result<R::Reply, Error> {
+        self.engine()?.run(self.actor()?, self.at, request)
     }
 }
 
@@ -503,7 +505,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             spot,
             card,
             reservation,
-        } => exec(Command::Entry {
+        } => exec(Command::Entry(req::Entry {
             plate: plate.as_deref().map(Plate::parse).transpose()?,
             class: VehicleClass::parse(class)?,
             lane: lane.clone(),
@@ -513,7 +515,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             spot: spot.clone(),
             card: card.clone(),
             reservation: reservation.clone(),
-        }),
+        })),
         Cmd::Quote { stay } => {
             let q = Lot::open(&cli.db)?.quote(&stay.resolve()?, at)?;
             out.quote(&q);
@@ -524,33 +526,33 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             method,
             amount: a,
             key,
-        } => exec(Command::Pay {
+        } => exec(Command::Pay(req::Pay {
             stay: stay.resolve()?,
             method: PaymentMethod::parse(method)?,
             amount: parse_amount(a)?,
             key: key.clone(),
-        }),
+        })),
         Cmd::Refund {
             stay,
             method,
             amount: a,
             reason,
             key,
-        } => exec(Command::Refund {
+        } => exec(Command::Refund(req::Refund {
             stay: stay.resolve()?,
             method: PaymentMethod::parse(method)?,
             amount: parse_amount(a)?,
             reason: reason.clone(),
             key: key.clone(),
-        }),
-        Cmd::Exit { stay, lane } => exec(Command::Exit {
+        })),
+        Cmd::Exit { stay, lane } => exec(Command::Exit(req::Exit {
             stay: stay.resolve()?,
             lane: lane.clone(),
-        }),
-        Cmd::LostTicket { plate, class } => exec(Command::LostTicket {
+        })),
+        Cmd::LostTicket { plate, class } => exec(Command::LostTicket(req::LostTicket {
             plate: Some(Plate::parse(plate)?),
             class: VehicleClass::parse(class)?,
-        }),
+        })),
         Cmd::Occupancy => {
             out.occupancy(&Lot::open(&cli.db)?.occupancy(at)?);
             Ok(())
@@ -572,24 +574,24 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Spots {
             action: Some(SpotsCmd::OutOfService { spot, reason }),
             ..
-        } => exec(Command::SetSpotService {
+        } => exec(Command::SetSpotService(req::SetSpotService {
             spot: spot.clone(),
             in_service: false,
             reason: reason.clone(),
-        }),
+        })),
         Cmd::Spots {
             action: Some(SpotsCmd::InService { spot, reason }),
             ..
-        } => exec(Command::SetSpotService {
+        } => exec(Command::SetSpotService(req::SetSpotService {
             spot: spot.clone(),
             in_service: true,
             reason: reason.clone(),
-        }),
-        Cmd::Override { stay, spot, reason } => exec(Command::OverrideSpot {
+        })),
+        Cmd::Override { stay, spot, reason } => exec(Command::OverrideSpot(req::OverrideSpot {
             stay: stay.resolve()?,
             spot: spot.clone(),
             reason: reason.clone(),
-        }),
+        })),
         Cmd::Ticket {
             action: TicketCmd::Verify { qr },
         } => {
@@ -682,15 +684,19 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
             }
             None => Err(Error::invalid("say who logs in with --user NAME")),
         },
-        Cmd::OpenGate { lane, reason } => exec(Command::OpenGate {
+        Cmd::OpenGate { lane, reason } => exec(Command::OpenGate(req::OpenGate {
             lane: lane.clone(),
             reason: reason.clone(),
-        }),
-        Cmd::Void { stay, reason } => exec(Command::VoidStay {
+        })),
+        Cmd::Void { stay, reason } => exec(Command::VoidStay(req::VoidStay {
             stay: stay.resolve()?,
             reason: reason.clone(),
-        }),
-        Cmd::Shift { action } => report::shift(action, &cli.db, out, &|c| session.execute(c)),
+        })),
+        Cmd::Shift { action } => {
+            report::shift(action, &cli.db, out, &|c| session.execute(c), &|c| {
+                session.run(c)
+            })
+        }
         Cmd::Report(args) => report::run(args, &cli.db, at, out),
     }
 }

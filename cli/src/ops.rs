@@ -6,6 +6,7 @@ use crate::{StayArg, parse_at};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use gatehouse_core::auth::Secret;
+use gatehouse_core::command as req;
 use gatehouse_core::money::parse_amount;
 use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
 use gatehouse_core::reservations::ReservationRequest;
@@ -336,12 +337,18 @@ pub fn reservation(
             });
             Ok(())
         }
-        ReservationCmd::Change { code, start, end } => exec(Command::ChangeReservation {
-            code: code.clone(),
-            start: time(start)?,
-            end: time(end)?,
-        }),
-        ReservationCmd::Cancel { code } => exec(Command::CancelReservation { code: code.clone() }),
+        ReservationCmd::Change { code, start, end } => {
+            exec(Command::ChangeReservation(req::ChangeReservation {
+                code: code.clone(),
+                start: time(start)?,
+                end: time(end)?,
+            }))
+        }
+        ReservationCmd::Cancel { code } => {
+            exec(Command::CancelReservation(req::CancelReservation {
+                code: code.clone(),
+            }))
+        }
         ReservationCmd::Show { code } => {
             let lot = Lot::open(db)?;
             let r = gatehouse_core::reservations::find(lot.connection(), lot.context(), code)?;
@@ -404,10 +411,10 @@ pub fn permit(
             max_inside: *max_inside,
             passback: !no_passback,
         })),
-        PermitCmd::Revoke { permit, reason } => exec(Command::RevokePermit {
+        PermitCmd::Revoke { permit, reason } => exec(Command::RevokePermit(req::RevokePermit {
             permit: *permit,
             reason: reason.clone(),
-        }),
+        })),
         PermitCmd::List => {
             let lot = Lot::open(db)?;
             out.rows(&gatehouse_core::permits::list_permits(lot.connection())?);
@@ -418,23 +425,23 @@ pub fn permit(
 
 pub fn account(cmd: &AccountCmd, exec: &dyn Fn(Command) -> Result<(), Error>) -> Result<(), Error> {
     match cmd {
-        AccountCmd::Open { holder, expires } => exec(Command::OpenAccount {
+        AccountCmd::Open { holder, expires } => exec(Command::OpenAccount(req::OpenAccount {
             holder: holder.clone(),
             expires_at: expires.as_deref().map(time).transpose()?,
-        }),
+        })),
         AccountCmd::TopUp {
             account,
             method,
             amount,
-        } => exec(Command::TopUpAccount {
+        } => exec(Command::TopUpAccount(req::TopUpAccount {
             account: *account,
             method: PaymentMethod::parse(method)?,
             amount: parse_amount(amount)?,
-        }),
-        AccountCmd::Pay { account, stay } => exec(Command::PayFromAccount {
+        })),
+        AccountCmd::Pay { account, stay } => exec(Command::PayFromAccount(req::PayFromAccount {
             stay: stay.resolve()?,
             account: *account,
-        }),
+        })),
     }
 }
 
@@ -451,10 +458,10 @@ pub fn voucher(cmd: &VoucherCmd, exec: &dyn Fn(Command) -> Result<(), Error>) ->
             percent_off: *percent,
             valid_to: expires.as_deref().map(time).transpose()?,
         })),
-        VoucherCmd::Apply { voucher, stay } => exec(Command::ApplyVoucher {
+        VoucherCmd::Apply { voucher, stay } => exec(Command::ApplyVoucher(req::ApplyVoucher {
             stay: stay.resolve()?,
             voucher: voucher.clone(),
-        }),
+        })),
     }
 }
 
@@ -464,11 +471,11 @@ pub fn watch(cmd: &WatchCmd, exec: &dyn Fn(Command) -> Result<(), Error>) -> Res
         WatchCmd::Alert { plate, note } => (plate, Some(WatchAction::Alert), note.clone()),
         WatchCmd::Remove { plate } => (plate, None, String::new()),
     };
-    exec(Command::Watch {
+    exec(Command::Watch(req::Watch {
         plate: Plate::parse(plate)?,
         action,
         note,
-    })
+    }))
 }
 
 pub fn alerts(
@@ -486,10 +493,10 @@ pub fn alerts(
             )?);
             Ok(())
         }
-        AlertCmd::Ack { alert, note } => exec(Command::AckAlert {
+        AlertCmd::Ack { alert, note } => exec(Command::AckAlert(req::AckAlert {
             alert: *alert,
             note: note.clone(),
-        }),
+        })),
     }
 }
 
@@ -500,23 +507,23 @@ pub fn user(
     exec: &dyn Fn(Command) -> Result<(), Error>,
 ) -> Result<(), Error> {
     match cmd {
-        UserCmd::Add { name, grant } => exec(Command::AddUser {
+        UserCmd::Add { name, grant } => exec(Command::AddUser(req::AddUser {
             name: name.clone(),
             role: Role::parse(grant)?,
             password: new_password()?,
-        }),
-        UserCmd::Passwd { name } => exec(Command::SetPassword {
+        })),
+        UserCmd::Passwd { name } => exec(Command::SetPassword(req::SetPassword {
             name: name.clone(),
             password: new_password()?,
-        }),
-        UserCmd::Disable { name } => exec(Command::SetUserEnabled {
+        })),
+        UserCmd::Disable { name } => exec(Command::SetUserEnabled(req::SetUserEnabled {
             name: name.clone(),
             enabled: false,
-        }),
-        UserCmd::Enable { name } => exec(Command::SetUserEnabled {
+        })),
+        UserCmd::Enable { name } => exec(Command::SetUserEnabled(req::SetUserEnabled {
             name: name.clone(),
             enabled: true,
-        }),
+        })),
         UserCmd::List => {
             let lot = Lot::open(db)?;
             out.rows(&gatehouse_core::users::list_users(lot.connection())?);
@@ -538,13 +545,13 @@ pub fn privacy(
                 .config
                 .policies
                 .plate_retention_days;
-            exec(Command::PseudonymisePlates {
+            exec(Command::PseudonymisePlates(req::PseudonymisePlates {
                 before: at - chrono::Duration::days(i64::from(days)),
-            })
+            }))
         }
-        PrivacyCmd::Erase { plate } => exec(Command::ErasePlate {
+        PrivacyCmd::Erase { plate } => exec(Command::ErasePlate(req::ErasePlate {
             plate: Plate::parse(plate)?,
-        }),
+        })),
     }
 }
 

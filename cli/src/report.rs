@@ -4,6 +4,7 @@ use crate::ops::ShiftCmd;
 use crate::output::Out;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
+use gatehouse_core::command as req;
 use gatehouse_core::engine::Outcome;
 use gatehouse_core::money::parse_amount;
 use gatehouse_core::reports::{period_bounds, report};
@@ -95,21 +96,19 @@ pub fn shift(
     db: &Path,
     out: &Out,
     execute: &dyn Fn(Command) -> Result<Outcome, Error>,
+    close: &dyn Fn(req::CloseShift) -> Result<gatehouse_core::shifts::ShiftView, Error>,
 ) -> Result<(), Error> {
     match cmd {
         ShiftCmd::Open { float } => {
-            out.outcome(&execute(Command::OpenShift {
+            out.outcome(&execute(Command::OpenShift(req::OpenShift {
                 float: parse_amount(float)?,
-            })?);
+            }))?);
             Ok(())
         }
         ShiftCmd::Close { counted, pdf } => {
-            let Outcome::Shift(s) = execute(Command::CloseShift {
+            let s = close(req::CloseShift {
                 counted: parse_amount(counted)?,
-            })?
-            else {
-                return Err(Error::storage("closing the shift did not answer with it"));
-            };
+            })?;
             let lot = Lot::open(db)?;
             print_z(
                 &z_report(lot.connection(), lot.context(), s.id)?,

@@ -1,4 +1,4 @@
-//! Free-spot indexes and the default allocation policy (DESIGN.md, "Allocation").
+//! Free-spot indexes and the default allocation policy (docs/design.md, "Allocation").
 //!
 //! For every lane and every spot category (size × EV × accessible) the free spots sit in a
 //! `BTreeSet` ordered by (distance to the lane, spot order): an allocation tries a fixed, small

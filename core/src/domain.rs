@@ -4,6 +4,9 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The most letters and digits a plate has.
+pub const PLATE_MAX_CHARS: usize = 12;
+
 /// A licence plate, normalised: upper case, letters and digits only (spaces, dashes and dots
 /// dropped), 2 to 12 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -25,9 +28,9 @@ impl Plate {
             }
         }
         let n = out.chars().count();
-        if !(2..=12).contains(&n) {
+        if !(2..=PLATE_MAX_CHARS).contains(&n) {
             return Err(Error::invalid(format!(
-                "plate '{raw}' has {n} letters and digits: a plate has 2 to 12"
+                "plate '{raw}' has {n} letters and digits: a plate has 2 to {PLATE_MAX_CHARS}"
             )));
         }
         Ok(Plate(out))

@@ -7,7 +7,8 @@
 //! commit; then its journal records are broadcast.
 
 use crate::allocation::{Allocator, SpotState};
-use crate::auth::{Permission, Secret, permitted};
+use crate::auth::permitted;
+use crate::command as req;
 use crate::config::{LaneKind, LotConfig};
 use crate::domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};
 use crate::error::{Error, ErrorKind, Result};
@@ -30,293 +31,10 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use tokio::sync::{broadcast, oneshot};
 
-/// A change to the lot.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// A vehicle enters: a stay starts, a spot is allocated and a ticket issued.
-    Entry {
-        plate: Option<Plate>,
-        class: VehicleClass,
-        /// Entry lane id; the first entry lane when absent.
-        lane: Option<String>,
-        ev: bool,
-        accessible: bool,
-        /// A ticket presented at entry (checked for anti-passback and reuse).
-        presented_ticket: Option<String>,
-        /// Supervisor override: this spot instead of the allocated one.
-        spot: Option<String>,
-        /// An RFID permit card presented at entry.
-        card: Option<String>,
-        /// A reservation's confirmation code typed or scanned at entry (else matched by plate).
-        reservation: Option<String>,
-    },
-    /// The vehicle leaves; refused while anything is owed.
-    Exit {
-        stay: StayRef,
-        lane: Option<String>,
-    },
-    /// A payment towards a stay. For cash, `amount` is what was handed over; change is returned.
-    Pay {
-        stay: StayRef,
-        method: PaymentMethod,
-        amount: Decimal,
-        /// Idempotency key: a retry with the same key never charges twice.
-        key: Option<String>,
-    },
-    /// Money back to the driver (supervisors only).
-    Refund {
-        stay: StayRef,
-        method: PaymentMethod,
-        amount: Decimal,
-        reason: String,
-        key: Option<String>,
-    },
-    /// The driver lost the ticket: find the stay by plate, else charge the flat fee.
-    LostTicket {
-        plate: Option<Plate>,
-        class: VehicleClass,
-    },
-    /// Supervisor: move a stay to a named spot.
-    OverrideSpot {
-        stay: StayRef,
-        spot: String,
-        reason: String,
-    },
-    /// Supervisor: take a spot out of service or back.
-    SetSpotService {
-        spot: String,
-        in_service: bool,
-        reason: String,
-    },
-    /// Supervisor: end a stay without charge (a ticket issued in error, a test vehicle).
-    VoidStay {
-        stay: StayRef,
-        reason: String,
-    },
-    /// A lane cancels the entry of a vehicle that backed off before passing its barrier: the
-    /// stay ends without charge. Only for a stay that entered at that lane minutes ago and has
-    /// nothing paid.
-    CancelEntry {
-        stay: StayRef,
-        lane: String,
-        reason: String,
-    },
-    /// The vehicle leaves owing what the lane could not collect (its payment terminal is down and
-    /// the lot lets drivers pay later): the exit is recorded, the amount logged as unable to
-    /// collect, and an alert raised.
-    ExitOwing {
-        stay: StayRef,
-        lane: Option<String>,
-        reason: String,
-    },
-    /// What a lane did or noticed (a fallback, a reversal, a tailgate, a pass with its step
-    /// timings); with `alert`, the attendant is alerted too.
-    LaneReport(LaneReport),
-    /// Open a lane's barrier by hand; the reason is journaled.
-    OpenGate {
-        lane: String,
-        reason: String,
-    },
-    /// Pay what a stay owes from a prepaid account.
-    PayFromAccount {
-        stay: StayRef,
-        account: i64,
-    },
-    /// Take a merchant voucher against a stay.
-    ApplyVoucher {
-        stay: StayRef,
-        voucher: String,
-    },
-    Reserve(crate::reservations::ReservationRequest),
-    ChangeReservation {
-        code: String,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    },
-    CancelReservation {
-        code: String,
-    },
-    IssuePermit(crate::permits::PermitRequest),
-    RevokePermit {
-        permit: i64,
-        reason: String,
-    },
-    OpenAccount {
-        holder: String,
-        expires_at: Option<DateTime<Utc>>,
-    },
-    TopUpAccount {
-        account: i64,
-        method: PaymentMethod,
-        amount: Decimal,
-    },
-    IssueVoucher(crate::permits::VoucherRequest),
-    /// Put a plate on the watchlist ("refuse" or "alert"), or take it off (`action` None).
-    Watch {
-        plate: Plate,
-        action: Option<crate::permits::WatchAction>,
-        note: String,
-    },
-    AckAlert {
-        alert: i64,
-        note: String,
-    },
-    OpenShift {
-        float: Decimal,
-    },
-    CloseShift {
-        counted: Decimal,
-    },
-    Login {
-        user: String,
-        password: Secret,
-        totp: Option<Secret>,
-    },
-    Logout,
-    AddUser {
-        name: String,
-        role: Role,
-        password: Secret,
-    },
-    SetPassword {
-        name: String,
-        password: Secret,
-    },
-    /// Disable a user (their sessions end) or enable them again (which also lifts a lockout).
-    SetUserEnabled {
-        name: String,
-        enabled: bool,
-    },
-    /// Replace the plates of stays finished before `before` by a keyed hash (retention).
-    PseudonymisePlates {
-        before: DateTime<Utc>,
-    },
-    /// Erase a person's data on request: every record of this plate.
-    ErasePlate {
-        plate: Plate,
-    },
-    /// Publish a new tariff, in force from its start for stays that enter from then on.
-    PublishTariff(crate::tariffs::TariffRequest),
-    /// An order from the shared server (a reservation or its cancellation, a permit issued or
-    /// revoked, a tariff published, a watchlist change), applied exactly once, in the server's
-    /// order, with the server's authority; refused with the reason when the lot cannot honour it.
-    /// Either way the decision is journaled.
-    ApplyOrder {
-        seq: i64,
-        id: String,
-        /// The command, or why the order could not be read as one (then it is refused).
-        order: std::result::Result<Box<Command>, String>,
-    },
-}
-
 /// How long after its entry a lane may still cancel a stay whose vehicle backed off.
 pub const CANCEL_ENTRY_MINUTES: i64 = 10;
 
-/// What a lane reports for the journal.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LaneReport {
-    pub lane: String,
-    /// What happened, in snake case: `fallback_ticket_for_no_plate`, `reversed`, `passed`, …
-    pub what: String,
-    pub reason: String,
-    pub stay: Option<i64>,
-    pub plate: Option<String>,
-    /// Milliseconds from the vehicle's arrival to each step.
-    pub timing: std::collections::BTreeMap<String, u64>,
-    pub alert: bool,
-}
-
-impl Command {
-    /// A plain entry: plate (if read) and class, at the first entry lane, no EV or accessible
-    /// needs, nothing presented, the spot chosen by the allocator.
-    pub fn entry(plate: Option<Plate>, class: VehicleClass) -> Command {
-        Command::Entry {
-            plate,
-            class,
-            lane: None,
-            ev: false,
-            accessible: false,
-            presented_ticket: None,
-            spot: None,
-            card: None,
-            reservation: None,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Entry { .. } => "entry",
-            Command::Exit { .. } => "exit",
-            Command::Pay { .. } => "pay",
-            Command::Refund { .. } => "refund",
-            Command::LostTicket { .. } => "lost-ticket",
-            Command::OverrideSpot { .. } => "override",
-            Command::SetSpotService { .. } => "spot service change",
-            Command::VoidStay { .. } => "void",
-            Command::OpenGate { .. } => "gate open",
-            Command::CancelEntry { .. } => "entry cancellation",
-            Command::ExitOwing { .. } => "exit owing",
-            Command::LaneReport(_) => "lane report",
-            Command::PayFromAccount { .. } => "prepaid payment",
-            Command::ApplyVoucher { .. } => "voucher",
-            Command::Reserve(_) => "reservation",
-            Command::ChangeReservation { .. } => "reservation change",
-            Command::CancelReservation { .. } => "cancellation",
-            Command::IssuePermit(_) => "permit",
-            Command::RevokePermit { .. } => "permit revocation",
-            Command::OpenAccount { .. } => "account opening",
-            Command::TopUpAccount { .. } => "top-up",
-            Command::IssueVoucher(_) => "voucher issue",
-            Command::Watch { .. } => "watchlist change",
-            Command::AckAlert { .. } => "alert acknowledgement",
-            Command::OpenShift { .. } => "shift opening",
-            Command::CloseShift { .. } => "shift closing",
-            Command::Login { .. } => "login",
-            Command::Logout => "logout",
-            Command::AddUser { .. } => "user creation",
-            Command::SetPassword { .. } => "password change",
-            Command::SetUserEnabled { .. } => "user change",
-            Command::PseudonymisePlates { .. } => "plate retention",
-            Command::ErasePlate { .. } => "erasure",
-            Command::PublishTariff(_) => "tariff publication",
-            Command::ApplyOrder { .. } => "server order",
-        }
-    }
-
-    /// The row of the permission table this command needs (None: anyone may try, e.g. login).
-    pub fn permission(&self) -> Option<Permission> {
-        use Permission as P;
-        Some(match self {
-            Command::Entry { .. } | Command::CancelEntry { .. } | Command::LaneReport(_) => {
-                P::Enter
-            }
-            Command::Exit { .. } | Command::ExitOwing { .. } => P::Exit,
-            Command::Pay { .. } | Command::PayFromAccount { .. } => P::Pay,
-            Command::Refund { .. } => P::Refund,
-            Command::LostTicket { .. } => P::LostTicket,
-            Command::OverrideSpot { .. } => P::OverrideSpot,
-            Command::SetSpotService { .. } => P::SpotService,
-            Command::VoidStay { .. } => P::VoidStay,
-            Command::OpenGate { .. } => P::OpenGate,
-            Command::ApplyVoucher { .. } => P::VoucherApply,
-            Command::Reserve(_)
-            | Command::ChangeReservation { .. }
-            | Command::CancelReservation { .. } => P::Reserve,
-            Command::IssuePermit(_) | Command::RevokePermit { .. } => P::PermitEdit,
-            Command::OpenAccount { .. } => P::AccountEdit,
-            Command::TopUpAccount { .. } => P::AccountTopUp,
-            Command::IssueVoucher(_) => P::VoucherIssue,
-            Command::Watch { .. } => P::WatchlistEdit,
-            Command::AckAlert { .. } => P::AlertAck,
-            Command::OpenShift { .. } | Command::CloseShift { .. } => P::Shift,
-            Command::AddUser { .. } | Command::SetUserEnabled { .. } => P::UserAdmin,
-            Command::PseudonymisePlates { .. } | Command::ErasePlate { .. } => P::Privacy,
-            Command::PublishTariff(_) => P::TariffEdit,
-            Command::Login { .. } | Command::Logout | Command::SetPassword { .. } => return None,
-            Command::ApplyOrder { .. } => P::ServerOrders,
-        })
-    }
-}
+pub use crate::command::{Command, LaneReport};
 
 /// What a command did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -446,6 +164,69 @@ pub struct SpotService {
     pub occupied: bool,
 }
 
+/// Where the writer's time went since the engine opened, summed over every command: for the
+/// benchmark, so that a slower command path shows in which step it slowed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct WriterTimes {
+    /// Commands applied (refused ones included).
+    pub commands: u64,
+    /// Groups committed (one durable commit each).
+    pub groups: u64,
+    /// Time-driven changes due before a command (reservation no-shows).
+    pub due_ns: u64,
+    /// Permission and session checks.
+    pub validate_ns: u64,
+    /// The command's own reads and writes (its handler).
+    pub apply_ns: u64,
+    /// Sealing personal data and appending the events to the hash-chained journal.
+    pub journal_ns: u64,
+    /// The group's head update and commit (writing its WAL frames).
+    pub commit_ns: u64,
+    /// WAL syncs (fsync) by the durability thread, each covering every group committed meanwhile.
+    pub syncs: u64,
+    /// Time in those syncs: off the writer's path, but every caller waits for one.
+    pub sync_ns: u64,
+}
+
+#[derive(Default)]
+struct TimeCounters {
+    commands: std::sync::atomic::AtomicU64,
+    groups: std::sync::atomic::AtomicU64,
+    due_ns: std::sync::atomic::AtomicU64,
+    validate_ns: std::sync::atomic::AtomicU64,
+    apply_ns: std::sync::atomic::AtomicU64,
+    journal_ns: std::sync::atomic::AtomicU64,
+    commit_ns: std::sync::atomic::AtomicU64,
+    syncs: std::sync::atomic::AtomicU64,
+    sync_ns: std::sync::atomic::AtomicU64,
+}
+
+fn add_since(counter: &std::sync::atomic::AtomicU64, since: std::time::Instant) {
+    let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    counter.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl TimeCounters {
+    fn snapshot(&self) -> WriterTimes {
+        let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        WriterTimes {
+            commands: get(&self.commands),
+            groups: get(&self.groups),
+            due_ns: get(&self.due_ns),
+            validate_ns: get(&self.validate_ns),
+            apply_ns: get(&self.apply_ns),
+            journal_ns: get(&self.journal_ns),
+            commit_ns: get(&self.commit_ns),
+            syncs: get(&self.syncs),
+            sync_ns: get(&self.sync_ns),
+        }
+    }
+}
+
+/// How many prepared statements the writer keeps (the distinct SQL of every feature's handlers,
+/// with room to spare).
+const WRITER_STATEMENTS: usize = 512;
+
 /// How the writer commits.
 #[derive(Debug, Clone, Copy)]
 pub struct EngineOptions {
@@ -480,6 +261,7 @@ impl Job {
 
 /// A handle to a running engine. Dropping it stops the writer after the queued commands.
 pub struct Engine {
+    times: Arc<TimeCounters>,
     tx: Option<mpsc::Sender<Job>>,
     events: broadcast::Sender<Arc<JournalRecord>>,
     ctx: Arc<LotContext>,
@@ -580,6 +362,18 @@ impl Engine {
     /// Opens a lot database and starts its writer.
     pub fn open(path: &Path, options: EngineOptions) -> Result<Engine> {
         let conn = store::open(path, true)?;
+        // The writer's statements, all kept prepared: each command runs a dozen or more, and
+        // rusqlite's default cache of 16 evicted and re-parsed them on every command.
+        conn.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
+        // Each command runs in a savepoint, whose undo copies (the statement journal) SQLite
+        // spills to a temporary file past 64 KiB and then never truncates: every later page
+        // change of the group became a write() to that file. Kept in memory, they are memcpy.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // A group's COMMIT writes its WAL frames; the durability thread then makes them durable
+        // with one fsync of the WAL (synchronous=FULL's sync, taken off the writer), so the writer
+        // applies the next group while the disk syncs the last. Callers hear only after the sync.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let wal = wal_path(path);
         let ctx = Arc::new(LotContext::load(&conn, &path.display().to_string())?);
         let mut writer = Writer {
             conn,
@@ -592,16 +386,39 @@ impl Engine {
             events: broadcast::channel(4096).0,
             book: Default::default(),
             users_exist: false,
+            times: Arc::default(),
+            durable: None,
+            disk_failed: Arc::default(),
         };
         writer.reload()?;
         let events = writer.events.clone();
+        let times = writer.times.clone();
+        let (durable_tx, durable_rx) = mpsc::channel::<Committed>();
+        writer.durable = Some(durable_tx);
+        let durability = Durability {
+            wal,
+            file: None,
+            events: events.clone(),
+            times: times.clone(),
+            disk_failed: writer.disk_failed.clone(),
+        };
+        let syncer = std::thread::Builder::new()
+            .name("gatehouse-durability".into())
+            .spawn(move || durability.run(durable_rx))
+            .map_err(|e| Error::storage(format!("cannot start the durability thread: {e}")))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let max_group = options.max_group.max(1);
         let thread = std::thread::Builder::new()
             .name("gatehouse-writer".into())
-            .spawn(move || writer.run(rx, max_group))
+            .spawn(move || {
+                // The writer ends when the engine is dropped; its end closes the durability
+                // channel, and the syncer answers what is queued and ends too.
+                writer.run(rx, max_group);
+                let _ = syncer.join();
+            })
             .map_err(|e| Error::storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Engine {
+            times,
             tx: Some(tx),
             events,
             ctx,
@@ -611,6 +428,11 @@ impl Engine {
 
     pub fn context(&self) -> &Arc<LotContext> {
         &self.ctx
+    }
+
+    /// Where the writer's time went so far, summed over every command.
+    pub fn times(&self) -> WriterTimes {
+        self.times.snapshot()
     }
 
     /// Journal records, live, after each durable commit.
@@ -654,6 +476,27 @@ impl Engine {
                     "the lot engine stopped before answering; restart gatehouse",
                 )
             })?
+    }
+
+    /// Applies a request and waits until it is durable (blocking; not from inside an async
+    /// task); the reply is the one the request gives.
+    pub fn run<R: req::Request>(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        request: R,
+    ) -> Result<R::Reply> {
+        crate::command::reply_of::<R>(self.execute(actor, at, request.into())?)
+    }
+
+    /// Applies a request and waits until it is durable; the reply is the one the request gives.
+    pub async fn call<R: req::Request>(
+        &self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        request: R,
+    ) -> Result<R::Reply> {
+        crate::command::reply_of::<R>(self.submit(actor, at, request.into()).await?)
     }
 
     /// Applies a command and waits until it is durable.
@@ -749,6 +592,96 @@ pub(crate) struct Writer {
     pub(crate) book: crate::reservations::ReservationBook,
     /// Whether the lot has users: then every person's command needs a login session.
     users_exist: bool,
+    times: Arc<TimeCounters>,
+    /// Committed groups on their way to the disk (None only while the engine opens).
+    durable: Option<mpsc::Sender<Committed>>,
+    /// Set when the disk refused to sync: the lot stops taking commands.
+    disk_failed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The WAL file of a database: `lot.db` → `lot.db-wal`.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push("-wal");
+    PathBuf::from(p)
+}
+
+type Reply = (oneshot::Sender<Result<Outcome>>, Result<Outcome>);
+
+/// A committed group on its way to the disk: its callers hear once its WAL frames are synced.
+struct Committed {
+    records: Vec<JournalRecord>,
+    replies: Vec<Reply>,
+}
+
+/// The durability thread: syncs the WAL once for every committed group queued meanwhile, then
+/// broadcasts their records and answers their callers, in commit order.
+struct Durability {
+    wal: PathBuf,
+    file: Option<std::fs::File>,
+    events: broadcast::Sender<Arc<JournalRecord>>,
+    times: Arc<TimeCounters>,
+    disk_failed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Durability {
+    fn run(mut self, rx: mpsc::Receiver<Committed>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while let Ok(more) = rx.try_recv() {
+                batch.push(more);
+            }
+            let syncing = std::time::Instant::now();
+            let synced = self.sync();
+            add_since(&self.times.sync_ns, syncing);
+            self.times
+                .syncs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match synced {
+                Ok(()) => {
+                    for group in batch {
+                        for r in group.records {
+                            let _ = self.events.send(Arc::new(r));
+                        }
+                        for (reply, result) in group.replies {
+                            let _ = reply.send(result);
+                        }
+                    }
+                }
+                Err(e) => {
+                    // What was committed may not be on the disk: nobody is told it is saved, and
+                    // the writer takes no more commands (as PostgreSQL does on a failed fsync).
+                    self.disk_failed
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    for group in batch {
+                        for (reply, _) in group.replies {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        let failed = |e: std::io::Error, wal: &Path| {
+            Error::storage(format!(
+                "the lot's changes could not be made durable ({}: {e}); nothing more is accepted: check the disk and restart gatehouse",
+                wal.display()
+            ))
+        };
+        if self.file.is_none() {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.wal)
+                .map_err(|e| failed(e, &self.wal))?;
+            self.file = Some(f);
+        }
+        match &self.file {
+            Some(f) => f.sync_data().map_err(|e| failed(e, &self.wal)),
+            None => Ok(()),
+        }
+    }
 }
 
 fn head_text(h: &Head) -> String {
@@ -805,6 +738,12 @@ impl Writer {
     }
 
     fn begin(&mut self) -> Result<()> {
+        if self.disk_failed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                "the disk failed to save the lot's last changes; check the disk and restart gatehouse",
+            ));
+        }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         // Another process may have written since our last group: then rebuild.
         let recorded = store::meta(&self.conn, "journal_head")?;
@@ -818,7 +757,10 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: Vec<Job>) {
-        if let Err(e) = self.begin() {
+        let begun = std::time::Instant::now();
+        let begin = self.begin();
+        add_since(&self.times.commit_ns, begun);
+        if let Err(e) = begin {
             for job in group {
                 let _ = job.reply.send(Err(e.clone()));
             }
@@ -827,9 +769,15 @@ impl Writer {
         // Replies wait for the commit; `records` are broadcast after it.
         let mut done = Vec::with_capacity(group.len());
         let mut records = Vec::new();
+        self.times
+            .commands
+            .fetch_add(group.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for job in group {
             // Time-driven changes first (reservation no-shows), as the engine, at this job's time.
-            match self.run_due(job.at) {
+            let due = std::time::Instant::now();
+            let r = self.run_due(job.at);
+            add_since(&self.times.due_ns, due);
+            match r {
                 Ok(r) => records.extend(r),
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
@@ -848,26 +796,23 @@ impl Writer {
             }
         }
         if records.is_empty() {
-            // Nothing was written: nothing to make durable.
+            // Nothing was written: nothing to commit. The answers still wait for the groups
+            // before, so that nobody hears of a state the disk may not hold yet.
             let _ = self.conn.execute_batch("ROLLBACK");
-            for (reply, result) in done {
-                let _ = reply.send(result);
-            }
+            self.make_durable(records, done);
             return;
         }
+        let committing = std::time::Instant::now();
         let committed = self
             .head
             .store(&self.conn)
             .and_then(|()| self.conn.execute_batch("COMMIT").map_err(Error::from));
+        add_since(&self.times.commit_ns, committing);
+        self.times
+            .groups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match committed {
-            Ok(()) => {
-                for r in records {
-                    let _ = self.events.send(Arc::new(r));
-                }
-                for (reply, result) in done {
-                    let _ = reply.send(result);
-                }
-            }
+            Ok(()) => self.make_durable(records, done),
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 let e = match self.reload() {
@@ -883,6 +828,22 @@ impl Writer {
                         e.message
                     ))));
                 }
+            }
+        }
+    }
+
+    /// Hands a committed group to the durability thread, which answers once it is on the disk.
+    fn make_durable(&mut self, records: Vec<JournalRecord>, replies: Vec<Reply>) {
+        let group = Committed { records, replies };
+        let Some(tx) = &self.durable else {
+            return;
+        };
+        if let Err(mpsc::SendError(group)) = tx.send(group) {
+            for (reply, _) in group.replies {
+                let _ = reply.send(Err(Error::new(
+                    ErrorKind::Unavailable,
+                    "the lot engine's durability thread has stopped; restart gatehouse",
+                )));
             }
         }
     }
@@ -906,9 +867,12 @@ impl Writer {
         actor: &Actor,
         f: impl FnOnce(&mut Self) -> Result<Applied>,
     ) -> Result<(Result<Outcome>, Vec<JournalRecord>)> {
+        let saving = std::time::Instant::now();
         self.conn.execute_batch("SAVEPOINT cmd")?;
+        add_since(&self.times.apply_ns, saving);
         let head_before = self.head;
         let result = f(self).and_then(|applied| {
+            let journaling = std::time::Instant::now();
             let mut records = Vec::with_capacity(applied.events.len());
             for ev in &applied.events {
                 let payload = personal::seal(&self.conn, &self.ctx, self.head.seq + 1, ev)?;
@@ -920,11 +884,15 @@ impl Writer {
                     payload,
                 )?);
             }
+            add_since(&self.times.journal_ns, journaling);
             Ok((applied, records))
         });
         match result {
             Ok((applied, records)) => {
-                if let Err(e) = self.conn.execute_batch("RELEASE cmd") {
+                let releasing = std::time::Instant::now();
+                let released = self.conn.execute_batch("RELEASE cmd");
+                add_since(&self.times.apply_ns, releasing);
+                if let Err(e) = released {
                     self.head = head_before;
                     self.conn.execute_batch("ROLLBACK TO cmd; RELEASE cmd")?;
                     return Err(e.into());
@@ -957,6 +925,18 @@ impl Writer {
     }
 
     fn apply(&mut self, job: &Job) -> Result<Applied> {
+        let validating = std::time::Instant::now();
+        let checked = self.validate(job);
+        add_since(&self.times.validate_ns, validating);
+        checked?;
+        let applying = std::time::Instant::now();
+        let applied = self.dispatch(job);
+        add_since(&self.times.apply_ns, applying);
+        applied
+    }
+
+    /// The permission and session checks of a job, before it is dispatched.
+    fn validate(&mut self, job: &Job) -> Result<()> {
         let role = job.actor.role;
         if let Some(p) = job.command.permission()
             && !permitted(role, p)
@@ -983,31 +963,33 @@ impl Writer {
                 },
             ));
         }
-        if role != Role::System && self.users_exist && !matches!(job.command, Command::Login { .. })
+        if role != Role::System
+            && self.users_exist
+            && !matches!(job.command, Command::Login(req::Login { .. }))
         {
             self.check_session(job)?;
         }
         let typed = match &job.command {
-            Command::Entry {
+            Command::Entry(req::Entry {
                 presented_ticket: Some(t),
                 ..
-            } => crate::stays::is_typed_number(t),
-            Command::Exit {
+            }) => crate::stays::is_typed_number(t),
+            Command::Exit(req::Exit {
                 stay: StayRef::Ticket(t),
                 ..
-            }
-            | Command::Pay {
+            })
+            | Command::Pay(req::Pay {
                 stay: StayRef::Ticket(t),
                 ..
-            }
-            | Command::PayFromAccount {
+            })
+            | Command::PayFromAccount(req::PayFromAccount {
                 stay: StayRef::Ticket(t),
                 ..
-            }
-            | Command::ApplyVoucher {
+            })
+            | Command::ApplyVoucher(req::ApplyVoucher {
                 stay: StayRef::Ticket(t),
                 ..
-            } => crate::stays::is_typed_number(t),
+            }) => crate::stays::is_typed_number(t),
             _ => false,
         };
         if typed && role == Role::System {
@@ -1016,89 +998,107 @@ impl Writer {
                 "a lane or terminal must scan the ticket's signed QR code; typed ticket numbers are for staff at the booth",
             ));
         }
-        self.dispatch(job)
+        Ok(())
     }
 
     /// Applies a command already authorised (by `apply`, or as a server order).
     pub(crate) fn dispatch(&mut self, job: &Job) -> Result<Applied> {
         let at = job.at;
         match &job.command {
-            Command::Entry { .. } => self.entry(job),
-            Command::Exit { stay, lane } => self.exit(at, stay, lane.as_deref(), None),
-            Command::Pay {
+            Command::Entry(req::Entry { .. }) => self.entry(job),
+            Command::Exit(req::Exit { stay, lane }) => self.exit(at, stay, lane.as_deref(), None),
+            Command::Pay(req::Pay {
                 stay,
                 method,
                 amount,
                 key,
-            } => self.pay(job, stay, *method, *amount, key.as_deref(), None),
-            Command::Refund {
+            }) => self.pay(job, stay, *method, *amount, key.as_deref(), None),
+            Command::Refund(req::Refund {
                 stay,
                 method,
                 amount,
                 reason,
                 key,
-            } => self.refund(job, stay, *method, *amount, reason, key.as_deref()),
-            Command::LostTicket { plate, class } => self.lost_ticket(at, plate.as_ref(), *class),
-            Command::OverrideSpot { stay, spot, reason } => {
+            }) => self.refund(job, stay, *method, *amount, reason, key.as_deref()),
+            Command::LostTicket(req::LostTicket { plate, class }) => {
+                self.lost_ticket(at, plate.as_ref(), *class)
+            }
+            Command::OverrideSpot(req::OverrideSpot { stay, spot, reason }) => {
                 self.override_spot(at, stay, spot, reason)
             }
-            Command::SetSpotService {
+            Command::SetSpotService(req::SetSpotService {
                 spot,
                 in_service,
                 reason,
-            } => self.set_service(spot, *in_service, reason),
-            Command::VoidStay { stay, reason } => self.void_stay(at, stay, reason),
-            Command::OpenGate { lane, reason } => self.open_gate(lane, reason),
-            Command::CancelEntry { stay, lane, reason } => {
+            }) => self.set_service(spot, *in_service, reason),
+            Command::VoidStay(req::VoidStay { stay, reason }) => self.void_stay(at, stay, reason),
+            Command::OpenGate(req::OpenGate { lane, reason }) => self.open_gate(lane, reason),
+            Command::CancelEntry(req::CancelEntry { stay, lane, reason }) => {
                 self.cancel_entry(at, stay, lane, reason)
             }
-            Command::ExitOwing { stay, lane, reason } => {
+            Command::ExitOwing(req::ExitOwing { stay, lane, reason }) => {
                 self.exit_owing(at, stay, lane.as_deref(), reason)
             }
             Command::LaneReport(report) => self.lane_report(at, report),
-            Command::PayFromAccount { stay, account } => self.pay_from_account(job, stay, *account),
-            Command::ApplyVoucher { stay, voucher } => self.apply_voucher(at, stay, voucher),
+            Command::PayFromAccount(req::PayFromAccount { stay, account }) => {
+                self.pay_from_account(job, stay, *account)
+            }
+            Command::ApplyVoucher(req::ApplyVoucher { stay, voucher }) => {
+                self.apply_voucher(at, stay, voucher)
+            }
             Command::Reserve(req) => self.reserve(job, req),
-            Command::ChangeReservation { code, start, end } => {
+            Command::ChangeReservation(req::ChangeReservation { code, start, end }) => {
                 self.change_reservation(at, code, *start, *end)
             }
-            Command::CancelReservation { code } => self.cancel_reservation(at, code),
+            Command::CancelReservation(req::CancelReservation { code }) => {
+                self.cancel_reservation(at, code)
+            }
             Command::IssuePermit(req) => self.issue_permit(at, req),
-            Command::RevokePermit { permit, reason } => self.revoke_permit(at, *permit, reason),
-            Command::OpenAccount { holder, expires_at } => {
+            Command::RevokePermit(req::RevokePermit { permit, reason }) => {
+                self.revoke_permit(at, *permit, reason)
+            }
+            Command::OpenAccount(req::OpenAccount { holder, expires_at }) => {
                 self.open_account(at, holder, *expires_at)
             }
-            Command::TopUpAccount {
+            Command::TopUpAccount(req::TopUpAccount {
                 account,
                 method,
                 amount,
-            } => self.top_up(job, *account, *method, *amount),
+            }) => self.top_up(job, *account, *method, *amount),
             Command::IssueVoucher(req) => self.issue_voucher(at, req),
-            Command::Watch {
+            Command::Watch(req::Watch {
                 plate,
                 action,
                 note,
-            } => self.watch(job, plate, *action, note),
-            Command::AckAlert { alert, note } => self.ack_alert(job, *alert, note),
-            Command::OpenShift { float } => self.open_shift(job, *float),
-            Command::CloseShift { counted } => self.close_shift(job, *counted),
-            Command::Login {
+            }) => self.watch(job, plate, *action, note),
+            Command::AckAlert(req::AckAlert { alert, note }) => self.ack_alert(job, *alert, note),
+            Command::OpenShift(req::OpenShift { float }) => self.open_shift(job, *float),
+            Command::CloseShift(req::CloseShift { counted }) => self.close_shift(job, *counted),
+            Command::Login(req::Login {
                 user,
                 password,
                 totp,
-            } => self.login(at, user, password, totp.as_ref()),
-            Command::Logout => self.logout(job),
-            Command::AddUser {
+            }) => self.login(at, user, password, totp.as_ref()),
+            Command::Logout(req::Logout) => self.logout(job),
+            Command::AddUser(req::AddUser {
                 name,
                 role,
                 password,
-            } => self.add_user(at, name, *role, password),
-            Command::SetPassword { name, password } => self.set_password(job, name, password),
-            Command::SetUserEnabled { name, enabled } => self.set_user_enabled(name, *enabled),
-            Command::PseudonymisePlates { before } => self.pseudonymise_plates(at, *before),
-            Command::ErasePlate { plate } => self.erase_plate(plate),
+            }) => self.add_user(at, name, *role, password),
+            Command::SetPassword(req::SetPassword { name, password }) => {
+                self.set_password(job, name, password)
+            }
+            Command::SetUserEnabled(req::SetUserEnabled { name, enabled }) => {
+                self.set_user_enabled(name, *enabled)
+            }
+            Command::PseudonymisePlates(req::PseudonymisePlates { before }) => {
+                self.pseudonymise_plates(at, *before)
+            }
+            Command::ErasePlate(req::ErasePlate { plate }) => self.erase_plate(plate),
             Command::PublishTariff(req) => self.publish_tariff(job, req),
-            Command::ApplyOrder { seq, id, order } => self.apply_order(job, *seq, id, order),
+            Command::ApplyOrder(req::ApplyOrder { seq, id, order }) => {
+                self.apply_order(job, *seq, id, order)
+            }
         }
     }
 
@@ -1174,7 +1174,7 @@ impl Writer {
     }
 
     fn entry(&mut self, job: &Job) -> Result<Applied> {
-        let Command::Entry {
+        let Command::Entry(req::Entry {
             plate,
             class,
             lane,
@@ -1184,7 +1184,7 @@ impl Writer {
             spot: spot_override,
             card,
             reservation,
-        } = &job.command
+        }) = &job.command
         else {
             return Err(Error::storage("entry called for another command"));
         };

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod allocation;
 pub mod auth;
+pub mod command;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -26,9 +27,10 @@ pub mod tariffs;
 pub mod ticket;
 pub mod users;
 
+pub use command::Request;
 pub use config::LotConfig;
 pub use domain::{Actor, AntiPassback, PaymentMethod, Plate, Role, VehicleClass};
-pub use engine::{Command, Engine, EngineOptions, LaneReport, Outcome, random_bytes};
+pub use engine::{Command, Engine, EngineOptions, LaneReport, Outcome, WriterTimes, random_bytes};
 pub use error::{Error, ErrorKind, Result};
 pub use lot::Lot;
 pub use money::{Currency, Money};

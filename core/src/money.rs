@@ -120,6 +120,26 @@ impl Money {
     pub fn is_zero(&self) -> bool {
         self.amount.is_zero()
     }
+    /// The amount in the currency's minor units (cents, or yen for JPY), as payment terminals
+    /// take it. Refused when negative or too large for a terminal.
+    pub fn to_minor(&self) -> Result<u64> {
+        let scale = Decimal::from(10u64.pow(self.currency.minor_units));
+        self.amount
+            .checked_mul(scale)
+            .and_then(|m| u64::try_from(m.trunc()).ok())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{self} cannot be charged: a payment is a positive amount a terminal can take"
+                ))
+            })
+    }
+    /// Money from an amount in the currency's minor units, as payment terminals report it.
+    pub fn from_minor(minor: u64, currency: Currency) -> Money {
+        Money {
+            amount: Decimal::from_i128_with_scale(i128::from(minor), currency.minor_units),
+            currency,
+        }
+    }
 }
 
 impl fmt::Display for Money {
@@ -146,6 +166,24 @@ pub fn parse_amount(s: &str) -> Result<Decimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minor_units_follow_the_currency_not_two_decimals() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(Money::parse("2.50", eur).unwrap().to_minor().unwrap(), 250);
+        assert_eq!(Money::parse("500", jpy).unwrap().to_minor().unwrap(), 500);
+        assert_eq!(
+            Money::parse("1.250", kwd).unwrap().to_minor().unwrap(),
+            1250
+        );
+        assert_eq!(Money::from_minor(500, jpy).to_string(), "500 JPY");
+        assert_eq!(Money::from_minor(250, eur).to_string(), "2.50 EUR");
+        assert_eq!(Money::from_minor(1250, kwd).to_string(), "1.250 KWD");
+        assert!(Money::parse("-1", eur).unwrap().to_minor().is_err());
+    }
+
     use rust_decimal_macros::dec;
 
     #[test]

@@ -1,10 +1,11 @@
-//! Orders from the shared server (DESIGN.md, Sync): an online reservation or its cancellation, a
+//! Orders from the shared server (docs/design.md, Sync): an online reservation or its cancellation, a
 //! permit issued or revoked, a tariff published, a watchlist change; applied exactly once and in
 //! the server's order, with the server's authority (the lot's permission table is for its own
 //! staff and devices). The lot is the authority on its own capacity:
 //! an order it cannot honour is refused with the reason, and either way the decision is journaled
 //! (`order_applied`), which is how it travels back up to the server.
 
+use crate::command as req;
 use crate::engine::{Applied, Command, Job, Outcome, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
@@ -122,11 +123,11 @@ impl Writer {
         if !matches!(
             **order,
             Command::Reserve(_)
-                | Command::CancelReservation { .. }
+                | Command::CancelReservation(req::CancelReservation { .. })
                 | Command::IssuePermit(_)
-                | Command::RevokePermit { .. }
+                | Command::RevokePermit(req::RevokePermit { .. })
                 | Command::PublishTariff(_)
-                | Command::Watch { .. }
+                | Command::Watch(req::Watch { .. })
         ) {
             return Err(Error::invalid(
                 "a server order may book or cancel a reservation, issue or revoke a permit, publish a tariff or change the watchlist; nothing else",

@@ -236,6 +236,25 @@ pub fn is_typed_number(text: &str) -> bool {
     t.contains('-') || t.chars().all(|c| c.is_ascii_digit())
 }
 
+impl StayRef {
+    /// What staff typed or scanned at the booth to find a stay: a ticket number (`000042-2`), a
+    /// ticket's scanned QR payload (longer than any plate), else a plate.
+    pub fn typed(text: &str) -> Result<StayRef> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(Error::invalid(
+                "type a ticket number or a plate to find the stay",
+            ));
+        }
+        let scanned = t.len() > crate::domain::PLATE_MAX_CHARS
+            && t.chars().all(|c| c.is_ascii_alphanumeric());
+        if is_typed_number(t) || scanned {
+            return Ok(StayRef::Ticket(t.to_string()));
+        }
+        Ok(StayRef::Plate(Plate::parse(t)?))
+    }
+}
+
 /// Resolves a ticket text (readable number or QR payload) to its stay, whatever its state.
 pub fn stay_of_ticket(conn: &Connection, signer: &TicketSigner, text: &str) -> Result<StayRow> {
     let t = text.trim();
@@ -453,5 +472,25 @@ pub fn quote_stay(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> StayQu
         currency: cur.code().to_string(),
         lines,
         grace_until: if in_grace { grace_until } else { None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_ticket_number_or_qr_finds_by_ticket_and_anything_else_by_plate() {
+        assert!(matches!(StayRef::typed(" 000042-2 "), Ok(StayRef::Ticket(t)) if t == "000042-2"));
+        assert!(matches!(StayRef::typed("42"), Ok(StayRef::Ticket(_))));
+        // A scanned QR payload is 34 letters and digits: no plate is that long.
+        let qr = crate::ticket::TicketSigner::new("LOT", b"k").payload(42);
+        assert!(matches!(StayRef::typed(&qr), Ok(StayRef::Ticket(t)) if t == qr));
+        assert!(
+            matches!(StayRef::typed("ABC 1234"), Ok(StayRef::Plate(p)) if p.as_str() == "ABC1234")
+        );
+        let empty = StayRef::typed("   ").unwrap_err();
+        assert_eq!(empty.kind, crate::error::ErrorKind::InvalidInput);
+        assert!(StayRef::typed("$$$").is_err());
     }
 }

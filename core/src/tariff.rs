@@ -1,4 +1,4 @@
-//! The reference tariff engine (DESIGN.md, "Reference tariff semantics").
+//! The reference tariff engine (docs/design.md, "Reference tariff semantics").
 //!
 //! A stay `[entry, exit)` is cut at band boundaries and at local midnight into segments. Free
 //! minutes: a stay no longer than them costs nothing, a longer one is charged from entry. The first

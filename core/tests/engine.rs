@@ -4,6 +4,7 @@
 
 mod common;
 use common::{TestLot, berlin};
+use gatehouse_core::command as req;
 
 use gatehouse_core::engine::{Entered, Paid};
 use gatehouse_core::lot::restore;
@@ -35,9 +36,9 @@ impl TestLot {
     fn on_shift(self) -> TestLot {
         self.run(
             "2026-11-18 06:00",
-            Command::OpenShift {
+            Command::OpenShift(req::OpenShift {
                 float: Decimal::from(100),
-            },
+            }),
         )
         .unwrap();
         self
@@ -61,12 +62,12 @@ impl TestLot {
     ) -> gatehouse_core::Result<Paid> {
         self.run(
             at,
-            Command::Pay {
+            Command::Pay(req::Pay {
                 stay: StayRef::Ticket(ticket.into()),
                 method,
                 amount: Decimal::from_str(amount).unwrap(),
                 key: key.map(String::from),
-            },
+            }),
         )
         .map(|o| match o {
             Outcome::Paid(p) => p,
@@ -76,10 +77,10 @@ impl TestLot {
     fn exit(&self, at: &str, ticket: &str) -> gatehouse_core::Result<Outcome> {
         self.run(
             at,
-            Command::Exit {
+            Command::Exit(req::Exit {
                 stay: StayRef::Ticket(ticket.into()),
                 lane: None,
-            },
+            }),
         )
     }
     fn reader(&self) -> Lot {
@@ -286,13 +287,13 @@ fn refunds_are_for_supervisors_only() {
         lot.engine.execute(
             actor,
             berlin("2026-11-18 09:35"),
-            Command::Refund {
+            Command::Refund(req::Refund {
                 stay: StayRef::Ticket(e.ticket.clone()),
                 method: PaymentMethod::Card,
                 amount: Decimal::from_str(amount).unwrap(),
                 reason: "barrier hit the car".into(),
                 key: None,
-            },
+            }),
         )
     };
     assert_eq!(
@@ -345,9 +346,9 @@ fn presented_ticket_that_is_inside_or_used_is_refused() {
     let lot = demo_lot();
     let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
     let mut cmd = entry("M-XY 9", VehicleClass::Standard);
-    if let Command::Entry {
+    if let Command::Entry(req::Entry {
         presented_ticket, ..
-    } = &mut cmd
+    }) = &mut cmd
     {
         *presented_ticket = Some(e.qr.clone());
     }
@@ -408,7 +409,7 @@ fn class_full_then_lot_full_are_refused_with_the_reason() {
 fn ev_and_accessible_vehicles_get_their_spots() {
     let lot = demo_lot();
     let mut cmd = entry("E-EV 1", VehicleClass::Standard);
-    if let Command::Entry { ev, .. } = &mut cmd {
+    if let Command::Entry(req::Entry { ev, .. }) = &mut cmd {
         *ev = true;
     }
     let Outcome::Entered(e) = lot.run("2026-11-18 09:00", cmd).unwrap() else {
@@ -422,10 +423,10 @@ fn ev_and_accessible_vehicles_get_their_spots() {
 
 /// A standard car's driver reports a lost ticket at 11:30.
 fn lost(lot: &TestLot, plate: &str) -> gatehouse_core::engine::LostTicketOutcome {
-    let cmd = Command::LostTicket {
+    let cmd = Command::LostTicket(req::LostTicket {
         plate: Some(Plate::parse(plate).unwrap()),
         class: VehicleClass::Standard,
-    };
+    });
     match lot.run("2026-11-18 11:30", cmd).unwrap() {
         Outcome::LostTicket(l) => l,
         o => panic!("{o:?}"),
@@ -599,22 +600,22 @@ fn supervisor_overrides_a_spot_and_takes_spots_out_of_service() {
     let moved = lot.engine.execute(
         &attendant(),
         berlin("2026-11-18 09:10"),
-        Command::OverrideSpot {
+        Command::OverrideSpot(req::OverrideSpot {
             stay: StayRef::Ticket(e.ticket.clone()),
             spot: "P2-F-001".into(),
             reason: "wedding party".into(),
-        },
+        }),
     );
     assert_eq!(moved.unwrap_err().kind, ErrorKind::Forbidden);
     lot.engine
         .execute(
             &supervisor(),
             berlin("2026-11-18 09:10"),
-            Command::OverrideSpot {
+            Command::OverrideSpot(req::OverrideSpot {
                 stay: StayRef::Ticket(e.ticket.clone()),
                 spot: "P2-F-001".into(),
                 reason: "wedding party".into(),
-            },
+            }),
         )
         .unwrap();
     // The first spot is free again and the occupancy an hour ago still shows the first spot.
@@ -630,16 +631,18 @@ fn supervisor_overrides_a_spot_and_takes_spots_out_of_service() {
     lot.exit("2026-11-18 09:21", "B-AB 2").unwrap_err(); // a plate is not a ticket number
     lot.run(
         "2026-11-18 09:21",
-        Command::Exit {
+        Command::Exit(req::Exit {
             stay: StayRef::Plate(Plate::parse("BAB2").unwrap()),
             lane: None,
-        },
+        }),
     )
     .unwrap();
-    let service = |on: bool| Command::SetSpotService {
-        spot: nearest.clone(),
-        in_service: on,
-        reason: "oil spill".into(),
+    let service = |on: bool| {
+        Command::SetSpotService(req::SetSpotService {
+            spot: nearest.clone(),
+            in_service: on,
+            reason: "oil spill".into(),
+        })
     };
     lot.engine
         .execute(&supervisor(), berlin("2026-11-18 09:22"), service(false))
@@ -926,9 +929,11 @@ fn a_lane_must_scan_the_signed_qr_not_a_typed_number() {
     let lot = demo_lot();
     let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
     let lane = Actor::system("lane-X1");
-    let exit = |t: &str| Command::Exit {
-        stay: StayRef::Ticket(t.into()),
-        lane: None,
+    let exit = |t: &str| {
+        Command::Exit(req::Exit {
+            stay: StayRef::Ticket(t.into()),
+            lane: None,
+        })
     };
     let err = lot
         .engine
@@ -947,9 +952,9 @@ fn anti_passback_off_admits_a_presented_ticket_without_an_alert() {
     let lot = lot_with(|t| t.replace("anti_passback = \"hard\"", "anti_passback = \"off\""));
     let e = lot.enter("2026-11-18 09:00", "B-AB 1", VehicleClass::Standard);
     let mut cmd = entry("B-AB 1", VehicleClass::Standard);
-    if let Command::Entry {
+    if let Command::Entry(req::Entry {
         presented_ticket, ..
-    } = &mut cmd
+    }) = &mut cmd
     {
         *presented_ticket = Some(e.qr.clone());
     }
@@ -980,11 +985,11 @@ fn a_lane_cancels_the_entry_of_a_vehicle_that_backed_off_and_its_spot_is_free_ag
         lot.engine.execute(
             &lane_actor(),
             berlin(at),
-            Command::CancelEntry {
+            Command::CancelEntry(req::CancelEntry {
                 stay: StayRef::Ticket(e.ticket.clone()),
                 lane: lane.into(),
                 reason: "reversed off the loop".into(),
-            },
+            }),
         )
     };
     // Too late for a lane: a supervisor voids it instead.
@@ -1025,11 +1030,11 @@ fn an_exit_owing_is_recorded_with_what_was_not_collected_and_an_alert() {
         lot.engine.execute(
             &Actor::system("lane-exit-1"),
             berlin("2026-11-18 10:01"),
-            Command::ExitOwing {
+            Command::ExitOwing(req::ExitOwing {
                 stay: StayRef::Ticket(e.ticket.clone()),
                 lane: None,
                 reason: reason.into(),
-            },
+            }),
         )
     };
     assert_eq!(owing(" ").unwrap_err().kind, ErrorKind::InvalidInput);

@@ -5,6 +5,7 @@
 
 mod common;
 use common::{TestLot, berlin};
+use gatehouse_core::command as req;
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::auth::{Secret, decode_totp_secret, totp_code};
@@ -179,20 +180,20 @@ impl TestLot {
         if !due.is_zero() {
             self.lane(
                 at,
-                Command::Pay {
+                Command::Pay(req::Pay {
                     stay: StayRef::Ticket(e.qr.clone()),
                     method: PaymentMethod::Card,
                     amount: due,
                     key: None,
-                },
+                }),
             )?;
         }
         self.lane(
             at,
-            Command::Exit {
+            Command::Exit(req::Exit {
                 stay: StayRef::Ticket(e.qr.clone()),
                 lane: None,
-            },
+            }),
         )
     }
 }
@@ -200,7 +201,7 @@ impl TestLot {
 /// A standard car without a plate read, entering on a reservation's confirmation code.
 fn by_code(code: &str) -> Command {
     let mut c = Command::entry(None, VehicleClass::Standard);
-    if let Command::Entry { reservation, .. } = &mut c {
+    if let Command::Entry(req::Entry { reservation, .. }) = &mut c {
         *reservation = Some(code.to_string());
     }
     c
@@ -209,7 +210,7 @@ fn by_code(code: &str) -> Command {
 /// A standard car without a plate read, entering on an RFID permit card.
 fn by_card(card: &str) -> Command {
     let mut c = Command::entry(None, VehicleClass::Standard);
-    if let Command::Entry { card: c2, .. } = &mut c {
+    if let Command::Entry(req::Entry { card: c2, .. }) = &mut c {
         *c2 = Some(card.to_string());
     }
     c
@@ -414,7 +415,10 @@ fn cancel_is_free_until_an_hour_before_then_costs_the_no_show_fee() {
         )
         .unwrap();
     let cancel = |at: &str, code: &str| match lot
-        .run(at, Command::CancelReservation { code: code.into() })
+        .run(
+            at,
+            Command::CancelReservation(req::CancelReservation { code: code.into() }),
+        )
         .unwrap()
     {
         Outcome::Reservation(r) => r,
@@ -425,9 +429,9 @@ fn cancel_is_free_until_an_hour_before_then_costs_the_no_show_fee() {
     let again = lot
         .run(
             "2026-11-18 11:02",
-            Command::CancelReservation {
+            Command::CancelReservation(req::CancelReservation {
                 code: a.code.clone(),
-            },
+            }),
         )
         .unwrap_err();
     assert!(again.message.contains("cancelled"), "{}", again.message);
@@ -453,11 +457,11 @@ fn changing_a_reservation_keeps_its_own_capacity() {
     let moved = lot
         .run(
             "2026-11-18 08:00",
-            Command::ChangeReservation {
+            Command::ChangeReservation(req::ChangeReservation {
                 code: codes[0].clone(),
                 start: berlin("2026-11-19 10:30"),
                 end: berlin("2026-11-19 12:30"),
-            },
+            }),
         )
         .unwrap();
     assert!(matches!(moved, Outcome::Reservation(ref r) if r.window.contains("10:30")));
@@ -604,10 +608,10 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
         .as_(
             &cashier,
             "2026-11-18 07:00",
-            Command::OpenAccount {
+            Command::OpenAccount(req::OpenAccount {
                 holder: "Bob".into(),
                 expires_at: None,
-            },
+            }),
         )
         .unwrap_err();
     assert_eq!(
@@ -618,10 +622,10 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
     let acc = match lot
         .run(
             "2026-11-18 07:00",
-            Command::OpenAccount {
+            Command::OpenAccount(req::OpenAccount {
                 holder: "Bob".into(),
                 expires_at: None,
-            },
+            }),
         )
         .unwrap()
     {
@@ -632,20 +636,20 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
         lot.as_(
             &cashier,
             "2026-11-18 07:05",
-            Command::TopUpAccount {
+            Command::TopUpAccount(req::TopUpAccount {
                 account: acc.id,
                 method: PaymentMethod::Cash,
                 amount: Decimal::from(amount),
-            },
+            }),
         )
     };
     assert!(top_up(20).unwrap_err().message.contains("no open shift"));
     lot.as_(
         &cashier,
         "2026-11-18 07:04",
-        Command::OpenShift {
+        Command::OpenShift(req::OpenShift {
             float: Decimal::from(50),
-        },
+        }),
     )
     .unwrap();
     top_up(12).unwrap();
@@ -653,10 +657,10 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
     let pay = |at: &str| {
         lot.lane(
             at,
-            Command::PayFromAccount {
+            Command::PayFromAccount(req::PayFromAccount {
                 stay: StayRef::Ticket(e.qr.clone()),
                 account: acc.id,
-            },
+            }),
         )
     };
     match pay("2026-11-18 10:00").unwrap() {
@@ -671,20 +675,20 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
     }
     lot.lane(
         "2026-11-18 10:05",
-        Command::Exit {
+        Command::Exit(req::Exit {
             stay: StayRef::Ticket(e.qr.clone()),
             lane: None,
-        },
+        }),
     )
     .unwrap();
     // 6.00 left; a long stay owes more than that: refused, nothing debited.
     let e2 = lot.enter("2026-11-18 10:30", "A-CC 1").unwrap();
     let long = lot.lane(
         "2026-11-18 20:00",
-        Command::PayFromAccount {
+        Command::PayFromAccount(req::PayFromAccount {
             stay: StayRef::Ticket(e2.qr),
             account: acc.id,
-        },
+        }),
     );
     assert!(long.unwrap_err().message.contains("holds 6.00"));
 }
@@ -715,10 +719,10 @@ fn vouchers_are_signed_single_use_and_reduce_the_fee() {
     let apply = |stay: &str, v: &str| {
         lot.lane(
             "2026-11-18 10:30",
-            Command::ApplyVoucher {
+            Command::ApplyVoucher(req::ApplyVoucher {
                 stay: StayRef::Ticket(stay.into()),
                 voucher: v.into(),
-            },
+            }),
         )
     };
     // 90 minutes cost 4.50; the first hour free leaves 30 minutes: 3.00 (first period).
@@ -763,10 +767,12 @@ fn vouchers_are_signed_single_use_and_reduce_the_fee() {
 #[test]
 fn the_watchlist_refuses_or_alerts_and_the_alert_is_acknowledged_by_name() {
     let lot = small();
-    let watch = |p: &str, a| Command::Watch {
-        plate: Plate::parse(p).unwrap(),
-        action: Some(a),
-        note: "police request 1234".into(),
+    let watch = |p: &str, a| {
+        Command::Watch(req::Watch {
+            plate: Plate::parse(p).unwrap(),
+            action: Some(a),
+            note: "police request 1234".into(),
+        })
     };
     lot.run("2026-11-18 07:00", watch("S-TOP 1", WatchAction::Refuse))
         .unwrap();
@@ -791,19 +797,19 @@ fn the_watchlist_refuses_or_alerts_and_the_alert_is_acknowledged_by_name() {
     lot.as_(
         &att,
         "2026-11-18 08:05",
-        Command::AckAlert {
+        Command::AckAlert(req::AckAlert {
             alert: id,
             note: "seen, called police".into(),
-        },
+        }),
     )
     .unwrap();
     let again = lot.as_(
         &att,
         "2026-11-18 08:06",
-        Command::AckAlert {
+        Command::AckAlert(req::AckAlert {
             alert: id,
             note: String::new(),
-        },
+        }),
     );
     assert_eq!(again.unwrap_err().kind, ErrorKind::Conflict);
     let all = gatehouse_core::alerts::list_alerts(lot.reader().connection(), true).unwrap();
@@ -828,11 +834,11 @@ fn login(
 ) -> Result<Actor, Error> {
     match lot.lane(
         at,
-        Command::Login {
+        Command::Login(req::Login {
             user: user.into(),
             password: Secret(pw.into()),
             totp: totp.map(Secret),
-        },
+        }),
     )? {
         Outcome::LoggedIn(l) => {
             let mut a = Actor::new(&l.user, l.role).unwrap();
@@ -851,11 +857,11 @@ fn once_users_exist_every_command_needs_a_login_and_the_role_table_decides() {
         .as_(
             &boot,
             "2026-11-18 07:00",
-            Command::AddUser {
+            Command::AddUser(req::AddUser {
                 name: "root".into(),
                 role: Role::Admin,
                 password: Secret("a long admin password".into()),
-            },
+            }),
         )
         .unwrap()
     {
@@ -871,11 +877,11 @@ fn once_users_exist_every_command_needs_a_login_and_the_role_table_decides() {
         .as_(
             &boot,
             "2026-11-18 07:01",
-            Command::AddUser {
+            Command::AddUser(req::AddUser {
                 name: "x".into(),
                 role: Role::Cashier,
                 password: Secret("another long one".into()),
-            },
+            }),
         )
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Forbidden);
@@ -894,23 +900,23 @@ fn once_users_exist_every_command_needs_a_login_and_the_role_table_decides() {
     lot.as_(
         &root,
         at,
-        Command::AddUser {
+        Command::AddUser(req::AddUser {
             name: "carla".into(),
             role: Role::Cashier,
             password: Secret("cashier password".into()),
-        },
+        }),
     )
     .unwrap();
     let carla = login(&lot, at, "carla", "cashier password", None).unwrap();
     // The permission table: a cashier may not refund or add users, whatever she claims.
     let e = lot.enter("2026-11-18 08:00", "U-SR 1").unwrap();
-    let refund = Command::Refund {
+    let refund = Command::Refund(req::Refund {
         stay: StayRef::Ticket(e.ticket.clone()),
         method: PaymentMethod::Card,
         amount: Decimal::ONE,
         reason: "x".into(),
         key: None,
-    };
+    });
     assert_eq!(
         lot.as_(&carla, "2026-11-18 08:10", refund.clone())
             .unwrap_err()
@@ -925,9 +931,9 @@ fn once_users_exist_every_command_needs_a_login_and_the_role_table_decides() {
     lot.as_(
         &carla,
         "2026-11-18 08:11",
-        Command::OpenShift {
+        Command::OpenShift(req::OpenShift {
             float: Decimal::from(100),
-        },
+        }),
     )
     .unwrap();
     let last = lot.reader().journal(1, 1000).unwrap().pop().unwrap();
@@ -939,19 +945,19 @@ fn once_users_exist_every_command_needs_a_login_and_the_role_table_decides() {
     lot.as_(
         &root,
         "2026-11-18 08:12",
-        Command::SetUserEnabled {
+        Command::SetUserEnabled(req::SetUserEnabled {
             name: "carla".into(),
             enabled: false,
-        },
+        }),
     )
     .unwrap();
     assert_eq!(
         lot.as_(
             &carla,
             "2026-11-18 08:13",
-            Command::CloseShift {
+            Command::CloseShift(req::CloseShift {
                 counted: Decimal::from(100)
-            }
+            })
         )
         .unwrap_err()
         .kind,
@@ -965,11 +971,11 @@ fn failed_logins_lock_the_user_out_and_are_journaled() {
     lot.as_(
         &staff("installer", Role::Admin),
         "2026-11-18 07:00",
-        Command::AddUser {
+        Command::AddUser(req::AddUser {
             name: "dave".into(),
             role: Role::Attendant,
             password: Secret("right password".into()),
-        },
+        }),
     )
     .unwrap();
     for i in 0..5 {
@@ -1008,17 +1014,17 @@ fn a_shift_accrues_cash_and_the_z_report_shows_short() {
     lot.as_(
         &booth,
         "2026-11-18 07:00",
-        Command::OpenShift {
+        Command::OpenShift(req::OpenShift {
             float: Decimal::from(100),
-        },
+        }),
     )
     .unwrap();
     lot.as_(
         &sup,
         "2026-11-18 07:00",
-        Command::OpenShift {
+        Command::OpenShift(req::OpenShift {
             float: Decimal::from(20),
-        },
+        }),
     )
     .unwrap();
     let e = lot.enter("2026-11-18 08:00", "Z-RP 1").unwrap();
@@ -1026,34 +1032,34 @@ fn a_shift_accrues_cash_and_the_z_report_shows_short() {
         lot.as_(
             who,
             "2026-11-18 10:00",
-            Command::Pay {
+            Command::Pay(req::Pay {
                 stay: StayRef::Ticket(e.ticket.clone()),
                 method: PaymentMethod::Cash,
                 amount: Decimal::from(amount),
                 key: None,
-            },
+            }),
         )
     };
     cash(&booth, 10).unwrap(); // 6.00 owed: 4.00 change
     lot.as_(
         &sup,
         "2026-11-18 10:02",
-        Command::Refund {
+        Command::Refund(req::Refund {
             stay: StayRef::Ticket(e.ticket.clone()),
             method: PaymentMethod::Cash,
             amount: Decimal::from(1),
             reason: "goodwill".into(),
             key: None,
-        },
+        }),
     )
     .unwrap();
     let closed = match lot
         .as_(
             &booth,
             "2026-11-18 15:00",
-            Command::CloseShift {
+            Command::CloseShift(req::CloseShift {
                 counted: Decimal::new(10500, 2),
-            },
+            }),
         )
         .unwrap()
     {
@@ -1088,9 +1094,9 @@ fn retention_and_erasure_replace_plates_and_the_chain_still_verifies() {
     lot.as_(
         &admin,
         "2026-11-18 12:00",
-        Command::PseudonymisePlates {
+        Command::PseudonymisePlates(req::PseudonymisePlates {
             before: berlin("2026-11-18 10:00"),
-        },
+        }),
     )
     .unwrap();
     let plate_of = |stay: i64| -> String {
@@ -1107,9 +1113,9 @@ fn retention_and_erasure_replace_plates_and_the_chain_still_verifies() {
         lot.as_(
             &staff("sam", Role::Supervisor),
             "2026-11-18 12:01",
-            Command::ErasePlate {
+            Command::ErasePlate(req::ErasePlate {
                 plate: Plate::parse("NEW1").unwrap()
-            }
+            })
         )
         .unwrap_err()
         .kind,
@@ -1118,9 +1124,9 @@ fn retention_and_erasure_replace_plates_and_the_chain_still_verifies() {
     lot.as_(
         &admin,
         "2026-11-18 12:01",
-        Command::ErasePlate {
+        Command::ErasePlate(req::ErasePlate {
             plate: Plate::parse("NEW1").unwrap(),
-        },
+        }),
     )
     .unwrap();
     assert!(plate_of(recent.stay).starts_with('#'));
@@ -1278,11 +1284,11 @@ fn erasure_reaches_plates_and_names_in_the_journal_and_the_chain_still_verifies(
     .unwrap();
     lot.run(
         "2026-11-18 07:00",
-        Command::Watch {
+        Command::Watch(req::Watch {
             plate: Plate::parse("W-AT 1").unwrap(),
             action: Some(WatchAction::Alert),
             note: "ask W-AT 1 to call the office".into(),
-        },
+        }),
     )
     .unwrap();
     let p = lot.enter("2026-11-18 08:00", "P-ER 1").unwrap();
@@ -1309,9 +1315,9 @@ fn erasure_reaches_plates_and_names_in_the_journal_and_the_chain_still_verifies(
     lot.as_(
         &staff("root", Role::Admin),
         "2026-11-18 12:00",
-        Command::ErasePlate {
+        Command::ErasePlate(req::ErasePlate {
             plate: Plate::parse("PER1").unwrap(),
-        },
+        }),
     )
     .unwrap();
     let (_, shown) = journal_text(&lot);
@@ -1336,9 +1342,9 @@ fn retention_forgets_old_plates_in_the_journal_but_keeps_recent_ones() {
     lot.as_(
         &staff("root", Role::Admin),
         "2026-11-18 12:00",
-        Command::PseudonymisePlates {
+        Command::PseudonymisePlates(req::PseudonymisePlates {
             before: berlin("2026-11-18 10:00"),
-        },
+        }),
     )
     .unwrap();
     let (_, shown) = journal_text(&lot);
@@ -1557,7 +1563,7 @@ mod invariant {
                     }
                     Op::Cancel(i) if !codes.is_empty() => {
                         let code = codes[i % codes.len()].clone();
-                        let _ = lot.engine.execute(&sys, now, Command::CancelReservation { code });
+                        let _ = lot.engine.execute(&sys, now, Command::CancelReservation(req::CancelReservation { code }));
                     }
                     Op::WalkIn => {
                         let plate = Plate::parse(&format!("W-K {n}")).unwrap();
@@ -1570,7 +1576,7 @@ mod invariant {
                     Op::Leave(i) if !inside.is_empty() => {
                         let (qr, _) = inside.remove(i % inside.len());
                         let stay = StayRef::Ticket(qr);
-                        lot.engine.execute(&staff("sam", Role::Supervisor), now, Command::VoidStay { stay, reason: "test leaves".into() }).unwrap();
+                        lot.engine.execute(&staff("sam", Role::Supervisor), now, Command::VoidStay(req::VoidStay { stay, reason: "test leaves".into() })).unwrap();
                     }
                     Op::Arrive(i) if !codes.is_empty() => {
                         let code = codes[i % codes.len()].clone();
@@ -1588,13 +1594,13 @@ mod invariant {
                         while let Some(pos) = inside.iter().position(|(_, end)| end.is_some_and(|e| e <= to)) {
                             let (qr, end) = inside.remove(pos);
                             let at = (end.unwrap() - Duration::minutes(1)).max(now);
-                            lot.engine.execute(&staff("sam", Role::Supervisor), at, Command::VoidStay { stay: StayRef::Ticket(qr), reason: "left in time".into() }).unwrap();
+                            lot.engine.execute(&staff("sam", Role::Supervisor), at, Command::VoidStay(req::VoidStay { stay: StayRef::Ticket(qr), reason: "left in time".into() })).unwrap();
                             now = at;
                             prop_assert!(check(&lot, now).is_ok(), "{}", check(&lot, now).unwrap_err());
                         }
                         now = to;
                         // Let the engine see the time (no-shows), with a harmless read-only command.
-                        let _ = lot.engine.execute(&sys, now, Command::CancelReservation { code: "none".into() });
+                        let _ = lot.engine.execute(&sys, now, Command::CancelReservation(req::CancelReservation { code: "none".into() }));
                     }
                     _ => {}
                 }

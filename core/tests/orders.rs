@@ -4,6 +4,7 @@
 
 mod common;
 use common::{TestLot, berlin};
+use gatehouse_core::command as req;
 use gatehouse_core::config::DEMO_TOML;
 use gatehouse_core::orders::OrderDecision;
 use gatehouse_core::reservations::ReservationRequest;
@@ -23,11 +24,11 @@ fn reserve(plate: &str, from: &str, to: &str) -> Box<Command> {
 }
 
 fn order(seq: i64, id: &str, order: Box<Command>) -> Command {
-    Command::ApplyOrder {
+    Command::ApplyOrder(req::ApplyOrder {
         seq,
         id: id.into(),
         order: Ok(order),
-    }
+    })
 }
 
 /// Applies server order `seq` as the sync client does, and returns the lot's decision.
@@ -98,7 +99,11 @@ fn an_order_is_applied_once_and_its_decision_journaled() {
         .execute(
             &sync,
             at,
-            order(2, "o-2", Box::new(Command::CancelReservation { code })),
+            order(
+                2,
+                "o-2",
+                Box::new(Command::CancelReservation(req::CancelReservation { code })),
+            ),
         )
         .unwrap();
     assert!(
@@ -175,11 +180,11 @@ fn a_server_order_may_only_book_or_cancel() {
         .execute(
             &Actor::system("sync"),
             at,
-            Command::ApplyOrder {
+            Command::ApplyOrder(req::ApplyOrder {
                 seq: 1,
                 id: "o-1".into(),
                 order: Err("plate '#' is not a plate".into()),
-            },
+            }),
         )
         .unwrap();
     assert!(
@@ -224,10 +229,10 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
     assert_eq!(issued.last().unwrap().1["permit"], id);
 
     // Revoked by a later order.
-    let revoke = Command::RevokePermit {
+    let revoke = Command::RevokePermit(req::RevokePermit {
         permit: id,
         reason: "cancelled online".into(),
-    };
+    });
     let d = decide(&lot, 2, "o-2", revoke);
     assert_eq!(d.status, "accepted", "{d:?}");
     assert!(
@@ -261,11 +266,11 @@ fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_
     );
 
     // The watchlist: a plate refused at the gate from now on.
-    let watch = Command::Watch {
+    let watch = Command::Watch(req::Watch {
         plate: Plate::parse("XJ2905").unwrap(),
         action: Some(WatchAction::Refuse),
         note: "stolen".into(),
-    };
+    });
     let d = decide(&lot, 5, "o-5", watch);
     assert_eq!(d.status, "accepted", "{d:?}");
     let e = lot

@@ -168,21 +168,35 @@ pub struct PaymentMemory {
     pub known_traces: BTreeSet<u32>,
 }
 
+/// ISO 4217 alphabetic and numeric codes of the currencies a European lot meets.
+const CURRENCY_CODES: [(&str, u16); 10] = [
+    ("EUR", 978),
+    ("CHF", 756),
+    ("GBP", 826),
+    ("USD", 840),
+    ("DKK", 208),
+    ("SEK", 752),
+    ("NOK", 578),
+    ("PLN", 985),
+    ("CZK", 203),
+    ("HUF", 348),
+];
+
 /// ISO 4217 numeric code for the alphabetic codes a European lot meets.
 pub fn currency_numeric(alpha: &str) -> Option<u16> {
-    Some(match alpha.to_ascii_uppercase().as_str() {
-        "EUR" => 978,
-        "CHF" => 756,
-        "GBP" => 826,
-        "USD" => 840,
-        "DKK" => 208,
-        "SEK" => 752,
-        "NOK" => 578,
-        "PLN" => 985,
-        "CZK" => 203,
-        "HUF" => 348,
-        _ => return None,
-    })
+    let alpha = alpha.to_ascii_uppercase();
+    CURRENCY_CODES
+        .iter()
+        .find(|(a, _)| *a == alpha)
+        .map(|(_, n)| *n)
+}
+
+/// The alphabetic ISO 4217 code of a numeric one a terminal reports (978 → EUR).
+pub fn currency_alpha(numeric: u16) -> Option<&'static str> {
+    CURRENCY_CODES
+        .iter()
+        .find(|(_, n)| *n == numeric)
+        .map(|(a, _)| *a)
 }
 
 /// The meaning of a ZVT result code (BMP 27, Abort 06 1E).
@@ -1035,5 +1049,20 @@ impl PaymentTerminal for ZvtTerminal {
 
     fn health(&self) -> Health {
         self.health.current()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_s_numeric_currency_reads_back_as_its_code() {
+        for (alpha, numeric) in CURRENCY_CODES {
+            assert_eq!(currency_numeric(alpha), Some(numeric));
+            assert_eq!(currency_alpha(numeric), Some(alpha));
+        }
+        assert_eq!(currency_numeric("eur"), Some(978));
+        assert_eq!(currency_alpha(392), None);
     }
 }

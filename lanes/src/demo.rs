@@ -17,13 +17,14 @@ use crate::{Fallback, LaneEvent, Needs, Screen, StepTimes};
 use chrono::{DateTime, Duration as Span, Utc};
 use gatehouse_anpr::scene::{Renderer, Rng};
 use gatehouse_anpr::{Anpr, PlateReader};
+use gatehouse_core::command as req;
 use gatehouse_core::config::{LaneKind, SpotDef};
 use gatehouse_core::lot::Revenue;
 use gatehouse_core::permits::{PermitKind, PermitRequest};
 use gatehouse_core::reservations::ReservationRequest;
 use gatehouse_core::{
-    Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, LotConfig, Outcome,
-    PaymentMethod, Plate, Role, StayRef, VehicleClass,
+    Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, LotConfig, PaymentMethod, Plate,
+    Role, StayRef, VehicleClass,
 };
 use gatehouse_drivers::gate::sim::Arm;
 use gatehouse_drivers::payment::sim::SimResult;
@@ -639,22 +640,19 @@ impl World {
     /// it owes paid in cash. Returns the replacement ticket's QR payload.
     async fn booth_by_plate(&self, v: &Visit) -> Result<String, String> {
         let plate = Plate::parse(&v.plate).map_err(|e| e.to_string())?;
-        let found = self
+        let l = self
             .services
             .engine
-            .submit(
+            .call(
                 &self.booth,
                 self.now(),
-                Command::LostTicket {
+                req::LostTicket {
                     plate: Some(plate),
                     class: v.needs.class,
                 },
             )
             .await
             .map_err(|e| format!("booth {}: {e}", v.plate))?;
-        let Outcome::LostTicket(l) = found else {
-            return Err(format!("booth {}: the engine answered {found:?}", v.plate));
-        };
         self.pay(&self.booth, &l.qr, PaymentMethod::Cash).await?;
         Ok(l.qr)
     }
@@ -675,12 +673,12 @@ impl World {
             .submit(
                 actor,
                 at,
-                Command::Pay {
+                Command::Pay(req::Pay {
                     stay: StayRef::Ticket(qr.to_string()),
                     method,
                     amount: due,
                     key: None,
-                },
+                }),
             )
             .await
             .map_err(|e| format!("pay: {e}"))?;
@@ -1004,9 +1002,9 @@ impl DemoLot {
             .submit(
                 &booth,
                 opts.start,
-                Command::OpenShift {
+                Command::OpenShift(req::OpenShift {
                     float: rust_decimal::Decimal::from(150),
-                },
+                }),
             )
             .await?;
         // A whole day starts and ends at the same time of day: say so with the dates.
@@ -1413,15 +1411,12 @@ async fn add_user(
     role: Role,
     password: &str,
 ) -> Result<Option<String>, Error> {
-    let cmd = Command::AddUser {
+    let added = req::AddUser {
         name: name.to_string(),
         role,
         password: gatehouse_core::auth::Secret(password.to_string()),
     };
-    match engine.submit(admin, at, cmd).await? {
-        Outcome::UserAdded(u) => Ok(u.totp_secret),
-        other => Err(err(format!("adding a user answered {other:?}"))),
-    }
+    Ok(engine.call(admin, at, added).await?.totp_secret)
 }
 
 async fn log_in(
@@ -1431,15 +1426,12 @@ async fn log_in(
     password: &str,
     code: Option<String>,
 ) -> Result<String, Error> {
-    let cmd = Command::Login {
+    let login = req::Login {
         user: name.to_string(),
         password: gatehouse_core::auth::Secret(password.to_string()),
         totp: code.map(gatehouse_core::auth::Secret),
     };
-    match engine.submit(&Actor::system("login"), at, cmd).await? {
-        Outcome::LoggedIn(l) => Ok(l.token),
-        other => Err(err(format!("login answered {other:?}"))),
-    }
+    Ok(engine.call(&Actor::system("login"), at, login).await?.token)
 }
 
 pub fn fallback_name(f: Fallback) -> String {

@@ -2,7 +2,7 @@
 //! (watchlist, permit, reservation, allocation) → ticket printed, or ticketless when the plate was
 //! read confidently and the lot allows it → the screen shows the spot and the way → gate opens →
 //! the vehicle passes → gate closes. Also the "press for ticket" path with no plate, the RFID
-//! card path, lot full, and each fallback of DESIGN.md.
+//! card path, lot full, and each fallback of docs/design.md.
 //!
 //! Sans-IO: [`EntryLane::handle`] takes an [`Input`] and the moment it happened and returns the
 //! [`Action`]s to carry out. It never blocks and never reads a clock.

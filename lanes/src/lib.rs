@@ -53,7 +53,7 @@ pub enum LaneEvent {
     },
 }
 
-/// The fallbacks a lane takes (DESIGN.md, Lanes).
+/// The fallbacks a lane takes (docs/design.md, Lanes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fallback {

@@ -16,10 +16,10 @@ use crate::{
 use chrono::{DateTime, Utc};
 use gatehouse_anpr::{Anpr, MatchRules, PlateMatch, match_plate};
 use gatehouse_core::auth::{Permission, permitted};
+use gatehouse_core::command as req;
 use gatehouse_core::engine::Entered;
 use gatehouse_core::{
-    Actor, Command, Engine, Error, ErrorKind, LaneReport, Lot, Outcome, PaymentMethod, Plate,
-    StayRef,
+    Actor, Command, Engine, Error, ErrorKind, LaneReport, Lot, PaymentMethod, Plate, StayRef,
 };
 use gatehouse_drivers::camera::Camera;
 use gatehouse_drivers::gate::{Gate, GateEvent};
@@ -27,10 +27,8 @@ use gatehouse_drivers::payment::{PaymentOutcome, PaymentRequest, PaymentTerminal
 use gatehouse_drivers::printer::{TicketLayout, TicketPrinter};
 use gatehouse_drivers::readers::{Reader, ScanSource};
 use gatehouse_drivers::{CountSign, Health, HealthState};
-use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -238,10 +236,10 @@ impl LaneHandle {
             .submit(
                 actor,
                 (self.clock)(),
-                Command::OpenGate {
+                Command::OpenGate(req::OpenGate {
                     lane: self.id.clone(),
                     reason: reason.to_string(),
-                },
+                }),
             )
             .await?;
         self.send(Input::OpenGate {
@@ -502,11 +500,11 @@ impl Runner {
                 let lot = self.lot.clone();
                 let reader = self.reader.clone();
                 tokio::spawn(async move {
-                    let cmd = Command::CancelEntry {
+                    let cmd = Command::CancelEntry(req::CancelEntry {
                         stay: StayRef::Ticket(stay.clone()),
                         lane,
                         reason,
-                    };
+                    });
                     match engine.submit(&actor, at, cmd).await {
                         Ok(_) => update_signs(&lot, &reader).await,
                         Err(e) => {
@@ -625,7 +623,7 @@ impl Runner {
         let engine = self.lot.engine.clone();
         let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
         let plate = req.plate.as_ref().and_then(|p| Plate::parse(&p.text).ok());
-        let cmd = Command::Entry {
+        let entry = req::Entry {
             plate,
             class: req.needs.class,
             lane: Some(lane),
@@ -640,16 +638,13 @@ impl Runner {
         let lot = self.lot.clone();
         let reader = self.reader.clone();
         tokio::spawn(async move {
-            let answer = match engine.submit(&actor, at, cmd).await {
-                Ok(Outcome::Entered(e)) => {
+            let answer = match engine.call(&actor, at, entry).await {
+                Ok(e) => {
                     let a = admission(&lot, &e);
                     // Kept for the ticket, which the lane asks for next.
                     let _ = tx.send(Msg::Entered(Box::new(e)));
                     Ok(a)
                 }
-                Ok(other) => Err(Refusal::Refused(format!(
-                    "the engine answered an entry with {other:?}"
-                ))),
                 Err(e) if e.kind == ErrorKind::Full => Err(Refusal::Full),
                 Err(e) => Err(Refusal::Refused(e.message)),
             };
@@ -734,17 +729,15 @@ impl Runner {
         let (actor, clock) = (self.actor.clone(), self.lot.clock.clone());
         let currency = self.lot.engine.context().config.lot.currency;
         self.send_later(async move {
-            let Ok(amount) = Decimal::from_str(&amount) else {
-                return Input::Payment(PaymentResult::Declined(format!(
-                    "the amount '{amount}' is not a number"
-                )));
+            let charge = match gatehouse_core::Money::parse(&amount, currency) {
+                Ok(m) => m,
+                Err(e) => return Input::Payment(PaymentResult::Declined(e.message)),
             };
-            let minor = amount * Decimal::from(10u64.pow(currency.minor_units()));
-            let Ok(amount_minor) = u64::try_from(minor.trunc()) else {
-                return Input::Payment(PaymentResult::Declined(format!(
-                    "the amount {amount} cannot be charged"
-                )));
+            let amount_minor = match charge.to_minor() {
+                Ok(m) => m,
+                Err(e) => return Input::Payment(PaymentResult::Declined(e.message)),
             };
+            let amount = charge.amount;
             let request = PaymentRequest {
                 amount_minor,
                 currency: currency.code().to_string(),
@@ -752,13 +745,13 @@ impl Runner {
             };
             match terminal.authorise(&request).await {
                 Ok(PaymentOutcome::Approved { .. }) => {
-                    let pay = Command::Pay {
+                    let pay = req::Pay {
                         stay,
                         method: PaymentMethod::Card,
                         amount,
                         key: Some(reference.clone()),
                     };
-                    match engine.submit(&actor, clock(), pay).await {
+                    match engine.call(&actor, clock(), pay).await {
                         Ok(_) => Input::Payment(PaymentResult::Paid),
                         Err(e) => {
                             // Charged but not recorded: give the money back.
@@ -788,14 +781,14 @@ impl Runner {
     fn redeem(&mut self, ticket: String, with: Redeem) {
         let stay = self.stay_ref(&ticket);
         let command = match with {
-            Redeem::Voucher(voucher) => Command::ApplyVoucher {
+            Redeem::Voucher(voucher) => Command::ApplyVoucher(req::ApplyVoucher {
                 stay: stay.clone(),
                 voucher,
-            },
-            Redeem::Prepaid(account) => Command::PayFromAccount {
+            }),
+            Redeem::Prepaid(account) => Command::PayFromAccount(req::PayFromAccount {
                 stay: stay.clone(),
                 account,
-            },
+            }),
         };
         let engine = self.lot.engine.clone();
         let (actor, clock) = (self.actor.clone(), self.lot.clock.clone());
@@ -834,15 +827,15 @@ impl Runner {
         let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
         let stay = self.stay_ref(&ticket);
         let cmd = match owing {
-            None => Command::Exit {
+            None => Command::Exit(req::Exit {
                 stay,
                 lane: Some(lane),
-            },
-            Some(reason) => Command::ExitOwing {
+            }),
+            Some(reason) => Command::ExitOwing(req::ExitOwing {
                 stay,
                 lane: Some(lane),
                 reason,
-            },
+            }),
         };
         let lot = self.lot.clone();
         let reader = self.reader.clone();

@@ -19,26 +19,19 @@ pub struct ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         ApiError {
-            kind: kind_name(e.kind),
+            kind: e.kind.as_str().to_string(),
             message: e.message.clone(),
         }
     }
 }
 
 impl ApiError {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ApiError {
-            kind: kind.to_string(),
+            kind: kind.as_str().to_string(),
             message: message.into(),
         }
     }
-}
-
-fn kind_name(k: ErrorKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{k:?}").to_lowercase())
 }
 
 pub type Answer<T> = Result<T, ApiError>;

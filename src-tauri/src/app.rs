@@ -6,7 +6,7 @@ use crate::api::{
     ScreenView,
 };
 use gatehouse_core::journal::JournalRecord;
-use gatehouse_core::{Actor, Command, Lot, Outcome};
+use gatehouse_core::{Actor, ErrorKind, Lot};
 use gatehouse_lanes::demo::DemoLot;
 use gatehouse_lanes::runtime::LaneNotice;
 use gatehouse_lanes::runtime::{Clock, LaneHandle};
@@ -150,7 +150,7 @@ impl App {
             .and_then(|s| s.get(window).cloned())
             .ok_or_else(|| {
                 ApiError::new(
-                    "forbidden",
+                    ErrorKind::Forbidden,
                     "nobody is logged in at this window; log in first",
                 )
             })
@@ -165,14 +165,14 @@ impl App {
         }
     }
 
-    /// Runs a command as the person at `window`.
-    pub async fn submit(&self, window: &str, command: Command) -> Answer<Outcome> {
+    /// Runs a request as the person at `window`; the reply is the one the request gives.
+    pub async fn call<R: gatehouse_core::Request>(
+        &self,
+        window: &str,
+        request: R,
+    ) -> Answer<R::Reply> {
         let actor = self.actor(window)?;
-        Ok(self
-            .lot
-            .engine()
-            .submit(&actor, self.now(), command)
-            .await?)
+        Ok(self.lot.engine().call(&actor, self.now(), request).await?)
     }
 
     /// The journal record in words, for the feed.

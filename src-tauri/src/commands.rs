@@ -8,9 +8,10 @@
 use crate::api::*;
 use crate::app::App;
 use chrono::{Duration, NaiveDate};
+use gatehouse_core::command as req;
 use gatehouse_core::reports::{period_bounds, report};
 use gatehouse_core::shifts::z_report;
-use gatehouse_core::{Command, Outcome, PaymentMethod, Plate, StayRef, VehicleClass};
+use gatehouse_core::{ErrorKind, PaymentMethod, Plate, StayRef, VehicleClass};
 use gatehouse_lanes::Needs;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -22,7 +23,7 @@ type St<'a> = State<'a, Arc<App>>;
 pub(crate) fn amount(text: &str, what: &str) -> Answer<Decimal> {
     Decimal::from_str(text.trim()).map_err(|_| {
         ApiError::new(
-            "invalid",
+            ErrorKind::InvalidInput,
             format!("'{text}' is not an amount for {what}; type it like 20 or 12.50"),
         )
     })
@@ -32,26 +33,11 @@ pub(crate) fn reason(text: &str) -> Answer<String> {
     let r = text.trim();
     if r.is_empty() {
         return Err(ApiError::new(
-            "invalid",
+            ErrorKind::InvalidInput,
             "give a reason: it is journaled with the action",
         ));
     }
     Ok(r.to_string())
-}
-
-/// A stay as typed at the booth: a ticket number or QR payload, else a plate.
-fn stay_ref(text: &str) -> Answer<StayRef> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(ApiError::new(
-            "invalid",
-            "type a ticket number or a plate to find the stay",
-        ));
-    }
-    if gatehouse_core::stays::is_typed_number(t) || t.contains('.') || t.contains(':') {
-        return Ok(StayRef::Ticket(t.to_string()));
-    }
-    Ok(StayRef::Plate(Plate::parse(t)?))
 }
 
 #[tauri::command]
@@ -64,17 +50,17 @@ pub async fn login(
 ) -> Answer<SessionView> {
     if window.label().starts_with("kiosk-") {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorKind::Forbidden,
             "staff log in at the console, not at a lane's kiosk",
         ));
     }
-    let outcome = app
+    let l = app
         .lot
         .engine()
-        .submit(
+        .call(
             &gatehouse_core::Actor::system("console"),
             app.now(),
-            Command::Login {
+            req::Login {
                 user,
                 password: gatehouse_core::auth::Secret(password),
                 totp: code
@@ -83,12 +69,6 @@ pub async fn login(
             },
         )
         .await?;
-    let Outcome::LoggedIn(l) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the login did not answer with a session",
-        ));
-    };
     let mut actor = gatehouse_core::Actor::new(&l.user, l.role)?;
     actor.session = Some(l.token);
     app.set_actor(window.label(), Some(actor));
@@ -105,13 +85,13 @@ pub async fn login(
 pub async fn demo_login(app: St<'_>, window: WebviewWindow, user: String) -> Answer<SessionView> {
     let Some(demo) = app.lot.demo() else {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorKind::Forbidden,
             "this is not the demo lot: log in with your own password",
         ));
     };
     let Some(person) = app.demo_users.iter().find(|u| u.user == user) else {
         return Err(ApiError::new(
-            "not_found",
+            ErrorKind::NotFound,
             format!("'{user}' is not one of the demo's people"),
         ));
     };
@@ -122,7 +102,7 @@ pub async fn demo_login(app: St<'_>, window: WebviewWindow, user: String) -> Ans
 #[tauri::command]
 pub async fn logout(app: St<'_>, window: WebviewWindow) -> Answer<()> {
     if app.actor(window.label()).is_ok() {
-        let _ = app.submit(window.label(), Command::Logout).await;
+        let _ = app.call(window.label(), req::Logout).await;
     }
     app.set_actor(window.label(), None);
     Ok(())
@@ -210,7 +190,7 @@ pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
 
 #[tauri::command]
 pub async fn ack_alert(app: St<'_>, window: WebviewWindow, id: i64, note: String) -> Answer<()> {
-    app.submit(window.label(), Command::AckAlert { alert: id, note })
+    app.call(window.label(), req::AckAlert { alert: id, note })
         .await?;
     Ok(())
 }
@@ -228,7 +208,7 @@ fn quote_of(app: &App, r: &StayRef) -> Answer<QuoteView> {
 
 #[tauri::command(async)]
 pub fn find_stay(app: St<'_>, text: String) -> Answer<QuoteView> {
-    quote_of(&app, &stay_ref(&text)?)
+    quote_of(&app, &StayRef::typed(&text)?)
 }
 
 #[tauri::command]
@@ -243,15 +223,9 @@ pub async fn lost_ticket(
         p => Some(Plate::parse(p)?),
     };
     let class = VehicleClass::parse(&class)?;
-    let outcome = app
-        .submit(window.label(), Command::LostTicket { plate, class })
+    let l = app
+        .call(window.label(), req::LostTicket { plate, class })
         .await?;
-    let Outcome::LostTicket(l) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the lost ticket",
-        ));
-    };
     let mut view = quote_of(&app, &StayRef::Ticket(l.ticket.clone()))?;
     view.replacement_qr = Some(l.qr);
     Ok(view)
@@ -271,10 +245,10 @@ pub async fn pay(
         // The card terminal is charged what is owed now.
         BoothMethod::Card => amount(&quote_of(&app, &stay)?.total, "the amount owed")?,
     };
-    let outcome = app
-        .submit(
+    let p = app
+        .call(
             window.label(),
-            Command::Pay {
+            req::Pay {
                 stay,
                 method: method.into(),
                 amount,
@@ -282,12 +256,6 @@ pub async fn pay(
             },
         )
         .await?;
-    let Outcome::Paid(p) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the payment",
-        ));
-    };
     let config = app.lot.config();
     let receipt =
         gatehouse_reports::payment_receipt(&config.lot.name, &app.local_text(app.now()), &p);
@@ -309,10 +277,10 @@ pub async fn refund(
     amount_text: String,
     why: String,
 ) -> Answer<String> {
-    let outcome = app
-        .submit(
+    let r = app
+        .call(
             window.label(),
-            Command::Refund {
+            req::Refund {
                 stay: StayRef::Ticket(ticket.trim().to_string()),
                 method: PaymentMethod::Cash,
                 amount: amount(&amount_text, "the refund")?,
@@ -321,23 +289,10 @@ pub async fn refund(
             },
         )
         .await?;
-    Ok(message(&outcome))
-}
-
-/// What an outcome says, for a toast.
-pub(crate) fn message(o: &Outcome) -> String {
-    match o {
-        Outcome::Recorded(r) => r.message.clone(),
-        Outcome::SpotOverridden(s) => format!("ticket {} moved to spot {}", s.ticket, s.to),
-        other => serde_json::to_value(other)
-            .ok()
-            .and_then(|v| {
-                v.get("message")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "done".into()),
-    }
+    Ok(format!(
+        "{} {} refunded on ticket {}",
+        r.amount, r.currency, r.ticket
+    ))
 }
 
 #[tauri::command]
@@ -348,17 +303,17 @@ pub async fn override_spot(
     spot: String,
     why: String,
 ) -> Answer<String> {
-    let outcome = app
-        .submit(
+    let o = app
+        .call(
             window.label(),
-            Command::OverrideSpot {
+            req::OverrideSpot {
                 stay: StayRef::Ticket(ticket.trim().to_string()),
                 spot: spot.trim().to_string(),
                 reason: reason(&why)?,
             },
         )
         .await?;
-    Ok(message(&outcome))
+    Ok(format!("ticket {} moved to spot {}", o.ticket, o.to))
 }
 
 #[tauri::command]
@@ -369,9 +324,9 @@ pub async fn set_spot_service(
     in_service: bool,
     why: String,
 ) -> Answer<String> {
-    app.submit(
+    app.call(
         window.label(),
-        Command::SetSpotService {
+        req::SetSpotService {
             spot: spot.trim().to_string(),
             in_service,
             reason: reason(&why)?,
@@ -390,9 +345,12 @@ pub async fn set_spot_service(
 }
 
 fn lane<'a>(app: &'a App, id: &str) -> Answer<&'a gatehouse_lanes::runtime::LaneHandle> {
-    app.lot
-        .lane(id)
-        .ok_or_else(|| ApiError::new("not_found", format!("there is no running lane '{id}'")))
+    app.lot.lane(id).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::NotFound,
+            format!("there is no running lane '{id}'"),
+        )
+    })
 }
 
 #[tauri::command]
@@ -448,7 +406,7 @@ pub fn send_vehicle(
     lane(&app, &lane_id)?;
     let Some(lot) = app.lot.demo().cloned() else {
         return Err(ApiError::new(
-            "invalid",
+            ErrorKind::InvalidInput,
             "sending a vehicle is the demo's: this lot's vehicles are real",
         ));
     };
@@ -477,20 +435,14 @@ pub fn send_vehicle(
 
 #[tauri::command]
 pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> Answer<ShiftInfo> {
-    let outcome = app
-        .submit(
+    let s = app
+        .call(
             window.label(),
-            Command::OpenShift {
+            req::OpenShift {
                 float: amount(&float, "the float")?,
             },
         )
         .await?;
-    let Outcome::Shift(s) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the shift",
-        ));
-    };
     Ok(ShiftInfo {
         open: true,
         text: format!(
@@ -502,20 +454,14 @@ pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> An
 
 #[tauri::command]
 pub async fn close_shift(app: St<'_>, window: WebviewWindow, counted: String) -> Answer<ShiftInfo> {
-    let outcome = app
-        .submit(
+    let s = app
+        .call(
             window.label(),
-            Command::CloseShift {
+            req::CloseShift {
                 counted: amount(&counted, "the cash counted")?,
             },
         )
         .await?;
-    let Outcome::Shift(s) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the shift",
-        ));
-    };
     let lot = app.lot_db()?;
     let z = z_report(lot.connection(), lot.context(), s.id)?;
     Ok(ShiftInfo {
@@ -531,7 +477,10 @@ fn day_report(app: &App, day: &str) -> Answer<gatehouse_core::reports::Report> {
     let day = match day.trim() {
         "" => app.now().with_timezone(&tz).date_naive(),
         d => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            ApiError::new("invalid", format!("'{d}' is not a day; write YYYY-MM-DD"))
+            ApiError::new(
+                ErrorKind::InvalidInput,
+                format!("'{d}' is not a day; write YYYY-MM-DD"),
+            )
         })?,
     };
     let (from, to) = period_bounds(ctx, "day", day)?;
@@ -581,20 +530,21 @@ pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written
     let (bytes, ext) = match format.as_str() {
         "csv" => (gatehouse_reports::csv(&r).into_bytes(), "csv"),
         "pdf" => (
-            gatehouse_paper::render_pdf(&gatehouse_reports::document(&r))
-                .map_err(|e| ApiError::new("storage", format!("cannot render the PDF: {e}")))?,
+            gatehouse_paper::render_pdf(&gatehouse_reports::document(&r)).map_err(|e| {
+                ApiError::new(ErrorKind::Storage, format!("cannot render the PDF: {e}"))
+            })?,
             "pdf",
         ),
         other => {
             return Err(ApiError::new(
-                "invalid",
+                ErrorKind::InvalidInput,
                 format!("'{other}' is not an export format: csv or pdf"),
             ));
         }
     };
     std::fs::create_dir_all(&app.exports).map_err(|e| {
         ApiError::new(
-            "storage",
+            ErrorKind::Storage,
             format!("cannot make {}: {e}", app.exports.display()),
         )
     })?;
@@ -602,8 +552,12 @@ pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written
         "report-{}.{ext}",
         r.from_local.get(..10).unwrap_or("day")
     ));
-    std::fs::write(&path, &bytes)
-        .map_err(|e| ApiError::new("storage", format!("cannot write {}: {e}", path.display())))?;
+    std::fs::write(&path, &bytes).map_err(|e| {
+        ApiError::new(
+            ErrorKind::Storage,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
     Ok(Written {
         path: path.display().to_string(),
         bytes: bytes.len() as u32,
@@ -654,14 +608,17 @@ pub fn pay_again(app: St<'_>, lane_id: String) -> Answer<()> {
 pub fn unlock_kiosk(app: St<'_>, window: WebviewWindow, pin: String) -> Answer<()> {
     if pin.trim() != app.kiosk_pin {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorKind::Forbidden,
             "that PIN is not the kiosk's admin PIN",
         ));
     }
     crate::UNLOCKED.store(true, std::sync::atomic::Ordering::SeqCst);
-    window
-        .destroy()
-        .map_err(|e| ApiError::new("unavailable", format!("cannot close the kiosk: {e}")))
+    window.destroy().map_err(|e| {
+        ApiError::new(
+            ErrorKind::Unavailable,
+            format!("cannot close the kiosk: {e}"),
+        )
+    })
 }
 
 /// The console painted its first interactive screen.
@@ -729,9 +686,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_typed_ticket_number_finds_by_ticket_and_anything_else_by_plate() {
-        assert!(matches!(stay_ref("ABC 1234"), Ok(StayRef::Plate(_))));
-        assert!(matches!(stay_ref(""), Err(e) if e.kind == "invalid"));
+    fn a_comma_amount_and_an_empty_reason_are_refused_with_what_to_type() {
         assert!(matches!(amount("12,5", "x"), Err(e) if e.message.contains("12.50")));
         assert!(matches!(reason("  "), Err(e) if e.message.contains("reason")));
     }

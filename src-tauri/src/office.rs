@@ -4,18 +4,19 @@
 
 use crate::api::*;
 use crate::app::App;
-use crate::commands::{amount, message, reason};
+use crate::commands::{amount, reason};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use gatehouse_core::command as req;
 use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherListed, VoucherRequest};
 use gatehouse_core::reservations::ReservationRequest;
-use gatehouse_core::{Command, Outcome, Plate, Role, VehicleClass};
+use gatehouse_core::{ErrorKind, Plate, Role, VehicleClass};
 use std::sync::Arc;
 use tauri::{State, WebviewWindow};
 
 type St<'a> = State<'a, Arc<App>>;
 
 fn invalid(message: String) -> ApiError {
-    ApiError::new("invalid", message)
+    ApiError::new(ErrorKind::InvalidInput, message)
 }
 
 /// A day and a time typed in the lot's local time, as UTC.
@@ -104,10 +105,10 @@ pub async fn reserve(
         p => Some(Plate::parse(p)?),
     };
     let holder = Some(form.holder.trim().to_string()).filter(|h| !h.is_empty());
-    let outcome = app
-        .submit(
+    let r = app
+        .call(
             window.label(),
-            Command::Reserve(ReservationRequest {
+            ReservationRequest {
                 plate,
                 class: VehicleClass::parse(&form.class)?,
                 ev: form.ev,
@@ -116,15 +117,9 @@ pub async fn reserve(
                 start,
                 end,
                 holder,
-            }),
+            },
         )
         .await?;
-    let Outcome::Reservation(r) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the reservation",
-        ));
-    };
     Ok(reservation_row(r))
 }
 
@@ -134,21 +129,21 @@ pub async fn cancel_reservation(
     window: WebviewWindow,
     code: String,
 ) -> Answer<String> {
-    let outcome = app
-        .submit(
+    let r = app
+        .call(
             window.label(),
-            Command::CancelReservation {
+            req::CancelReservation {
                 code: code.trim().to_string(),
             },
         )
         .await?;
-    Ok(match outcome {
-        Outcome::Reservation(r) if r.fee != "0" => format!(
+    Ok(if r.fee != "0" {
+        format!(
             "reservation {} is cancelled; a fee of {} {} is owed",
             r.code, r.fee, r.currency
-        ),
-        Outcome::Reservation(r) => format!("reservation {} is cancelled", r.code),
-        other => message(&other),
+        )
+    } else {
+        format!("reservation {} is cancelled", r.code)
     })
 }
 
@@ -204,10 +199,10 @@ pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) 
         "" => None,
         h => Some(Hours::parse(h)?),
     };
-    let outcome = app
-        .submit(
+    let p = app
+        .call(
             window.label(),
-            Command::IssuePermit(PermitRequest {
+            PermitRequest {
                 kind: PermitKind::parse(&form.kind)?,
                 holder: form.holder.trim().to_string(),
                 plates,
@@ -218,18 +213,15 @@ pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) 
                 hours,
                 max_inside: form.max_inside.max(1),
                 passback: true,
-            }),
+            },
         )
         .await?;
-    Ok(match outcome {
-        Outcome::Permit(p) => format!(
-            "permit {} issued to {} until {}",
-            p.id,
-            p.holder,
-            app.local_text(p.valid_to)
-        ),
-        other => message(&other),
-    })
+    Ok(format!(
+        "permit {} issued to {} until {}",
+        p.id,
+        p.holder,
+        app.local_text(p.valid_to)
+    ))
 }
 
 #[tauri::command]
@@ -239,16 +231,16 @@ pub async fn revoke_permit(
     id: i64,
     why: String,
 ) -> Answer<String> {
-    let outcome = app
-        .submit(
+    let r = app
+        .call(
             window.label(),
-            Command::RevokePermit {
+            req::RevokePermit {
                 permit: id,
                 reason: reason(&why)?,
             },
         )
         .await?;
-    Ok(message(&outcome))
+    Ok(r.message)
 }
 
 // ---- prepaid accounts --------------------------------------------------------------------------
@@ -275,16 +267,6 @@ pub fn accounts(app: St<'_>) -> Answer<Vec<AccountRow>> {
         .collect()
 }
 
-fn account_answer(app: &App, outcome: Outcome) -> Answer<AccountRow> {
-    let Outcome::Account(a) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the account",
-        ));
-    };
-    account_row(app, a)
-}
-
 #[tauri::command]
 pub async fn open_account(
     app: St<'_>,
@@ -293,10 +275,10 @@ pub async fn open_account(
     days: u32,
 ) -> Answer<AccountRow> {
     let expires_at = (days > 0).then(|| app.now() + Duration::days(i64::from(days)));
-    let outcome = app
-        .submit(window.label(), Command::OpenAccount { holder, expires_at })
+    let a = app
+        .call(window.label(), req::OpenAccount { holder, expires_at })
         .await?;
-    account_answer(&app, outcome)
+    account_row(&app, a)
 }
 
 #[tauri::command]
@@ -307,17 +289,17 @@ pub async fn top_up(
     method: BoothMethod,
     amount_text: String,
 ) -> Answer<AccountRow> {
-    let outcome = app
-        .submit(
+    let a = app
+        .call(
             window.label(),
-            Command::TopUpAccount {
+            req::TopUpAccount {
                 account: id,
                 method: method.into(),
                 amount: amount(&amount_text, "the top-up")?,
             },
         )
         .await?;
-    account_answer(&app, outcome)
+    account_row(&app, a)
 }
 
 // ---- merchant vouchers -------------------------------------------------------------------------
@@ -362,23 +344,17 @@ pub async fn issue_voucher(
     days: u32,
 ) -> Answer<VoucherRow> {
     let valid_to = (days > 0).then(|| app.now() + Duration::days(i64::from(days)));
-    let outcome = app
-        .submit(
+    let v = app
+        .call(
             window.label(),
-            Command::IssueVoucher(VoucherRequest {
+            VoucherRequest {
                 merchant,
                 free_minutes: (!percent).then_some(value),
                 percent_off: percent.then_some(value),
                 valid_to,
-            }),
+            },
         )
         .await?;
-    let Outcome::Voucher(v) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the voucher",
-        ));
-    };
     voucher_row(
         &app,
         VoucherListed {
@@ -402,7 +378,7 @@ pub fn users(app: St<'_>, window: WebviewWindow) -> Answer<Vec<UserRow>> {
     let admin = gatehouse_core::auth::Permission::UserAdmin;
     if !gatehouse_core::auth::permitted(actor.role, admin) {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorKind::Forbidden,
             format!(
                 "{} may not see the staff list: only those who may {} do",
                 actor.name,
@@ -432,22 +408,16 @@ pub async fn add_user(
     role: String,
     password: String,
 ) -> Answer<UserAddedView> {
-    let outcome = app
-        .submit(
+    let u = app
+        .call(
             window.label(),
-            Command::AddUser {
+            req::AddUser {
                 name: name.trim().to_string(),
                 role: Role::parse(&role)?,
                 password: gatehouse_core::auth::Secret(password),
             },
         )
         .await?;
-    let Outcome::UserAdded(u) = outcome else {
-        return Err(ApiError::new(
-            "storage",
-            "the engine did not answer with the user",
-        ));
-    };
     Ok(UserAddedView {
         name: u.user,
         role: u.role.as_str().to_string(),
@@ -462,9 +432,9 @@ pub async fn set_user_enabled(
     name: String,
     enabled: bool,
 ) -> Answer<String> {
-    app.submit(
+    app.call(
         window.label(),
-        Command::SetUserEnabled {
+        req::SetUserEnabled {
             name: name.trim().to_string(),
             enabled,
         },

@@ -6,6 +6,7 @@
 
 mod support;
 
+use gatehouse_core::command as req;
 use serde_json::json;
 use support::Driver;
 
@@ -479,11 +480,11 @@ fn a_lot_of_its_own_opens_with_its_lanes_and_after_a_crash_is_as_it_was_left() {
     rt.block_on(engine.submit(
         &Actor::new("setup", Role::Admin).unwrap(),
         now,
-        Command::AddUser {
+        Command::AddUser(req::AddUser {
             name: "olga".into(),
             role: Role::Supervisor,
             password: gatehouse_core::auth::Secret("olga keeps the lot".into()),
-        },
+        }),
     ))
     .unwrap();
     drop(engine);

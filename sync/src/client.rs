@@ -5,10 +5,11 @@
 
 use crate::proto::{Head, JournalBatch, Order, OrderBody, Refusal, RefusalKind, WireEvent};
 use chrono::{DateTime, Utc};
+use gatehouse_core::command as req;
 use gatehouse_core::permits::{PermitKind, PermitRequest, WatchAction};
 use gatehouse_core::reservations::ReservationRequest;
 use gatehouse_core::tariffs::TariffRequest;
-use gatehouse_core::{Actor, Command, Engine, Lot, Outcome, Plate};
+use gatehouse_core::{Actor, Command, Engine, Lot, Plate};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -231,15 +232,18 @@ impl SyncClient {
             }
             for o in orders {
                 let order = command_of(&o, lot_path)?;
-                let cmd = Command::ApplyOrder {
+                let apply = req::ApplyOrder {
                     seq: o.seq,
                     id: o.id.clone(),
                     order,
                 };
-                match engine.submit(&actor, at(), cmd).await? {
-                    Outcome::Order(d) if d.replayed => {}
-                    Outcome::Order(d) if d.status == "accepted" => report.orders_accepted += 1,
-                    _ => report.orders_refused += 1,
+                let d = engine.call(&actor, at(), apply).await?;
+                if !d.replayed {
+                    if d.status == "accepted" {
+                        report.orders_accepted += 1;
+                    } else {
+                        report.orders_refused += 1;
+                    }
                 }
             }
         }
@@ -344,7 +348,9 @@ fn command_of(o: &Order, lot_path: &Path) -> Result<Result<Box<Command>, String>
         OrderBody::CancelReservation { order } => {
             let lot = Lot::open(lot_path)?;
             match gatehouse_core::orders::reservation_of(lot.connection(), order)? {
-                Some(code) => Ok(Box::new(Command::CancelReservation { code })),
+                Some(code) => Ok(Box::new(Command::CancelReservation(
+                    req::CancelReservation { code },
+                ))),
                 None => Err(format!(
                     "order {order} made no reservation at this lot, so there is nothing to cancel"
                 )),
@@ -381,10 +387,10 @@ fn command_of(o: &Order, lot_path: &Path) -> Result<Result<Box<Command>, String>
         OrderBody::RevokePermit { order, reason } => {
             let lot = Lot::open(lot_path)?;
             match gatehouse_core::orders::permit_of(lot.connection(), order)? {
-                Some(permit) => Ok(Box::new(Command::RevokePermit {
+                Some(permit) => Ok(Box::new(Command::RevokePermit(req::RevokePermit {
                     permit,
                     reason: reason.clone(),
-                })),
+                }))),
                 None => Err(format!(
                     "order {order} issued no permit at this lot, so there is nothing to revoke"
                 )),
@@ -414,11 +420,11 @@ fn command_of(o: &Order, lot_path: &Path) -> Result<Result<Box<Command>, String>
                 Some(a) => Some(WatchAction::parse(a).map_err(|e| e.message)?),
                 None => None,
             };
-            Ok(Box::new(Command::Watch {
+            Ok(Box::new(Command::Watch(req::Watch {
                 plate: Plate::parse(plate).map_err(|e| e.message)?,
                 action,
                 note: note.clone(),
-            }))
+            })))
         })(),
     })
 }

@@ -1,4 +1,4 @@
-//! Sync between a lot and the shared server (DESIGN.md, Sync): the wire protocol both sides
+//! Sync between a lot and the shared server (docs/design.md, Sync): the wire protocol both sides
 //! speak, and the lot's client.
 
 pub mod client;
