@@ -26,6 +26,8 @@ import type {
   TicketChoice,
   UserAddedView,
   UserRow,
+  ValetInfo,
+  ValetStep,
   VoucherRow,
   Written,
 } from "./bindings";
@@ -60,6 +62,9 @@ export const api = {
   alerts: () => call<AlertView[]>("alerts"),
   ackAlert: (id: number, note: string) => call<void>("ack_alert", { id, note }),
   findStay: (text: string) => call<QuoteView>("find_stay", { text }),
+  /** A valet step at the booth: `plate` and `class` for a drop-off, `spot` for parking. */
+  valet: (step: ValetStep, tag: string, plate: string, vehicleClass: string, spot: string) =>
+    call<ValetInfo>("valet", { step, tag, plate, class: vehicleClass, spot }),
   lostTicket: (plate: string, vehicleClass: string) =>
     call<QuoteView>("lost_ticket", { plate, class: vehicleClass }),
   pay: (ticket: string, method: BoothMethod, handed: string) =>

@@ -75,6 +75,10 @@ export type TicketChoice = "standard" | "charger" | "accessible" | "motorcycle";
 
 export type ShiftInfo = { open: boolean, text: string, };
 
+export type ValetStep = "drop_off" | "park" | "request" | "return";
+
+export type ValetInfo = { message: string, ticket: string, tag: string, spot: string | null, due: string, currency: string, };
+
 export type ReportView = { day: string, currency: string, revenue_total: string, occupancy_peak: number, spots: number, 
 /**
  * Average vehicles present per local hour 0..23.

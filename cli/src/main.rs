@@ -267,6 +267,11 @@ enum Cmd {
         #[command(subcommand)]
         action: ops::WatchCmd,
     },
+    /// Valet parking: take the keys on a tag, park the car, hand it back when asked and paid.
+    Valet {
+        #[command(subcommand)]
+        action: ops::ValetCmd,
+    },
     /// Alerts for the attendant: list and acknowledge.
     Alerts {
         #[command(subcommand)]
@@ -673,6 +678,7 @@ fn run(cli: &Cli, out: &Out) -> Result<(), Error> {
         Cmd::Account { action } => ops::account(action, &exec),
         Cmd::Voucher { action } => ops::voucher(action, &exec),
         Cmd::Watch { action } => ops::watch(action, &exec),
+        Cmd::Valet { action } => ops::valet(action, &exec),
         Cmd::Alerts { action } => ops::alerts(action, &cli.db, out, &exec),
         Cmd::User { action } => ops::user(action, &cli.db, out, &exec),
         Cmd::Privacy { action } => ops::privacy(action, &cli.db, at, &exec),

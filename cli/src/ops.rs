@@ -177,6 +177,37 @@ pub enum WatchCmd {
 }
 
 #[derive(Subcommand)]
+pub enum ValetCmd {
+    /// The driver hands over the keys, which hang on TAG: a valet stay starts (its ticket is the
+    /// driver's receipt).
+    DropOff {
+        #[arg(long)]
+        tag: String,
+        #[arg(long)]
+        plate: Option<String>,
+        #[arg(long, default_value = "standard")]
+        class: String,
+    },
+    /// Staff parked the car on TAG in SPOT.
+    Park {
+        #[arg(long)]
+        tag: String,
+        #[arg(long)]
+        spot: String,
+    },
+    /// The driver asks for the car on TAG back: its fee is fixed; take the payment with `pay`.
+    Request {
+        #[arg(long)]
+        tag: String,
+    },
+    /// The car and keys on TAG are handed back (refused while anything is owed).
+    Return {
+        #[arg(long)]
+        tag: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AlertCmd {
     /// Open alerts (all with --all).
     List {
@@ -476,6 +507,25 @@ pub fn watch(cmd: &WatchCmd, exec: &dyn Fn(Command) -> Result<(), Error>) -> Res
         action,
         note,
     }))
+}
+
+pub fn valet(cmd: &ValetCmd, exec: &dyn Fn(Command) -> Result<(), Error>) -> Result<(), Error> {
+    use gatehouse_core::valet::{ValetDropOff, ValetPark, ValetRequest, ValetReturn};
+    exec(match cmd {
+        ValetCmd::DropOff { tag, plate, class } => ValetDropOff {
+            plate: plate.as_deref().map(Plate::parse).transpose()?,
+            class: VehicleClass::parse(class)?,
+            tag: tag.clone(),
+        }
+        .into(),
+        ValetCmd::Park { tag, spot } => ValetPark {
+            tag: tag.clone(),
+            spot: spot.clone(),
+        }
+        .into(),
+        ValetCmd::Request { tag } => ValetRequest { tag: tag.clone() }.into(),
+        ValetCmd::Return { tag } => ValetReturn { tag: tag.clone() }.into(),
+    })
 }
 
 pub fn alerts(

@@ -233,6 +233,21 @@ impl Out {
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default()
             ),
+            Outcome::Valet(v) => {
+                println!("{}", v.message);
+                println!(
+                    "  tag {} · ticket {} · plate {} · {} · spot {} · fee {} {}, owed {} {}",
+                    v.tag,
+                    v.ticket,
+                    v.plate.as_deref().unwrap_or("(none)"),
+                    v.class,
+                    v.spot.as_deref().unwrap_or("-"),
+                    v.fee,
+                    v.currency,
+                    v.due,
+                    v.currency
+                );
+            }
             Outcome::Recorded(r) => {
                 println!("{}", r.message);
                 for w in &r.warnings {

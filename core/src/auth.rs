@@ -157,10 +157,12 @@ pub enum Permission {
     Privacy,
     /// Apply orders from the shared server (they carry the server's authority).
     ServerOrders,
+    /// Valet parking: take a driver's keys, park the car, hand it back.
+    Valet,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 23] = [
         Permission::Enter,
         Permission::Exit,
         Permission::Pay,
@@ -183,6 +185,7 @@ impl Permission {
         Permission::AlertAck,
         Permission::Privacy,
         Permission::ServerOrders,
+        Permission::Valet,
     ];
 
     /// What the permission lets someone do, for messages and the table in the README.
@@ -210,6 +213,7 @@ impl Permission {
             Permission::AlertAck => "acknowledge alerts",
             Permission::Privacy => "erase personal data",
             Permission::ServerOrders => "apply the shared server's orders",
+            Permission::Valet => "run valet parking",
         }
     }
 }
@@ -242,6 +246,7 @@ pub fn permitted(role: Role, p: Permission) -> bool {
                 | P::VoucherApply
                 | P::Shift
                 | P::AlertAck
+                | P::Valet
         ),
         Role::Cashier => matches!(
             p,

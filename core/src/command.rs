@@ -69,6 +69,7 @@ replies! {
     Shift(crate::shifts::ShiftView),
     Recorded(Recorded),
     Order(crate::orders::OrderDecision),
+    Valet(crate::valet::ValetView),
 }
 
 /// The typed reply of `R` out of the engine's outcome.
@@ -208,6 +209,14 @@ commands! {
     /// An order from the shared server, applied exactly once with the server's authority.
     ApplyOrder(ApplyOrder) -> crate::orders::OrderDecision, "server order",
         Some(P::ServerOrders);
+    /// Valet parking: the keys taken, the car parked, asked for, handed back.
+    ValetDropOff(crate::valet::ValetDropOff) -> crate::valet::ValetView, "valet drop-off",
+        Some(P::Valet);
+    ValetPark(crate::valet::ValetPark) -> crate::valet::ValetView, "valet parking", Some(P::Valet);
+    ValetRequest(crate::valet::ValetRequest) -> crate::valet::ValetView, "valet request",
+        Some(P::Valet);
+    ValetReturn(crate::valet::ValetReturn) -> crate::valet::ValetView, "valet return",
+        Some(P::Valet);
 }
 
 impl Command {

@@ -106,6 +106,17 @@ struct RawConfig {
     users: RawUsers,
     #[serde(default)]
     privacy: RawPrivacy,
+    valet: Option<RawValet>,
+}
+
+/// `[valet]`: valet parking at the booth, and its tariff.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawValet {
+    #[serde(deserialize_with = "de_amount")]
+    first_day: Decimal,
+    #[serde(deserialize_with = "de_amount")]
+    extra_day: Decimal,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +229,25 @@ pub struct Policies {
     pub session_hours: u32,
     /// Plates of finished stays are replaced by a keyed hash after this many days.
     pub plate_retention_days: u32,
+    /// Valet parking's tariff; None when the lot offers no valet parking.
+    pub valet: Option<ValetTariff>,
+}
+
+/// Valet parking's tariff (`[valet]`): the first 24 hours from the keys' drop-off, then every
+/// started 24 hours more.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValetTariff {
+    pub first_day: Decimal,
+    pub extra_day: Decimal,
+}
+
+impl ValetTariff {
+    /// The fee of a valet stay of `minutes` (at least the first day), and its started days.
+    pub fn fee(&self, minutes: i64) -> (Decimal, i64) {
+        let days = (minutes.max(1) + 24 * 60 - 1) / (24 * 60);
+        let extra = Decimal::from(days - 1);
+        (self.first_day + self.extra_day * extra, days)
+    }
 }
 
 #[derive(Deserialize)]
@@ -535,6 +565,26 @@ impl Checker<'_> {
             lockout_minutes: u.lockout_minutes,
             session_hours: u.session_hours,
             plate_retention_days: raw.privacy.plate_retention_days,
+            valet: match &raw.valet {
+                None => None,
+                Some(v) => {
+                    let first_day = self.money("valet.first_day", v.first_day, cur)?;
+                    let extra_day = self.money("valet.extra_day", v.extra_day, cur)?;
+                    if first_day <= Decimal::ZERO {
+                        return Err(self.err(
+                            "valet.first_day",
+                            "must be above zero (leave [valet] out if the lot has no valet parking)",
+                        ));
+                    }
+                    if extra_day < Decimal::ZERO {
+                        return Err(self.err("valet.extra_day", "must not be negative"));
+                    }
+                    Some(ValetTariff {
+                        first_day,
+                        extra_day,
+                    })
+                }
+            },
         })
     }
 

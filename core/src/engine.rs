@@ -58,6 +58,8 @@ pub enum Outcome {
     Recorded(Recorded),
     /// The lot's decision on a server order.
     Order(crate::orders::OrderDecision),
+    /// A valet stay, as it stands after the request.
+    Valet(crate::valet::ValetView),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1099,6 +1101,10 @@ impl Writer {
             Command::ApplyOrder(req::ApplyOrder { seq, id, order }) => {
                 self.apply_order(job, *seq, id, order)
             }
+            Command::ValetDropOff(r) => self.valet_drop_off(at, r),
+            Command::ValetPark(r) => self.valet_park(at, &job.actor.name, r),
+            Command::ValetRequest(r) => self.valet_request(at, r),
+            Command::ValetReturn(r) => self.valet_return(at, &job.actor.name, r),
         }
     }
 
@@ -1145,7 +1151,12 @@ impl Writer {
         })
     }
 
-    fn check_target_spot(&self, spot: usize, class: VehicleClass, accessible: bool) -> Result<()> {
+    pub(crate) fn check_target_spot(
+        &self,
+        spot: usize,
+        class: VehicleClass,
+        accessible: bool,
+    ) -> Result<()> {
         let id = self.alloc.spot_id(spot);
         match self.alloc.state(spot) {
             SpotState::Free => {}
@@ -1610,7 +1621,7 @@ impl Writer {
 
     /// The stay leaves its spot at `at_s` (exit, void, override): closes its spot history row
     /// and says how the spot's index changes (free again, or still out of service).
-    fn leave_spot(&self, stay: &StayRow, at_s: &str) -> Result<Option<Effect>> {
+    pub(crate) fn leave_spot(&self, stay: &StayRow, at_s: &str) -> Result<Option<Effect>> {
         self.conn
             .prepare_cached(
                 "UPDATE stay_spots SET to_at = ?2 WHERE stay_id = ?1 AND to_at IS NULL",

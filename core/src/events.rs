@@ -295,6 +295,35 @@ pub enum Event {
         reservation: Option<String>,
         permit: Option<i64>,
     },
+    /// Valet parking: the driver handed over the keys, which hang on `tag`; the stay starts.
+    ValetKeysTaken {
+        stay: i64,
+        ticket: String,
+        plate: Option<String>,
+        class: VehicleClass,
+        tag: String,
+    },
+    /// Staff parked the valet car in `spot`.
+    ValetParked {
+        stay: i64,
+        tag: String,
+        spot: String,
+    },
+    /// The driver asked for the car back; its valet fee is fixed.
+    ValetCarRequested {
+        stay: i64,
+        tag: String,
+        fee: String,
+    },
+    /// The car and its keys were handed back; the stay ends.
+    ValetCarReturned {
+        stay: i64,
+        tag: String,
+        spot: Option<String>,
+        minutes: i64,
+        fee: String,
+        paid: String,
+    },
 }
 
 impl Event {
@@ -343,6 +372,10 @@ impl Event {
             Event::PersonalDataErased { .. } => "personal_data_erased",
             Event::TariffPublished { .. } => "tariff_published",
             Event::OrderApplied { .. } => "order_applied",
+            Event::ValetKeysTaken { .. } => "valet_keys_taken",
+            Event::ValetParked { .. } => "valet_parked",
+            Event::ValetCarRequested { .. } => "valet_car_requested",
+            Event::ValetCarReturned { .. } => "valet_car_returned",
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod tariff;
 pub mod tariffs;
 pub mod ticket;
 pub mod users;
+pub mod valet;
 
 pub use command::Request;
 pub use config::LotConfig;

@@ -141,9 +141,11 @@ pub struct StayRow {
     pub permit_until: Option<DateTime<Utc>>,
     pub voucher_minutes: Option<u32>,
     pub voucher_percent: Option<u32>,
+    /// A valet stay's fee (the valet tariff's), fixed when the driver asks for the car back.
+    pub valet_fee: Option<Decimal>,
 }
 
-pub const STAY_COLUMNS: &str = "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane, reserved_until, permit_id, permit_until, voucher_minutes, voucher_percent";
+pub const STAY_COLUMNS: &str = "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane, reserved_until, permit_id, permit_until, voucher_minutes, voucher_percent, valet_fee";
 
 fn dec(s: &str) -> Result<Decimal> {
     Decimal::from_str(s)
@@ -166,6 +168,7 @@ impl StayRow {
         let reserved_until: Option<String> = r.get(15)?;
         let permit_until: Option<String> = r.get(17)?;
         let (permit_id, voucher_minutes, voucher_percent) = (r.get(16)?, r.get(18)?, r.get(19)?);
+        let valet: Option<String> = r.get(20)?;
         let (id, plate, ev, accessible, entry_lane, spot, lost, exit_lane) = (
             r.get(0)?,
             r.get(1)?,
@@ -200,6 +203,7 @@ impl StayRow {
                 permit_until: opt_ts(permit_until)?,
                 voucher_minutes,
                 voucher_percent,
+                valet_fee: valet.as_deref().map(dec).transpose()?,
             })
         })())
     }
@@ -358,6 +362,19 @@ pub fn stay_fee(ctx: &LotContext, stay: &StayRow, at: DateTime<Utc>) -> crate::t
     let cur = ctx.config.lot.currency;
     if stay.flat_fee.is_some() {
         return t.lost_ticket_quote();
+    }
+    if let Some(fee) = stay.valet_fee {
+        return crate::tariff::TariffQuote::from_lines(
+            cur,
+            vec![QuoteLine {
+                kind: LineKind::Valet,
+                label: "valet parking".to_string(),
+                date: None,
+                from: Some(stay.entry_at),
+                to: Some(at),
+                amount: ctx.money(fee),
+            }],
+        );
     }
     let line = |kind, label: String, amount: Decimal| QuoteLine {
         kind,

@@ -28,6 +28,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_server_orders.sql",
         include_str!("../../migrations/0005_server_orders.sql"),
     ),
+    (
+        "0006_valet.sql",
+        include_str!("../../migrations/0006_valet.sql"),
+    ),
 ];
 
 /// Time as stored: UTC RFC 3339 with milliseconds, so text order is time order.

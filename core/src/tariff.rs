@@ -415,6 +415,8 @@ pub enum LineKind {
     Permit,
     /// A merchant voucher: free minutes or a percentage off.
     Voucher,
+    /// Valet parking's fee (the valet tariff, not the parking tariff).
+    Valet,
     /// Staying past a reservation's end.
     Overstay,
 }
@@ -432,6 +434,7 @@ impl LineKind {
             LineKind::Permit => "permit",
             LineKind::Voucher => "voucher",
             LineKind::Overstay => "overstay",
+            LineKind::Valet => "valet",
         }
     }
 }

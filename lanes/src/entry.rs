@@ -174,7 +174,7 @@ fn plate_read(
     let confident = plate_is_confident(lane);
     if let Some(p) = &read {
         out.push(Action::Show(Screen::Welcome {
-            plate: Some(p.text.clone()),
+            plate: Some(p.plate.to_string()),
         }));
     }
     let needs = chosen.unwrap_or(Needs::class(lane.config.class));
@@ -193,7 +193,7 @@ fn plate_read(
                 reason: match &read {
                     Some(p) => format!(
                         "plate {} read with confidence {:.2} only",
-                        p.text, p.confidence
+                        p.plate, p.confidence
                     ),
                     None => "no plate read within the budget".to_string(),
                 },
@@ -329,7 +329,7 @@ fn proceed(lane: &Lane, admission: Admission) -> Screen {
         plate: lane
             .plate
             .as_ref()
-            .map(|p| p.text.clone())
+            .map(|p| p.plate.to_string())
             .unwrap_or_default(),
         spot: admission.spot,
         level: admission.level,

@@ -128,7 +128,7 @@ impl Transaction for Step {
         out.push(Action::Journal(LaneEvent::Reversed {
             stay: Some(stay.clone()),
         }));
-        let plate = lane.plate.as_ref().map(|p| p.text.clone());
+        let plate = lane.plate.as_ref().map(|p| p.plate.to_string());
         out.push(Action::CallAttendant(format!(
             "stay {stay}{} was recorded as gone but the vehicle backed off the exit; it is still inside",
             plate.map(|p| format!(" ({p})")).unwrap_or_default()
@@ -142,11 +142,11 @@ impl Transaction for Step {
                 match read {
                     Some(p) => {
                         out.push(Action::Show(Screen::Welcome {
-                            plate: Some(p.text.clone()),
+                            plate: Some(p.plate.to_string()),
                         }));
-                        let text = p.text.clone();
+                        let plate = p.plate.clone();
                         lane.plate = Some(p);
-                        quote(lane, Credential::Plate(text), out);
+                        quote(lane, Credential::Plate(plate), out);
                     }
                     None => {
                         out.push(Action::Journal(LaneEvent::Fallback {

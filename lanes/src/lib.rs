@@ -89,7 +89,7 @@ pub struct StepTimes {
 /// A plate the camera read (at an exit: the vehicle inside it matched).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlateSeen {
-    pub text: String,
+    pub plate: gatehouse_core::Plate,
     pub confidence: f32,
 }
 
@@ -148,7 +148,7 @@ impl Needs {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Credential {
     /// A plate matched to a vehicle inside.
-    Plate(String),
+    Plate(gatehouse_core::Plate),
     /// A scanned ticket (QR payload or ticket number).
     Ticket(String),
     /// An RFID permit card.

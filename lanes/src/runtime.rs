@@ -622,7 +622,7 @@ impl Runner {
     fn decide(&mut self, req: EntryRequest) {
         let engine = self.lot.engine.clone();
         let (actor, at, lane) = (self.actor.clone(), (self.lot.clock)(), self.id.clone());
-        let plate = req.plate.as_ref().and_then(|p| Plate::parse(&p.text).ok());
+        let plate = req.plate.as_ref().map(|p| p.plate.clone());
         let entry = req::Entry {
             plate,
             class: req.needs.class,
@@ -812,10 +812,7 @@ impl Runner {
     /// The current vehicle's stay, named as it was identified at the lane.
     fn stay_ref(&self, ticket: &str) -> StayRef {
         match &self.credential {
-            Some(Credential::Plate(p)) => match Plate::parse(p) {
-                Ok(p) => StayRef::Plate(p),
-                Err(_) => StayRef::Ticket(ticket.to_string()),
-            },
+            Some(Credential::Plate(p)) => StayRef::Plate(p.clone()),
             Some(Credential::Ticket(t)) => StayRef::Ticket(t.clone()),
             Some(Credential::Card(c)) => StayRef::Card(c.clone()),
             None => StayRef::Ticket(ticket.to_string()),
@@ -904,17 +901,21 @@ async fn read_plate(
                     let candidates: Vec<&str> = plates.iter().map(String::as_str).collect();
                     if let PlateMatch::Found { plate, .. } =
                         match_plate(&f.probs, &candidates, MatchRules::default())
+                        && let Ok(plate) = Plate::parse(&plate)
                     {
                         return Some(PlateSeen {
-                            text: plate,
+                            plate,
                             confidence: f.confidence,
                         });
                     }
                 }
                 None => {
-                    if best.as_ref().is_none_or(|b| f.confidence > b.confidence) {
+                    // A read that is no plate (too long, a stray sign) is not a plate seen.
+                    if best.as_ref().is_none_or(|b| f.confidence > b.confidence)
+                        && let Ok(plate) = Plate::parse(&f.text)
+                    {
                         best = Some(PlateSeen {
-                            text: f.text,
+                            plate,
                             confidence: f.confidence,
                         });
                     }
@@ -957,7 +958,7 @@ fn exit_quote(
         .lock()
         .map_err(|_| "the lane's database reader failed; restart the lane".to_string())?;
     let stay = match credential {
-        Credential::Plate(p) => StayRef::Plate(Plate::parse(p).map_err(|e| e.message)?),
+        Credential::Plate(p) => StayRef::Plate(p.clone()),
         Credential::Ticket(t) => StayRef::Ticket(t.clone()),
         Credential::Card(c) => StayRef::Card(c.clone()),
     };

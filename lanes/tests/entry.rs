@@ -24,7 +24,7 @@ fn admission() -> Admission {
 
 fn plate(text: &str, confidence: f32) -> Option<PlateSeen> {
     Some(PlateSeen {
-        text: text.into(),
+        plate: gatehouse_core::Plate::parse(text).unwrap(),
         confidence,
     })
 }

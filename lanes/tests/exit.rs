@@ -25,7 +25,7 @@ fn quote(owed: &str) -> ExitQuote {
 
 fn matched(text: &str) -> Option<PlateSeen> {
     Some(PlateSeen {
-        text: text.into(),
+        plate: gatehouse_core::Plate::parse(text).unwrap(),
         confidence: 0.97,
     })
 }
@@ -40,7 +40,9 @@ fn arrive_matched(l: &mut Lane) {
     assert!(matches!(a.last(), Some(Action::ReadPlate { .. })), "{a:?}");
     let a = l.at(120, Input::PlateRead(matched("GH4821")));
     assert!(
-        a.contains(&Action::Quote(Credential::Plate("GH4821".into()))),
+        a.contains(&Action::Quote(Credential::Plate(
+            gatehouse_core::Plate::parse("GH4821").unwrap()
+        ))),
         "{a:?}"
     );
 }

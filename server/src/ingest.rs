@@ -107,8 +107,10 @@ fn effect(ev: &WireEvent) -> ApiResult<Effect> {
     let seq = ev.seq;
     let bad = |what: String| ApiError::invalid(format!("row {seq} ({}): {what}", ev.kind));
     Ok(match ev.kind.as_str() {
-        "vehicle_entered" => Effect::Inside(1),
-        "vehicle_exited" | "entry_cancelled" | "stay_voided" => Effect::Inside(-1),
+        "vehicle_entered" | "valet_keys_taken" => Effect::Inside(1),
+        "vehicle_exited" | "entry_cancelled" | "stay_voided" | "valet_car_returned" => {
+            Effect::Inside(-1)
+        }
         "alert_raised" => Effect::Alerts(1),
         "alert_acknowledged" => Effect::Alerts(-1),
         "payment_recorded" => {

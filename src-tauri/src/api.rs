@@ -373,6 +373,31 @@ pub enum TicketChoice {
     Motorcycle,
 }
 
+/// A valet step at the booth (`valet`).
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ValetStep {
+    /// Take the keys on a tag: a valet stay starts.
+    DropOff,
+    /// The car on the tag is parked in a spot.
+    Park,
+    /// The driver asks for the car back: its fee is fixed, to pay at the booth.
+    Request,
+    /// The car and keys are handed back.
+    Return,
+}
+
+/// What a valet step did: what to tell the driver, and the stay's ticket (to take its payment).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ValetInfo {
+    pub message: String,
+    pub ticket: String,
+    pub tag: String,
+    pub spot: Option<String>,
+    pub due: String,
+    pub currency: String,
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ShiftInfo {
     pub open: bool,
@@ -570,6 +595,8 @@ pub fn bindings() -> String {
         BoothMethod::decl(),
         TicketChoice::decl(),
         ShiftInfo::decl(),
+        ValetStep::decl(),
+        ValetInfo::decl(),
         ReportView::decl(),
         MoneyLine::decl(),
         Written::decl(),

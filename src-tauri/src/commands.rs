@@ -433,6 +433,43 @@ pub fn send_vehicle(
     Ok(said)
 }
 
+/// A valet step at the booth; the engine checks who may (attendants, supervisors, admins).
+#[tauri::command]
+pub async fn valet(
+    app: St<'_>,
+    window: WebviewWindow,
+    step: ValetStep,
+    tag: String,
+    plate: String,
+    class: String,
+    spot: String,
+) -> Answer<ValetInfo> {
+    use gatehouse_core::valet as v;
+    let label = window.label();
+    let view = match step {
+        ValetStep::DropOff => {
+            let plate = match plate.trim() {
+                "" => None,
+                p => Some(Plate::parse(p)?),
+            };
+            let class = VehicleClass::parse(&class)?;
+            app.call(label, v::ValetDropOff { plate, class, tag })
+                .await?
+        }
+        ValetStep::Park => app.call(label, v::ValetPark { tag, spot }).await?,
+        ValetStep::Request => app.call(label, v::ValetRequest { tag }).await?,
+        ValetStep::Return => app.call(label, v::ValetReturn { tag }).await?,
+    };
+    Ok(ValetInfo {
+        message: view.message,
+        ticket: view.ticket,
+        tag: view.tag,
+        spot: view.spot,
+        due: view.due,
+        currency: view.currency,
+    })
+}
+
 #[tauri::command]
 pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> Answer<ShiftInfo> {
     let s = app

@@ -198,6 +198,7 @@ fn main() {
             commands::set_lane_open,
             commands::set_free_exit,
             commands::send_vehicle,
+            commands::valet,
             commands::open_shift,
             commands::close_shift,
             commands::day_report_view,

@@ -1,5 +1,6 @@
-// The booth tab: find a stay or a lost ticket, its quote, payment, receipt and refund.
-import { api, type BoothMethod, type QuoteView } from "../../ts/api";
+// The booth tab: find a stay or a lost ticket, its quote, payment, receipt and refund; valet
+// parking's keys, spot, request and hand-back.
+import { api, type BoothMethod, type QuoteView, type ValetStep } from "../../ts/api";
 import { act, button, byId, field, h, toast } from "./dom";
 import { durationText, formatMoney, SHORTCUTS, VEHICLE_CLASSES } from "./format";
 
@@ -17,6 +18,16 @@ export function boothView(): HTMLElement {
   classSelect.querySelector("select")!.append(
     ...VEHICLE_CLASSES.map((c) => h("option", { value: c }, c)),
   );
+  const valetClass = field("valet-class", "Vehicle class", {}, "select");
+  valetClass.querySelector("select")!.append(
+    ...VEHICLE_CLASSES.map((c) => h("option", { value: c, selected: c === "standard" }, c)),
+  );
+  const valetButtons: [ValetStep, HTMLButtonElement][] = [
+    ["drop_off", button("valet-drop-off", "Take keys")],
+    ["park", button("valet-park", "Parked")],
+    ["request", button("valet-request", "Car asked for")],
+    ["return", button("valet-return", "Hand back")],
+  ];
 
   const view = h(
     "div",
@@ -43,6 +54,17 @@ export function boothView(): HTMLElement {
         field("lost-plate", "Plate", { autocomplete: "off" }),
         classSelect,
         lostBtn,
+      ),
+      h(
+        "form",
+        { id: "valet-form", class: "card", "aria-labelledby": "valet-title" },
+        h("h3", { id: "valet-title" }, "Valet"),
+        field("valet-tag", "Key tag", { autocomplete: "off" }),
+        field("valet-plate", "Plate (taking keys)", { autocomplete: "off" }),
+        valetClass,
+        field("valet-spot", "Spot (parked)", { autocomplete: "off" }),
+        h("div", { class: "row" }, ...valetButtons.slice(0, 2).map(([, b]) => b)),
+        h("div", { class: "row" }, ...valetButtons.slice(2).map(([, b]) => b)),
       ),
       h(
         "section",
@@ -136,6 +158,8 @@ export function boothView(): HTMLElement {
     lost();
   });
   lostBtn.addEventListener("click", lost);
+  view.querySelector("#valet-form")!.addEventListener("submit", (ev) => ev.preventDefault());
+  for (const [step, btn] of valetButtons) btn.addEventListener("click", () => valet(step, btn));
   cashBtn.addEventListener("click", () => pay("cash"));
   cardBtn.addEventListener("click", () => pay("card"));
   printBtn.addEventListener("click", () => window.print());
@@ -170,6 +194,25 @@ function lost(): void {
     showQuote(q);
     return `Lost ticket for ${q.plate ?? plate}: ${formatMoney(q.total, q.currency)} due.`;
   });
+}
+
+/** A valet step; when the car is asked for, its stay comes up to take the valet fee. */
+function valet(step: ValetStep, btn: HTMLButtonElement): void {
+  const text = (id: string) => byId<HTMLInputElement>(id).value.trim();
+  const cls = byId<HTMLSelectElement>("valet-class").value;
+  void act(
+    btn,
+    () => api.valet(step, text("valet-tag"), text("valet-plate"), cls, text("valet-spot")),
+    (info) => {
+      if (step === "request") {
+        api.findStay(info.ticket).then(
+          (q) => showQuote(q),
+          () => {},
+        );
+      }
+      return info.message;
+    },
+  );
 }
 
 function requote(ticket: string): void {
