@@ -601,15 +601,8 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
                     continue;
                 };
                 let cmd = req::Entry {
-                    plate: Some(v.plate.clone()),
-                    class: v.class,
                     lane: Some("E2".into()),
-                    ev: false,
-                    accessible: false,
-                    presented_ticket: None,
-                    spot: None,
-                    card: None,
-                    reservation: None,
+                    ..req::Entry::new(Some(v.plate.clone()), v.class)
                 };
                 let lane_actor = day.lane.clone();
                 match day.exec(&lane_actor, at, cmd) {

@@ -9,8 +9,7 @@
 use crate::auth::{Permission, Secret};
 use crate::domain::{PaymentMethod, Plate, Role, VehicleClass};
 use crate::engine::{
-    Entered, Exited, LostTicketOutcome, Outcome, Paid, Recorded, Refunded, SpotOverridden,
-    SpotService,
+    Entered, Exited, LostTicketOutcome, Paid, Recorded, Refunded, SpotOverridden, SpotService,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::stays::StayRef;
@@ -40,7 +39,15 @@ impl Reply for Outcome {
 }
 
 macro_rules! replies {
-    ($($variant:ident($ty:ty),)*) => {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// What a command did: the reply of its request, for callers that take any command (the
+        /// CLI's printer, server orders). Typed callers get the reply itself (`Engine::run`).
+        #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+        #[serde(untagged)]
+        pub enum Outcome {
+            $($(#[$doc])* $variant($ty),)*
+        }
+
         $(impl Reply for $ty {
             fn from_outcome(outcome: Outcome) -> Option<Self> {
                 match outcome {
@@ -52,6 +59,7 @@ macro_rules! replies {
     };
 }
 
+// Every reply a request can give: one line each.
 replies! {
     Entered(Entered),
     Exited(Exited),
@@ -67,8 +75,11 @@ replies! {
     LoggedIn(crate::users::LoggedIn),
     UserAdded(crate::users::UserAdded),
     Shift(crate::shifts::ShiftView),
+    /// A change with nothing more to report than what and which record.
     Recorded(Recorded),
+    /// The lot's decision on a server order.
     Order(crate::orders::OrderDecision),
+    /// A valet stay, as it stands after the request.
     Valet(crate::valet::ValetView),
 }
 

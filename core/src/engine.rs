@@ -34,33 +34,7 @@ use tokio::sync::{broadcast, oneshot};
 /// How long after its entry a lane may still cancel a stay whose vehicle backed off.
 pub const CANCEL_ENTRY_MINUTES: i64 = 10;
 
-pub use crate::command::{Command, LaneReport};
-
-/// What a command did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Outcome {
-    Entered(Entered),
-    Exited(Exited),
-    Paid(Paid),
-    Refunded(Refunded),
-    LostTicket(LostTicketOutcome),
-    SpotOverridden(SpotOverridden),
-    SpotService(SpotService),
-    Reservation(crate::reservations::ReservationView),
-    Permit(crate::permits::PermitIssued),
-    Account(crate::permits::AccountView),
-    Voucher(crate::permits::VoucherIssued),
-    LoggedIn(crate::users::LoggedIn),
-    UserAdded(crate::users::UserAdded),
-    Shift(crate::shifts::ShiftView),
-    /// A change with nothing more to report than what and which record.
-    Recorded(Recorded),
-    /// The lot's decision on a server order.
-    Order(crate::orders::OrderDecision),
-    /// A valet stay, as it stands after the request.
-    Valet(crate::valet::ValetView),
-}
+pub use crate::command::{Command, LaneReport, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recorded {
