@@ -1450,6 +1450,12 @@ impl Writer {
     ) -> Result<Applied> {
         let (_, lane_id) = self.lane(lane, LaneKind::Exit)?;
         let stay = find_inside(&self.conn, &self.ctx, r)?;
+        if stay.valet_fee.is_some() {
+            return Err(Error::conflict(format!(
+                "ticket {} is a valet car: the booth hands it back with its keys (valet return), which ends the stay",
+                stay.ticket()
+            )));
+        }
         if at < stay.entry_at {
             return Err(Error::invalid(format!(
                 "the exit time {} is before the entry at {}; check the clock or --at",

@@ -99,6 +99,20 @@ fn a_valet_car_is_parked_asked_for_paid_at_the_booth_and_handed_back() {
     assert_eq!((asked.fee.as_str(), asked.due.as_str()), ("45.00", "45.00"));
     assert!(asked.message.contains(&spot), "{}", asked.message);
 
+    // A valet car does not leave through an exit lane: the booth hands it back.
+    let by_lane = e
+        .run(
+            &Actor::system("lane-X1"),
+            berlin("2026-11-19 10:01"),
+            req::Exit {
+                stay: StayRef::Ticket(v.qr.clone()),
+                lane: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(by_lane.kind, ErrorKind::Conflict);
+    assert!(by_lane.message.contains("valet"), "{}", by_lane.message);
+
     // Not handed back before it is paid.
     let unpaid = e
         .run(
