@@ -230,24 +230,7 @@ pub struct Policies {
     /// Plates of finished stays are replaced by a keyed hash after this many days.
     pub plate_retention_days: u32,
     /// Valet parking's tariff; None when the lot offers no valet parking.
-    pub valet: Option<ValetTariff>,
-}
-
-/// Valet parking's tariff (`[valet]`): the first 24 hours from the keys' drop-off, then every
-/// started 24 hours more.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ValetTariff {
-    pub first_day: Decimal,
-    pub extra_day: Decimal,
-}
-
-impl ValetTariff {
-    /// The fee of a valet stay of `minutes` (at least the first day), and its started days.
-    pub fn fee(&self, minutes: i64) -> (Decimal, i64) {
-        let days = (minutes.max(1) + 24 * 60 - 1) / (24 * 60);
-        let extra = Decimal::from(days - 1);
-        (self.first_day + self.extra_day * extra, days)
-    }
+    pub valet: Option<crate::valet::ValetTariff>,
 }
 
 #[derive(Deserialize)]
@@ -579,7 +562,7 @@ impl Checker<'_> {
                     if extra_day < Decimal::ZERO {
                         return Err(self.err("valet.extra_day", "must not be negative"));
                     }
-                    Some(ValetTariff {
+                    Some(crate::valet::ValetTariff {
                         first_day,
                         extra_day,
                     })

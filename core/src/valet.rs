@@ -7,17 +7,34 @@
 //! its fee is the valet tariff's, fixed when the car is asked for (until then, the first day's).
 //! Its requests are registered in `command.rs`; the events are in `events.rs`.
 
-use crate::config::ValetTariff;
 use crate::domain::{Plate, VehicleClass};
 use crate::engine::{Applied, Effect, Outcome, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
-use crate::stays::{StayRow, quote_stay, stay_by_id};
+use crate::stays::{StayQuote, StayRow, quote_stay, stay_by_id};
 use crate::store::{parse_ts, ts};
 use crate::ticket::ticket_number;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
+use rust_decimal::Decimal;
 use serde::Serialize;
+
+/// Valet parking's tariff (`[valet]`): the first 24 hours from the keys' drop-off, then every
+/// started 24 hours more.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValetTariff {
+    pub first_day: Decimal,
+    pub extra_day: Decimal,
+}
+
+impl ValetTariff {
+    /// The fee of a valet stay of `minutes` (at least the first day), and its started days.
+    pub fn fee(&self, minutes: i64) -> (Decimal, i64) {
+        let days = (minutes.max(1) + 24 * 60 - 1) / (24 * 60);
+        let extra = Decimal::from(days - 1);
+        (self.first_day + self.extra_day * extra, days)
+    }
+}
 
 /// Take a driver's keys: a valet stay starts, its ticket is the driver's receipt.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +99,8 @@ fn tag(text: &str) -> Result<String> {
     Ok(t)
 }
 
-/// The valet row of a stay whose keys hang on `tag` now.
+/// The valet row of a stay whose keys hang on `tag` now (`returned_at` is set only by the
+/// hand-back, which frees the tag).
 struct Keys {
     stay: i64,
     keys_at: DateTime<Utc>,
@@ -102,15 +120,15 @@ impl Writer {
     }
 
     fn keys_on(&self, tag: &str) -> Result<Keys> {
-        type KeysRow = (i64, String, Option<String>, Option<String>, Option<String>);
+        type KeysRow = (i64, String, Option<String>, Option<String>);
         let row: Option<KeysRow> = self
             .conn
             .prepare_cached(
-                "SELECT stay_id, keys_at, parked_at, requested_at, returned_at FROM valet WHERE tag = ?1 AND returned_at IS NULL",
+                "SELECT stay_id, keys_at, parked_at, requested_at FROM valet WHERE tag = ?1 AND returned_at IS NULL",
             )?
-            .query_row([tag], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_row([tag], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        let (stay, keys, parked, requested, returned) = row.ok_or_else(|| {
+        let (stay, keys, parked, requested) = row.ok_or_else(|| {
             Error::not_found(format!(
                 "no keys hang on tag {tag}; check the tag's number (a car handed back frees its tag)"
             ))
@@ -121,7 +139,7 @@ impl Writer {
             keys_at: parse_ts(&keys)?,
             parked_at: opt(parked)?,
             requested_at: opt(requested)?,
-            returned_at: opt(returned)?,
+            returned_at: None,
         })
     }
 
@@ -135,10 +153,9 @@ impl Writer {
         tag: &str,
         keys: &Keys,
         stay: &StayRow,
-        at: DateTime<Utc>,
+        q: StayQuote,
         message: String,
     ) -> ValetView {
-        let q = quote_stay(&self.ctx, stay, at);
         ValetView {
             stay: stay.id,
             ticket: stay.ticket(),
@@ -197,13 +214,20 @@ impl Writer {
             .prepare_cached("INSERT INTO valet (stay_id, tag, keys_at) VALUES (?1, ?2, ?3)")?
             .execute(params![stay, tag, at_s])?;
         let row = self.valet_stay(stay)?;
-        let keys = self.keys_on(&tag)?;
+        let keys = Keys {
+            stay,
+            keys_at: at,
+            parked_at: None,
+            requested_at: None,
+            returned_at: None,
+        };
         let message = format!(
             "keys on tag {tag}, ticket {}: park the car and record its spot",
             row.ticket()
         );
+        let q = quote_stay(&self.ctx, &row, at);
         Ok(Applied::new(
-            Outcome::Valet(self.valet_view(&tag, &keys, &row, at, message)),
+            Outcome::Valet(self.valet_view(&tag, &keys, &row, q, message)),
             vec![Event::ValetKeysTaken {
                 stay,
                 ticket: ticket_number(stay as u32),
@@ -250,10 +274,14 @@ impl Writer {
             .prepare_cached("UPDATE valet SET parked_at = ?2, parked_by = ?3 WHERE stay_id = ?1")?
             .execute(params![stay.id, at_s, actor])?;
         let stay = self.valet_stay(stay.id)?;
-        let keys = self.keys_on(&tag)?;
+        let keys = Keys {
+            parked_at: Some(at),
+            ..keys
+        };
         let message = format!("the car on tag {tag} is parked in {spot_id}");
+        let q = quote_stay(&self.ctx, &stay, at);
         Ok(Applied::new(
-            Outcome::Valet(self.valet_view(&tag, &keys, &stay, at, message)),
+            Outcome::Valet(self.valet_view(&tag, &keys, &stay, q, message)),
             vec![Event::ValetParked {
                 stay: stay.id,
                 tag,
@@ -292,13 +320,12 @@ impl Writer {
             });
         }
         let stay = self.valet_stay(stay.id)?;
-        let keys = self.keys_on(&tag)?;
-        let mut view = self.valet_view(&tag, &keys, &stay, at, String::new());
-        view.message = if view
-            .due
-            .parse::<rust_decimal::Decimal>()
-            .is_ok_and(|d| d.is_zero())
-        {
+        let keys = Keys {
+            requested_at: keys.requested_at.or(Some(at)),
+            ..keys
+        };
+        let q = quote_stay(&self.ctx, &stay, at);
+        let message = if q.total.is_zero() {
             format!(
                 "fetch the car on tag {tag} from {}: nothing is owed",
                 spot_text(&stay)
@@ -307,11 +334,12 @@ impl Writer {
             format!(
                 "fetch the car on tag {tag} from {}; {} {} to pay for ticket {}",
                 spot_text(&stay),
-                view.due,
-                view.currency,
-                view.ticket
+                q.total.amount,
+                q.currency,
+                stay.ticket()
             )
         };
+        let view = self.valet_view(&tag, &keys, &stay, q, message);
         Ok(Applied::new(Outcome::Valet(view), events, vec![]))
     }
 
@@ -359,16 +387,17 @@ impl Writer {
         let after = self.valet_stay(stay.id)?;
         let message =
             format!("the car on tag {tag} is handed back after {minutes} min; the tag is free");
+        let event = Event::ValetCarReturned {
+            stay: stay.id,
+            tag: tag.clone(),
+            spot: stay.spot.clone(),
+            minutes,
+            fee: q.fee.amount.to_string(),
+            paid: q.paid.amount.to_string(),
+        };
         Ok(Applied::new(
-            Outcome::Valet(self.valet_view(&tag, &returned, &after, at, message)),
-            vec![Event::ValetCarReturned {
-                stay: stay.id,
-                tag,
-                spot: stay.spot.clone(),
-                minutes,
-                fee: q.fee.amount.to_string(),
-                paid: q.paid.amount.to_string(),
-            }],
+            Outcome::Valet(self.valet_view(&tag, &returned, &after, q, message)),
+            vec![event],
             effects,
         ))
     }

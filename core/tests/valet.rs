@@ -251,6 +251,33 @@ fn a_cashier_takes_no_keys_and_a_lot_without_valet_parking_says_so() {
     assert_eq!(refused.kind, ErrorKind::Forbidden);
     assert!(journal_kinds(&lot).is_empty());
 
+    // Every valet step is refused to a cashier and to a lane (system), whatever the tag: the
+    // engine checks the permission before it looks for the keys.
+    lot.engine
+        .run(&ann(), berlin("2026-11-18 09:00"), drop_off("1", "VAL 1"))
+        .unwrap();
+    let lane = Actor::system("lane-X1");
+    for who in [&cashier, &lane] {
+        let steps: [gatehouse_core::Command; 4] = [
+            drop_off("2", "VAL 2").into(),
+            ValetPark {
+                tag: "1".into(),
+                spot: standard_spots(&lot).0,
+            }
+            .into(),
+            ValetRequest { tag: "1".into() }.into(),
+            ValetReturn { tag: "1".into() }.into(),
+        ];
+        for step in steps {
+            let e = lot
+                .engine
+                .execute(who, berlin("2026-11-18 09:05"), step)
+                .unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Forbidden, "{}: {}", who.name, e.message);
+        }
+    }
+    assert_eq!(journal_kinds(&lot), ["valet_keys_taken"]);
+
     // The demo lot without its [valet] section.
     let toml = gatehouse_core::config::DEMO_TOML;
     let start = toml.find("[valet]").unwrap();
