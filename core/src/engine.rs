@@ -16,7 +16,7 @@ use crate::events::Event;
 use crate::journal::{Head, JournalRecord};
 use crate::personal;
 use crate::stays::{
-    LotContext, StayQuote, StayRef, StayRow, find_inside, quote_stay, stay_of_ticket,
+    LotContext, StayQuote, StayRef, StayRow, ensure_inside, find_inside, quote_stay, stay_of_ticket,
 };
 use crate::store::{self, ts};
 use crate::ticket::ticket_number;
@@ -349,6 +349,13 @@ impl Engine {
         // with one fsync of the WAL (synchronous=FULL's sync, taken off the writer), so the writer
         // applies the next group while the disk syncs the last. Callers hear only after the sync.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoints (copying the WAL back into the database file, with an fsync of it) run on
+        // the checkpoint thread, not inside the writer's COMMIT; the writer checkpoints itself
+        // only as a backstop when the WAL has grown past CHECKPOINT_BACKSTOP pages without a
+        // pause for the checkpoint thread to finish one. Once restarted, the WAL is cut back.
+        conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_BACKSTOP)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        let checkpointer = Checkpointer::start(path)?;
         let wal = wal_path(path);
         let ctx = Arc::new(LotContext::load(&conn, &path.display().to_string())?);
         let mut writer = Writer {
@@ -365,6 +372,7 @@ impl Engine {
             times: Arc::default(),
             durable: None,
             disk_failed: Arc::default(),
+            data_version: 0,
         };
         writer.reload()?;
         let events = writer.events.clone();
@@ -377,6 +385,7 @@ impl Engine {
             events: events.clone(),
             times: times.clone(),
             disk_failed: writer.disk_failed.clone(),
+            checkpointer,
         };
         let syncer = std::thread::Builder::new()
             .name("gatehouse-durability".into())
@@ -573,6 +582,9 @@ pub(crate) struct Writer {
     durable: Option<mpsc::Sender<Committed>>,
     /// Set when the disk refused to sync: the lot stops taking commands.
     disk_failed: Arc<std::sync::atomic::AtomicBool>,
+    /// SQLite's data_version when the state was last loaded: it changes when another
+    /// connection (another process) commits, and then the writer rebuilds its state.
+    data_version: i64,
 }
 
 /// The WAL file of a database: `lot.db` → `lot.db-wal`.
@@ -598,6 +610,71 @@ struct Durability {
     events: broadcast::Sender<Arc<JournalRecord>>,
     times: Arc<TimeCounters>,
     disk_failed: Arc<std::sync::atomic::AtomicBool>,
+    checkpointer: Checkpointer,
+}
+
+/// WAL pages after which the writer checkpoints in its own COMMIT (the checkpoint thread
+/// normally keeps the WAL well below this).
+const CHECKPOINT_BACKSTOP: i64 = 16_384;
+/// The WAL file is cut back to this size (bytes) when it restarts.
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+/// The checkpoint thread's pause between checkpoints, so that each copies many commits' pages
+/// (a page changed by several commits is copied once).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The checkpoint thread: after synced commits, copies the WAL into the database file
+/// (a passive checkpoint on its own connection, which never blocks the writer).
+struct Checkpointer {
+    tx: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = store::open(path, true)?;
+        let (tx, rx) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("gatehouse-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    // Gather the commits of the next moment, then copy them all at once; when
+                    // the engine closes, stop at once (closing the last connection checkpoints).
+                    let until = std::time::Instant::now() + CHECKPOINT_EVERY;
+                    loop {
+                        let left = until.saturating_duration_since(std::time::Instant::now());
+                        match rx.recv_timeout(left) {
+                            Ok(()) => continue,
+                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                    // A failed passive checkpoint loses nothing (the WAL holds the commits);
+                    // the next one, or the writer's backstop, copies them.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| Error::storage(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Says that more commits are in the WAL.
+    fn nudge(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Durability {
@@ -615,6 +692,7 @@ impl Durability {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match synced {
                 Ok(()) => {
+                    self.checkpointer.nudge();
                     for group in batch {
                         for r in group.records {
                             let _ = self.events.send(Arc::new(r));
@@ -660,10 +738,6 @@ impl Durability {
     }
 }
 
-fn head_text(h: &Head) -> String {
-    format!("{}:{}", h.seq, hex::encode(h.hash))
-}
-
 impl Writer {
     /// Rebuilds the in-memory state from the database (at start, after another process wrote,
     /// or after a failed commit).
@@ -697,7 +771,14 @@ impl Writer {
             .conn
             .query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
         self.head = Head::load(&self.conn)?;
+        self.data_version = self.data_version()?;
         Ok(())
+    }
+
+    fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
     }
 
     fn run(mut self, rx: mpsc::Receiver<Job>, max_group: usize) {
@@ -721,11 +802,17 @@ impl Writer {
             ));
         }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        // Another process may have written since our last group: then rebuild.
-        let recorded = store::meta(&self.conn, "journal_head")?;
-        if recorded.as_deref() != Some(head_text(&self.head).as_str())
-            && let Err(e) = self.reload()
-        {
+        // Another process may have written since our last group: then rebuild. (Our own
+        // commits leave our connection's data_version as it was; the checkpoint thread's
+        // checkpoints change no data.)
+        let changed = match self.data_version() {
+            Ok(v) => v != self.data_version,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        if changed && let Err(e) = self.reload() {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(e);
         }
@@ -1610,10 +1697,8 @@ impl Writer {
         let Some(spot) = stay.spot.as_deref().and_then(|s| self.alloc.spot_index(s)) else {
             return Ok(None);
         };
-        let in_service: bool = self
-            .conn
-            .prepare_cached("SELECT in_service FROM spots WHERE id = ?1")?
-            .query_row([self.alloc.spot_id(spot)], |r| r.get(0))?;
+        // The allocator knows: an occupied spot taken out of service is marked so at once.
+        let in_service = self.alloc.state(spot) != SpotState::OutOfService;
         Ok(Some(Effect::Vacate(spot, in_service)))
     }
 
@@ -1727,7 +1812,7 @@ impl Writer {
                 effects: vec![],
             });
         }
-        let stay = find_inside(&self.conn, &self.ctx, &StayRef::Ticket(stay.ticket()))?;
+        ensure_inside(&self.ctx, &stay)?;
         let q = quote_stay(&self.ctx, &stay, at);
         let due = q.total.amount;
         if due.is_zero() {

@@ -145,7 +145,15 @@ pub struct StayRow {
     pub valet_fee: Option<Decimal>,
 }
 
-pub const STAY_COLUMNS: &str = "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane, reserved_until, permit_id, permit_until, voucher_minutes, voucher_percent, valet_fee";
+/// The columns `StayRow::from_row` reads, as a macro so that the writer's queries are literals
+/// (built once at compile time, not formatted on every command).
+macro_rules! stay_columns {
+    () => {
+        "id, plate, class, ev, accessible, entry_lane, entry_at, spot_id, occupancy_factor, flat_fee, lost, paid, settled_at, exit_at, exit_lane, reserved_until, permit_id, permit_until, voucher_minutes, voucher_percent, valet_fee"
+    };
+}
+
+pub const STAY_COLUMNS: &str = stay_columns!();
 
 fn dec(s: &str) -> Result<Decimal> {
     Decimal::from_str(s)
@@ -218,16 +226,22 @@ impl StayRow {
 }
 
 pub fn stay_by_id(conn: &Connection, id: i64) -> Result<Option<StayRow>> {
-    conn.prepare_cached(&format!("SELECT {STAY_COLUMNS} FROM stays WHERE id = ?1"))?
-        .query_row([id], StayRow::from_row)
-        .optional()?
-        .transpose()
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        stay_columns!(),
+        " FROM stays WHERE id = ?1"
+    ))?
+    .query_row([id], StayRow::from_row)
+    .optional()?
+    .transpose()
 }
 
 /// The most recent stay inside with this plate.
 pub fn stay_inside_by_plate(conn: &Connection, plate: &Plate) -> Result<Option<StayRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {STAY_COLUMNS} FROM stays WHERE plate = ?1 AND exit_at IS NULL ORDER BY id DESC LIMIT 1"
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        stay_columns!(),
+        " FROM stays WHERE plate = ?1 AND exit_at IS NULL ORDER BY id DESC LIMIT 1"
     ))?
     .query_row([plate.as_str()], StayRow::from_row)
     .optional()?
@@ -275,22 +289,28 @@ pub fn stay_of_ticket(conn: &Connection, signer: &TicketSigner, text: &str) -> R
     })
 }
 
+/// Refuses a stay that has already left: its ticket was used.
+pub fn ensure_inside(ctx: &LotContext, stay: &StayRow) -> Result<()> {
+    match stay.exit_at {
+        None => Ok(()),
+        Some(exit) => Err(Error::new(
+            ErrorKind::TicketUsed,
+            format!(
+                "ticket {} was already used: its stay exited at {} through lane {}; a ticket is valid for one stay",
+                stay.ticket(),
+                ctx.local(exit),
+                stay.exit_lane.as_deref().unwrap_or("?")
+            ),
+        )),
+    }
+}
+
 /// Finds the stay a command names; it must still be inside.
 pub fn find_inside(conn: &Connection, ctx: &LotContext, r: &StayRef) -> Result<StayRow> {
     match r {
         StayRef::Ticket(text) => {
             let stay = stay_of_ticket(conn, &ctx.signer, text)?;
-            if let Some(exit) = stay.exit_at {
-                return Err(Error::new(
-                    ErrorKind::TicketUsed,
-                    format!(
-                        "ticket {} was already used: its stay exited at {} through lane {}; a ticket is valid for one stay",
-                        stay.ticket(),
-                        ctx.local(exit),
-                        stay.exit_lane.as_deref().unwrap_or("?")
-                    ),
-                ));
-            }
+            ensure_inside(ctx, &stay)?;
             Ok(stay)
         }
         StayRef::Plate(p) => stay_inside_by_plate(conn, p)?.ok_or_else(|| {
@@ -309,8 +329,10 @@ pub fn find_inside(conn: &Connection, ctx: &LotContext, r: &StayRef) -> Result<S
 
 /// The stay inside that entered on the permit with this RFID card (the latest, if several).
 pub fn stay_inside_by_card(conn: &Connection, card: &str) -> Result<Option<StayRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {STAY_COLUMNS} FROM stays WHERE exit_at IS NULL AND permit_id IN (SELECT id FROM permits WHERE card = ?1) ORDER BY id DESC LIMIT 1"
+    conn.prepare_cached(concat!(
+        "SELECT ",
+        stay_columns!(),
+        " FROM stays WHERE exit_at IS NULL AND permit_id IN (SELECT id FROM permits WHERE card = ?1) ORDER BY id DESC LIMIT 1"
     ))?
     .query_row([card.trim()], StayRow::from_row)
     .optional()?

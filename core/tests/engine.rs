@@ -1102,3 +1102,38 @@ fn a_lane_report_is_journaled_with_its_timings_and_alerts_only_when_asked() {
         ErrorKind::InvalidInput
     );
 }
+
+/// The writer notices another process's commits (SQLite's data_version) and rebuilds before its
+/// next group: a car another engine admitted holds its spot here too, and the journal chain
+/// stays whole.
+#[test]
+fn an_engine_sees_what_another_process_wrote_before_its_next_command() {
+    let lot = demo_lot();
+    let other = Engine::open(&lot.path, EngineOptions::default()).unwrap();
+    let first = lot.enter("2026-11-18 08:00", "B-AB 101", VehicleClass::Standard);
+    let theirs = match other
+        .execute(
+            &attendant(),
+            berlin("2026-11-18 08:01"),
+            entry("B-AB 102", VehicleClass::Standard),
+        )
+        .unwrap()
+    {
+        Outcome::Entered(e) => e,
+        o => panic!("{o:?}"),
+    };
+    drop(other);
+    // The other engine's stay is inside for this one: its plate cannot enter again (hard
+    // anti-passback in the demo lot) ...
+    let again = lot.run(
+        "2026-11-18 08:02",
+        entry("B-AB 102", VehicleClass::Standard),
+    );
+    assert!(again.is_err(), "{again:?}");
+    // ... and this engine's next car gets neither spot taken already.
+    let next = lot.enter("2026-11-18 08:03", "B-AB 103", VehicleClass::Standard);
+    assert_ne!(next.spot, first.spot);
+    assert_ne!(next.spot, theirs.spot);
+    let audit = Lot::open(&lot.path).unwrap().audit().unwrap();
+    assert!(audit.ok, "{audit:?}");
+}
