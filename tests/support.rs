@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration as Minutes, Utc};
 use gatehouse_anpr::scene::Renderer;
 use gatehouse_anpr::{Anpr, PlateReader};
 use gatehouse_core::command as req;
-use gatehouse_core::engine::Entered;
+use gatehouse_core::entry::Entered;
 use gatehouse_core::{
     Actor, Command, Engine, EngineOptions, Lot, LotConfig, Outcome, Plate, VehicleClass,
 };

@@ -8,9 +8,11 @@ use clap::Subcommand;
 use gatehouse_core::auth::Secret;
 use gatehouse_core::command as req;
 use gatehouse_core::money::parse_amount;
-use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
+use gatehouse_core::permits::{Hours, PermitKind, PermitRequest};
 use gatehouse_core::reservations::ReservationRequest;
 use gatehouse_core::tariffs::TariffRequest;
+use gatehouse_core::vouchers::VoucherRequest;
+use gatehouse_core::watchlist::WatchAction;
 use gatehouse_core::{Command, Error, Lot, PaymentMethod, Plate, Role, VehicleClass};
 use std::path::{Path, PathBuf};
 

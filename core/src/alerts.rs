@@ -1,16 +1,18 @@
 //! Alerts for the attendant (watchlist hits, anti-passback, unpaid exit attempts, overstays),
 //! acknowledged with who and when; and personal-data retention and erasure.
 
+use crate::command as req;
 use crate::domain::Plate;
-use crate::engine::{Applied, Job, Writer, recorded};
+use crate::engine::Job;
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::personal;
 use crate::store::ts;
+use crate::tx::{Applied, Handle, Tx, recorded};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-impl Writer {
+impl Tx<'_> {
     /// Records an alert and returns its event.
     pub(crate) fn raise_alert(
         &self,
@@ -98,7 +100,7 @@ impl Writer {
                 .execute(params![id, h, plate])?;
         }
         let n = rows.len() as u64;
-        personal::forget_unused_plates(&self.conn)?;
+        personal::forget_unused_plates(self.conn)?;
         Ok(Applied::new(
             recorded(
                 "plates pseudonymised",
@@ -139,7 +141,7 @@ impl Writer {
         let permits = n("UPDATE permit_plates SET plate = ?2 WHERE plate = ?1")?;
         let watchlist = n("DELETE FROM watchlist WHERE plate = ?1 OR plate = ?2")?;
         n("UPDATE alerts SET plate = ?2, message = replace(message, ?1, ?2) WHERE plate = ?1")?;
-        personal::forget(&self.conn, &h)?;
+        personal::forget(self.conn, &h)?;
         // The names of the people behind this plate's permits and reservations go too.
         let holders: Vec<String> = self
             .conn
@@ -160,7 +162,7 @@ impl Writer {
                     "UPDATE reservations SET holder = ?2 WHERE holder = ?1 AND plate = ?3",
                 )?
                 .execute(params![holder, token, h])?;
-            personal::forget(&self.conn, &token)?;
+            personal::forget(self.conn, &token)?;
         }
         Ok(Applied::new(
             recorded(
@@ -203,4 +205,26 @@ pub fn list_alerts(conn: &Connection, all: bool) -> Result<Vec<serde_json::Value
         }))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+impl Handle for req::AckAlert {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req::AckAlert { alert, note } = self;
+        tx.ack_alert(job, *alert, note)
+    }
+}
+
+impl Handle for req::PseudonymisePlates {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req::PseudonymisePlates { before } = self;
+        tx.pseudonymise_plates(at, *before)
+    }
+}
+
+impl Handle for req::ErasePlate {
+    fn handle(&self, tx: &mut Tx<'_>, _job: &Job) -> Result<Applied> {
+        let req::ErasePlate { plate } = self;
+        tx.erase_plate(plate)
+    }
 }

@@ -8,10 +8,11 @@
 
 use crate::auth::{Permission, Secret};
 use crate::domain::{PaymentMethod, Plate, Role, VehicleClass};
-use crate::engine::{
-    Entered, Exited, LostTicketOutcome, Paid, Recorded, Refunded, SpotOverridden, SpotService,
-};
+use crate::entry::Entered;
 use crate::error::{Error, ErrorKind, Result};
+use crate::exit::{Exited, LostTicketOutcome};
+use crate::payments::{Paid, Refunded};
+use crate::spots::{SpotOverridden, SpotService};
 use crate::stays::StayRef;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -70,8 +71,8 @@ replies! {
     SpotService(SpotService),
     Reservation(crate::reservations::ReservationView),
     Permit(crate::permits::PermitIssued),
-    Account(crate::permits::AccountView),
-    Voucher(crate::permits::VoucherIssued),
+    Account(crate::accounts::AccountView),
+    Voucher(crate::vouchers::VoucherIssued),
     LoggedIn(crate::users::LoggedIn),
     UserAdded(crate::users::UserAdded),
     Shift(crate::shifts::ShiftView),
@@ -94,6 +95,17 @@ pub(crate) fn reply_of<R: Request>(outcome: Outcome) -> Result<R::Reply> {
             ),
         )
     })
+}
+
+/// A change with nothing more to report than what and which record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recorded {
+    pub what: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 macro_rules! commands {
@@ -133,6 +145,17 @@ macro_rules! commands {
             pub fn permission(&self) -> Option<Permission> {
                 match self {
                     $(Command::$variant(_) => <$req as Request>::PERMISSION,)*
+                }
+            }
+
+            /// Applies the command in the writer's transaction: its feature's handler.
+            pub(crate) fn handle(
+                &self,
+                tx: &mut crate::tx::Tx<'_>,
+                job: &crate::engine::Job,
+            ) -> Result<crate::tx::Applied> {
+                match self {
+                    $(Command::$variant(r) => crate::tx::Handle::handle(r, tx, job),)*
                 }
             }
         }
@@ -185,12 +208,12 @@ commands! {
     /// Revoke a permit.
     RevokePermit(RevokePermit) -> Recorded, "permit revocation", Some(P::PermitEdit);
     /// Open a prepaid account.
-    OpenAccount(OpenAccount) -> crate::permits::AccountView, "account opening",
+    OpenAccount(OpenAccount) -> crate::accounts::AccountView, "account opening",
         Some(P::AccountEdit);
     /// Put money on a prepaid account.
-    TopUpAccount(TopUpAccount) -> crate::permits::AccountView, "top-up", Some(P::AccountTopUp);
+    TopUpAccount(TopUpAccount) -> crate::accounts::AccountView, "top-up", Some(P::AccountTopUp);
     /// Issue merchant vouchers.
-    IssueVoucher(crate::permits::VoucherRequest) -> crate::permits::VoucherIssued,
+    IssueVoucher(crate::vouchers::VoucherRequest) -> crate::vouchers::VoucherIssued,
         "voucher issue", Some(P::VoucherIssue);
     /// Put a plate on the watchlist, or take it off.
     Watch(Watch) -> Recorded, "watchlist change", Some(P::WatchlistEdit);
@@ -228,6 +251,36 @@ commands! {
         Some(P::Valet);
     ValetReturn(crate::valet::ValetReturn) -> crate::valet::ValetView, "valet return",
         Some(P::Valet);
+}
+
+impl Command {
+    /// The ticket text a command presents, when it names a stay by ticket: a lane or terminal
+    /// must present the signed QR (typed numbers are for staff at the booth).
+    pub fn presented_ticket(&self) -> Option<&str> {
+        match self {
+            Command::Entry(Entry {
+                presented_ticket: Some(t),
+                ..
+            }) => Some(t),
+            Command::Exit(Exit {
+                stay: StayRef::Ticket(t),
+                ..
+            })
+            | Command::Pay(Pay {
+                stay: StayRef::Ticket(t),
+                ..
+            })
+            | Command::PayFromAccount(PayFromAccount {
+                stay: StayRef::Ticket(t),
+                ..
+            })
+            | Command::ApplyVoucher(ApplyVoucher {
+                stay: StayRef::Ticket(t),
+                ..
+            }) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 impl Command {
@@ -426,7 +479,7 @@ pub struct TopUpAccount {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Watch {
     pub plate: Plate,
-    pub action: Option<crate::permits::WatchAction>,
+    pub action: Option<crate::watchlist::WatchAction>,
     pub note: String,
 }
 

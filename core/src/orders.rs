@@ -6,10 +6,11 @@
 //! (`order_applied`), which is how it travels back up to the server.
 
 use crate::command as req;
-use crate::engine::{Applied, Command, Job, Outcome, Writer};
+use crate::engine::{Command, Job, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::store::ts;
+use crate::tx::{Applied, Handle, Tx};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
@@ -82,7 +83,7 @@ fn decision(conn: &rusqlite::Connection, seq: i64) -> Result<Option<OrderDecisio
         .optional()?)
 }
 
-impl Writer {
+impl Tx<'_> {
     pub(crate) fn apply_order(
         &mut self,
         job: &Job,
@@ -90,9 +91,9 @@ impl Writer {
         id: &str,
         order: &std::result::Result<Box<Command>, String>,
     ) -> Result<Applied> {
-        let last = last_applied(&self.conn)?;
+        let last = last_applied(self.conn)?;
         if seq <= last {
-            return match decision(&self.conn, seq)? {
+            return match decision(self.conn, seq)? {
                 Some(d) if d.order_id == id => Ok(Applied::new(Outcome::Order(d), vec![], vec![])),
                 Some(d) => Err(Error::new(
                     ErrorKind::Conflict,
@@ -136,7 +137,7 @@ impl Writer {
         let inner = Job::detached(job.actor.clone(), job.at, (**order).clone());
         self.conn.execute_batch("SAVEPOINT server_order")?;
         // The server's authority: the order is not checked against the sync actor's role.
-        let tried = self.dispatch(&inner);
+        let tried = inner.command.handle(self, &inner);
         let (kept, reason) = match tried {
             Ok(a) if a.refused.is_none() => {
                 self.conn.execute_batch("RELEASE server_order")?;
@@ -208,5 +209,12 @@ impl Writer {
             replayed: false,
         };
         Ok(Applied::new(Outcome::Order(d), events, effects))
+    }
+}
+
+impl Handle for req::ApplyOrder {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req::ApplyOrder { seq, id, order } = self;
+        tx.apply_order(job, *seq, id, order)
     }
 }

@@ -1,12 +1,14 @@
-//! Permits (passes by plate or RFID card), prepaid accounts, merchant vouchers and the watchlist.
+//! Permits: passes by plate or RFID card, with their validity, hours, levels and limits; checked
+//! at entry.
 
-use crate::domain::{PaymentMethod, Plate};
-use crate::engine::{Applied, Job, Outcome, Writer, recorded};
+use crate::command as req;
+use crate::domain::Plate;
+use crate::engine::{Job, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
-use crate::stays::{StayRef, find_inside, quote_stay};
 use crate::store::{parse_ts, ts};
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use crate::tx::{Applied, Handle, Tx, recorded};
+use chrono::{DateTime, NaiveTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -158,126 +160,12 @@ fn permit_row(r: &rusqlite::Row) -> rusqlite::Result<Result<PermitRow>> {
     })())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WatchAction {
-    /// Keep the gate shut and alert.
-    Refuse,
-    /// Admit and alert.
-    Alert,
-}
-
-impl WatchAction {
-    pub fn parse(s: &str) -> Result<WatchAction> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "refuse" => Ok(WatchAction::Refuse),
-            "alert" => Ok(WatchAction::Alert),
-            _ => Err(Error::invalid(format!(
-                "'{s}' is not a watchlist action: use refuse or alert"
-            ))),
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WatchAction::Refuse => "refuse",
-            WatchAction::Alert => "alert",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AccountView {
-    pub id: i64,
-    pub holder: String,
-    pub balance: String,
-    pub currency: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    /// The signed code on the account's card: scanned at an exit, it pays from the account.
-    pub card: String,
-}
-
-fn account_view(
-    ctx: &crate::stays::LotContext,
-    id: i64,
-    holder: String,
-    balance: Decimal,
-    expires_at: Option<DateTime<Utc>>,
-    at: DateTime<Utc>,
-) -> AccountView {
-    let pol = &ctx.config.policies;
-    let mut warnings = Vec::new();
-    if balance < pol.low_balance {
-        warnings.push(format!(
-            "low balance: {balance} {} (below {}); top up soon",
-            ctx.config.lot.currency, pol.low_balance
-        ));
-    }
-    if let Some(e) = expires_at
-        && e - at <= Duration::days(i64::from(pol.expiry_warning_days))
-    {
-        warnings.push(if e <= at {
-            format!("the account expired at {}", ctx.local(e))
-        } else {
-            format!("the account expires at {}", ctx.local(e))
-        });
-    }
-    AccountView {
-        id,
-        holder,
-        balance: balance.to_string(),
-        currency: ctx.config.lot.currency.to_string(),
-        expires_at,
-        warnings,
-        card: ctx.account_signer.payload(id as u32),
-    }
-}
-
-/// The prepaid account a scanned card code names; a ticket, a voucher or a forged code is not
-/// one.
-pub fn account_of_card(ctx: &crate::stays::LotContext, code: &str) -> Result<i64> {
-    ctx.account_signer
-        .verify(code.trim())
-        .map(i64::from)
-        .map_err(|_| {
-            Error::new(
-                ErrorKind::TicketForged,
-                "this is not a prepaid card of this lot (forged, altered or another lot's); pay another way",
-            )
-        })
-}
-
-/// Whether a scanned code is one of this lot's merchant vouchers (its signature checks out).
-pub fn is_voucher(ctx: &crate::stays::LotContext, code: &str) -> bool {
-    ctx.voucher_signer.verify(code.trim()).is_ok()
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct VoucherRequest {
-    pub merchant: String,
-    pub free_minutes: Option<u32>,
-    pub percent_off: Option<u32>,
-    pub valid_to: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VoucherIssued {
-    pub id: i64,
-    pub merchant: String,
-    pub free_minutes: Option<u32>,
-    pub percent_off: Option<u32>,
-    pub valid_to: Option<DateTime<Utc>>,
-    /// The signed QR payload to print on the voucher.
-    pub qr: String,
-}
-
-fn dec(s: &str) -> Result<Decimal> {
+pub(crate) fn dec(s: &str) -> Result<Decimal> {
     Decimal::from_str(s)
         .map_err(|_| Error::storage(format!("the database holds a malformed amount '{s}'")))
 }
 
-impl Writer {
+impl Tx<'_> {
     // ---- permits -----------------------------------------------------------------------------
 
     /// Why a permit does not admit now, if it does not.
@@ -537,423 +425,9 @@ impl Writer {
 
     // ---- prepaid accounts --------------------------------------------------------------------
 
-    fn account(&self, id: i64) -> Result<(String, Decimal, Option<DateTime<Utc>>)> {
-        let row: Option<(String, String, Option<String>)> = self
-            .conn
-            .prepare_cached("SELECT holder, balance, expires_at FROM accounts WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let (holder, balance, expires) =
-            row.ok_or_else(|| Error::not_found(format!("there is no prepaid account {id}")))?;
-        Ok((
-            holder,
-            dec(&balance)?,
-            expires.as_deref().map(parse_ts).transpose()?,
-        ))
-    }
-
-    fn account_view(&self, id: i64, at: DateTime<Utc>) -> Result<AccountView> {
-        let (holder, balance, expires_at) = self.account(id)?;
-        Ok(account_view(&self.ctx, id, holder, balance, expires_at, at))
-    }
-
-    pub(crate) fn open_account(
-        &mut self,
-        at: DateTime<Utc>,
-        holder: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<Applied> {
-        let holder = holder.trim();
-        if holder.is_empty() || holder.len() > 120 {
-            return Err(Error::invalid(
-                "an account needs its holder's name (1 to 120 characters)",
-            ));
-        }
-        if expires_at.is_some_and(|e| e <= at) {
-            return Err(Error::invalid("the expiry must be in the future"));
-        }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO accounts (holder, expires_at, created_at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![holder, expires_at.map(ts), ts(at)])?;
-        let id = self.conn.last_insert_rowid();
-        Ok(Applied::new(
-            Outcome::Account(self.account_view(id, at)?),
-            vec![Event::AccountOpened {
-                account: id,
-                holder: holder.to_string(),
-                expires_at: expires_at.map(ts),
-            }],
-            vec![],
-        ))
-    }
-
-    pub(crate) fn top_up(
-        &mut self,
-        job: &Job,
-        account: i64,
-        method: PaymentMethod,
-        amount: Decimal,
-    ) -> Result<Applied> {
-        let amount = self.check_amount(amount)?;
-        if method == PaymentMethod::Prepaid {
-            return Err(Error::invalid(
-                "top up with cash, card, mobile or UPI, not from the account itself",
-            ));
-        }
-        let (_, balance, expires) = self.account(account)?;
-        if expires.is_some_and(|e| e <= job.at) {
-            return Err(Error::conflict(format!(
-                "prepaid account {account} has expired; open a new one"
-            )));
-        }
-        let shift = self.cash_shift(job, method)?;
-        let balance = balance + amount;
-        self.conn
-            .prepare_cached("UPDATE accounts SET balance = ?2 WHERE id = ?1")?
-            .execute(params![account, balance.to_string()])?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO account_moves (account_id, kind, amount, balance, at, actor, method, shift_id) VALUES (?1, 'top_up', ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![account, amount.to_string(), balance.to_string(), ts(job.at), job.actor.name, method.as_str(), shift])?;
-        Ok(Applied::new(
-            Outcome::Account(self.account_view(account, job.at)?),
-            vec![Event::AccountToppedUp {
-                account,
-                method,
-                amount: amount.to_string(),
-                balance: balance.to_string(),
-                shift,
-            }],
-            vec![],
-        ))
-    }
-
-    pub(crate) fn pay_from_account(
-        &mut self,
-        job: &Job,
-        r: &StayRef,
-        account: i64,
-    ) -> Result<Applied> {
-        let (_, balance, expires) = self.account(account)?;
-        if let Some(e) = expires
-            && e <= job.at
-        {
-            return Err(Error::conflict(format!(
-                "prepaid account {account} expired at {}; pay another way",
-                self.ctx.local(e)
-            )));
-        }
-        let stay = find_inside(&self.conn, &self.ctx, r)?;
-        let due = quote_stay(&self.ctx, &stay, job.at).total.amount;
-        if due > balance {
-            return Err(Error::conflict(format!(
-                "prepaid account {account} holds {balance}, less than the {due} owed; top it up or pay another way"
-            )));
-        }
-        let mut applied = self.pay(
-            job,
-            &StayRef::Ticket(stay.ticket()),
-            PaymentMethod::Prepaid,
-            due,
-            None,
-            Some(account),
-        )?;
-        let Outcome::Paid(paid) = &mut applied.outcome else {
-            return Err(Error::storage("a prepaid payment did not record a payment"));
-        };
-        let balance = balance - due;
-        self.conn
-            .prepare_cached("UPDATE accounts SET balance = ?2 WHERE id = ?1")?
-            .execute(params![account, balance.to_string()])?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO account_moves (account_id, kind, amount, balance, stay_id, at, actor, method) VALUES (?1, 'debit', ?2, ?3, ?4, ?5, ?6, 'prepaid')",
-            )?
-            .execute(params![account, due.to_string(), balance.to_string(), stay.id, ts(job.at), job.actor.name])?;
-        paid.warnings = self.account_view(account, job.at)?.warnings;
-        applied.events.push(Event::AccountDebited {
-            account,
-            stay: stay.id,
-            payment: paid.payment,
-            amount: due.to_string(),
-            balance: balance.to_string(),
-        });
-        Ok(applied)
-    }
-
     // ---- vouchers ----------------------------------------------------------------------------
 
-    pub(crate) fn issue_voucher(
-        &mut self,
-        at: DateTime<Utc>,
-        req: &VoucherRequest,
-    ) -> Result<Applied> {
-        let merchant = req.merchant.trim();
-        if merchant.is_empty() || merchant.len() > 120 {
-            return Err(Error::invalid(
-                "a voucher needs the merchant's name (1 to 120 characters)",
-            ));
-        }
-        match (req.free_minutes, req.percent_off) {
-            (Some(m), None) if (1..=24 * 60).contains(&m) => {}
-            (None, Some(p)) if (1..=100).contains(&p) => {}
-            (Some(_), Some(_)) | (None, None) => {
-                return Err(Error::invalid(
-                    "a voucher gives either free minutes (--minutes) or a percentage off (--percent), not both",
-                ));
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "free minutes are 1 to 1440; a percentage off is 1 to 100",
-                ));
-            }
-        }
-        if req.valid_to.is_some_and(|v| v <= at) {
-            return Err(Error::invalid("the voucher's expiry must be in the future"));
-        }
-        self.conn
-            .prepare_cached(
-                "INSERT INTO vouchers (merchant, free_minutes, percent_off, valid_to, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![merchant, req.free_minutes, req.percent_off, req.valid_to.map(ts), ts(at)])?;
-        let id = self.conn.last_insert_rowid();
-        let qr = self.ctx.voucher_signer.payload(id as u32);
-        Ok(Applied::new(
-            Outcome::Voucher(VoucherIssued {
-                id,
-                merchant: merchant.to_string(),
-                free_minutes: req.free_minutes,
-                percent_off: req.percent_off,
-                valid_to: req.valid_to,
-                qr,
-            }),
-            vec![Event::VoucherIssued {
-                voucher: id,
-                merchant: merchant.to_string(),
-                free_minutes: req.free_minutes,
-                percent_off: req.percent_off,
-                valid_to: req.valid_to.map(ts),
-            }],
-            vec![],
-        ))
-    }
-
-    pub(crate) fn apply_voucher(
-        &mut self,
-        at: DateTime<Utc>,
-        r: &StayRef,
-        text: &str,
-    ) -> Result<Applied> {
-        let id = i64::from(self.ctx.voucher_signer.verify(text.trim()).map_err(|_| {
-            Error::new(
-                ErrorKind::TicketForged,
-                "this is not a voucher of this lot (forged, altered, mistyped or another lot's); ask the merchant for a new one",
-            )
-        })?);
-        type VoucherRow = (Option<u32>, Option<u32>, Option<String>, Option<i64>);
-        let (minutes, percent, valid_to, used): VoucherRow = self
-            .conn
-            .prepare_cached(
-                "SELECT free_minutes, percent_off, valid_to, used_stay FROM vouchers WHERE id = ?1",
-            )?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .optional()?
-            .ok_or_else(|| Error::not_found(format!("voucher {id} is not known to this lot")))?;
-        if let Some(s) = used {
-            return Err(Error::new(
-                ErrorKind::TicketUsed,
-                format!(
-                    "voucher {id} was already used (ticket {}); a voucher is good for one stay",
-                    crate::ticket::ticket_number(s as u32)
-                ),
-            ));
-        }
-        if let Some(v) = valid_to.as_deref().map(parse_ts).transpose()?
-            && at >= v
-        {
-            return Err(Error::conflict(format!(
-                "voucher {id} expired at {}",
-                self.ctx.local(v)
-            )));
-        }
-        let stay = find_inside(&self.conn, &self.ctx, r)?;
-        let has: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT voucher_id FROM stays WHERE id = ?1")?
-            .query_row([stay.id], |r| r.get(0))?;
-        if has.is_some() {
-            return Err(Error::conflict(format!(
-                "ticket {} already has a voucher; one voucher per stay",
-                stay.ticket()
-            )));
-        }
-        self.conn
-            .prepare_cached(
-                "UPDATE stays SET voucher_id = ?2, voucher_minutes = ?3, voucher_percent = ?4 WHERE id = ?1",
-            )?
-            .execute(params![stay.id, id, minutes, percent])?;
-        self.conn
-            .prepare_cached("UPDATE vouchers SET used_stay = ?2, used_at = ?3 WHERE id = ?1")?
-            .execute(params![id, stay.id, ts(at)])?;
-        let after = crate::stays::stay_by_id(&self.conn, stay.id)?
-            .ok_or_else(|| Error::storage("the stay vanished while the voucher was applied"))?;
-        let q = quote_stay(&self.ctx, &after, at);
-        Ok(Applied::new(
-            recorded(
-                "voucher applied",
-                Some(id),
-                format!(
-                    "voucher {id} applied to ticket {}: {} now owed",
-                    stay.ticket(),
-                    q.total
-                ),
-            ),
-            vec![Event::VoucherApplied {
-                voucher: id,
-                stay: stay.id,
-            }],
-            vec![],
-        ))
-    }
-
     // ---- watchlist ---------------------------------------------------------------------------
-
-    pub(crate) fn watchlist_hit(&self, plate: &Plate) -> Result<Option<(WatchAction, String)>> {
-        let row: Option<(String, String)> = self
-            .conn
-            .prepare_cached("SELECT action, note FROM watchlist WHERE plate = ?1")?
-            .query_row([plate.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        row.map(|(a, n)| Ok((WatchAction::parse(&a)?, n)))
-            .transpose()
-    }
-
-    pub(crate) fn watch(
-        &mut self,
-        job: &Job,
-        plate: &Plate,
-        action: Option<WatchAction>,
-        note: &str,
-    ) -> Result<Applied> {
-        match action {
-            Some(a) => {
-                if note.trim().is_empty() {
-                    return Err(Error::invalid(
-                        "say why the plate is watched (--note); attendants see it at the alert",
-                    ));
-                }
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO watchlist (plate, action, note, added_at, added_by) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (plate) DO UPDATE SET action = ?2, note = ?3, added_at = ?4, added_by = ?5",
-                    )?
-                    .execute(params![plate.as_str(), a.as_str(), note.trim(), ts(job.at), job.actor.name])?;
-            }
-            None => {
-                let n = self
-                    .conn
-                    .prepare_cached("DELETE FROM watchlist WHERE plate = ?1")?
-                    .execute([plate.as_str()])?;
-                if n == 0 {
-                    return Err(Error::not_found(format!(
-                        "plate {plate} is not on the watchlist"
-                    )));
-                }
-            }
-        }
-        Ok(Applied::new(
-            recorded(
-                "watchlist",
-                None,
-                match action {
-                    Some(a) => format!("plate {plate} is watched: {}", a.as_str()),
-                    None => format!("plate {plate} is off the watchlist"),
-                },
-            ),
-            vec![Event::WatchlistChanged {
-                plate: plate.to_string(),
-                action: action.map(|a| a.as_str().to_string()),
-                note: note.trim().to_string(),
-            }],
-            vec![],
-        ))
-    }
-}
-
-/// Prepaid accounts, for lists, with their warnings as of `at`.
-pub fn list_accounts(
-    conn: &rusqlite::Connection,
-    ctx: &crate::stays::LotContext,
-    at: DateTime<Utc>,
-) -> Result<Vec<AccountView>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, holder, balance, expires_at FROM accounts ORDER BY id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, holder, balance, expires) = row?;
-        let expires = expires.as_deref().map(parse_ts).transpose()?;
-        out.push(account_view(ctx, id, holder, dec(&balance)?, expires, at));
-    }
-    Ok(out)
-}
-
-/// A merchant voucher as listed for staff.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VoucherListed {
-    pub id: i64,
-    pub merchant: String,
-    pub free_minutes: Option<u32>,
-    pub percent_off: Option<u32>,
-    pub valid_to: Option<DateTime<Utc>>,
-    /// The ticket of the stay it was used on.
-    pub used_on: Option<String>,
-    /// The signed code printed on the voucher.
-    pub qr: String,
-}
-
-/// Merchant vouchers, newest first.
-pub fn list_vouchers(
-    conn: &rusqlite::Connection,
-    ctx: &crate::stays::LotContext,
-    limit: u32,
-) -> Result<Vec<VoucherListed>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, merchant, free_minutes, percent_off, valid_to, used_stay FROM vouchers ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<u32>>(2)?,
-            r.get::<_, Option<u32>>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, Option<i64>>(5)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, merchant, free_minutes, percent_off, valid_to, used) = row?;
-        out.push(VoucherListed {
-            id,
-            merchant,
-            free_minutes,
-            percent_off,
-            valid_to: valid_to.as_deref().map(parse_ts).transpose()?,
-            used_on: used.map(|s| crate::ticket::ticket_number(s as u32)),
-            qr: ctx.voucher_signer.payload(id as u32),
-        });
-    }
-    Ok(out)
 }
 
 /// Permits, for lists.
@@ -978,6 +452,22 @@ pub fn list_permits(conn: &rusqlite::Connection) -> Result<Vec<serde_json::Value
         }))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+impl Handle for crate::permits::PermitRequest {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req = self;
+        tx.issue_permit(at, req)
+    }
+}
+
+impl Handle for req::RevokePermit {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req::RevokePermit { permit, reason } = self;
+        tx.revoke_permit(at, *permit, reason)
+    }
 }
 
 #[cfg(test)]

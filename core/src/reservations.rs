@@ -11,12 +11,14 @@
 //! instant, reservations plus vehicles inside never exceed capacity.
 
 use crate::allocation::{Pool, PoolCounts};
+use crate::command as req;
 use crate::config::ReservationPolicy;
 use crate::domain::{Plate, VehicleClass};
-use crate::engine::{Applied, Effect, Job, Outcome, Writer, recorded};
+use crate::engine::{Job, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::store::{parse_ts, ts};
+use crate::tx::{Applied, Effect, Handle, Tx, recorded};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
@@ -515,7 +517,7 @@ fn new_code() -> Result<String> {
     Ok(format!("R{}-{}", &c[..3], &c[3..7]))
 }
 
-impl Writer {
+impl Tx<'_> {
     fn policy(&self) -> &ReservationPolicy {
         &self.ctx.config.policies.reservations
     }
@@ -606,7 +608,7 @@ impl Writer {
         }
         self.check_capacity(pool, req.class, req.start, req.end, -1)?;
         let mut code = new_code()?;
-        while by_code(&self.conn, &code).is_ok() {
+        while by_code(self.conn, &code).is_ok() {
             code = new_code()?;
         }
         self.conn
@@ -636,9 +638,9 @@ impl Writer {
             req.start,
             req.end,
         );
-        let r = by_code(&self.conn, &code)?;
+        let r = by_code(self.conn, &code)?;
         Ok(Applied::new(
-            Outcome::Reservation(view(&self.ctx, &r)),
+            Outcome::Reservation(view(self.ctx, &r)),
             vec![Event::ReservationBooked {
                 reservation: id,
                 code,
@@ -655,7 +657,7 @@ impl Writer {
     }
 
     fn booked(&self, code: &str) -> Result<ReservationRow> {
-        let r = by_code(&self.conn, code)?;
+        let r = by_code(self.conn, code)?;
         if r.status != "booked" {
             return Err(Error::conflict(format!(
                 "reservation {} is {}, no longer booked",
@@ -688,9 +690,9 @@ impl Writer {
             .prepare_cached("UPDATE reservations SET start_at = ?2, end_at = ?3 WHERE id = ?1")?
             .execute(params![r.id, ts(start), ts(end)])?;
         let b = booking(self.policy(), r.id, r.class, r.ev, r.accessible, start, end);
-        let after = by_code(&self.conn, &r.code)?;
+        let after = by_code(self.conn, &r.code)?;
         Ok(Applied::new(
-            Outcome::Reservation(view(&self.ctx, &after)),
+            Outcome::Reservation(view(self.ctx, &after)),
             vec![Event::ReservationChanged {
                 reservation: r.id,
                 code: r.code,
@@ -726,9 +728,9 @@ impl Writer {
         self.conn
             .prepare_cached("UPDATE reservations SET status = 'cancelled', fee = ?2 WHERE id = ?1")?
             .execute(params![r.id, fee.to_string()])?;
-        let after = by_code(&self.conn, &r.code)?;
+        let after = by_code(self.conn, &r.code)?;
         Ok(Applied::new(
-            Outcome::Reservation(view(&self.ctx, &after)),
+            Outcome::Reservation(view(self.ctx, &after)),
             vec![Event::ReservationCancelled {
                 reservation: r.id,
                 code: r.code,
@@ -862,6 +864,29 @@ impl Writer {
             free: free_ge(&self.alloc.pool_counts()),
             peaks,
         }
+    }
+}
+
+impl Handle for crate::reservations::ReservationRequest {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req = self;
+        tx.reserve(job, req)
+    }
+}
+
+impl Handle for req::ChangeReservation {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req::ChangeReservation { code, start, end } = self;
+        tx.change_reservation(at, code, *start, *end)
+    }
+}
+
+impl Handle for req::CancelReservation {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req::CancelReservation { code } = self;
+        tx.cancel_reservation(at, code)
     }
 }
 

@@ -1,12 +1,14 @@
 //! Cashier shifts: a float in, cash payments and refunds accrue, counted cash out, and the
 //! Z-report that shows over or short.
 
+use crate::command as req;
 use crate::domain::{PaymentMethod, Role};
-use crate::engine::{Applied, Job, Outcome, Writer};
+use crate::engine::{Job, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::stays::LotContext;
 use crate::store::{parse_ts, ts};
+use crate::tx::{Applied, Handle, Tx};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use rust_decimal::Decimal;
@@ -220,7 +222,7 @@ impl ZReport {
     }
 }
 
-impl Writer {
+impl Tx<'_> {
     fn open_shift_of(&self, cashier: &str) -> Result<Option<i64>> {
         Ok(self
             .conn
@@ -264,7 +266,7 @@ impl Writer {
             .execute(params![job.actor.name, ts(job.at), float.to_string()])?;
         let id = self.conn.last_insert_rowid();
         Ok(Applied::new(
-            Outcome::Shift(shift_view(&self.conn, &self.ctx, id)?),
+            Outcome::Shift(shift_view(self.conn, self.ctx, id)?),
             vec![Event::ShiftOpened {
                 shift: id,
                 cashier: job.actor.name.clone(),
@@ -290,7 +292,7 @@ impl Writer {
                 format!("{} has no open shift to close", job.actor.name),
             )
         })?;
-        let before = shift_view(&self.conn, &self.ctx, id)?;
+        let before = shift_view(self.conn, self.ctx, id)?;
         self.conn
             .prepare_cached(
                 "UPDATE shifts SET closed_at = ?2, counted = ?3, expected = ?4 WHERE id = ?1",
@@ -301,7 +303,7 @@ impl Writer {
                 counted.to_string(),
                 before.expected
             ])?;
-        let view = shift_view(&self.conn, &self.ctx, id)?;
+        let view = shift_view(self.conn, self.ctx, id)?;
         Ok(Applied::new(
             Outcome::Shift(view.clone()),
             vec![Event::ShiftClosed {
@@ -313,5 +315,19 @@ impl Writer {
             }],
             vec![],
         ))
+    }
+}
+
+impl Handle for req::OpenShift {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req::OpenShift { float } = self;
+        tx.open_shift(job, *float)
+    }
+}
+
+impl Handle for req::CloseShift {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req::CloseShift { counted } = self;
+        tx.close_shift(job, *counted)
     }
 }

@@ -2,11 +2,12 @@
 //! tariff in force when it entered, so a price change never reprices a car already inside.
 
 use crate::config::LotConfig;
-use crate::engine::{Applied, Job, Writer, recorded};
+use crate::engine::Job;
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::store::{parse_ts, ts};
 use crate::tariff::Tariff;
+use crate::tx::{Applied, Handle, Tx, recorded};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -93,7 +94,7 @@ impl TariffVersions {
     }
 }
 
-impl Writer {
+impl Tx<'_> {
     pub(crate) fn publish_tariff(&mut self, job: &Job, req: &TariffRequest) -> Result<Applied> {
         let from = req.effective_from.unwrap_or(job.at);
         if from < job.at {
@@ -138,7 +139,7 @@ impl Writer {
                 toml: req.toml.clone(),
                 note: req.note.trim().to_string(),
             }],
-            vec![crate::engine::Effect::Tariff(from, id, Box::new(tariff))],
+            vec![crate::tx::Effect::Tariff(from, id, Box::new(tariff))],
         ))
     }
 }
@@ -174,4 +175,11 @@ pub fn list(conn: &Connection) -> Result<Vec<TariffVersionView>> {
             })
         })
         .collect()
+}
+
+impl Handle for crate::tariffs::TariffRequest {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req = self;
+        tx.publish_tariff(job, req)
+    }
 }

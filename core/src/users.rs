@@ -2,11 +2,13 @@
 //! sessions a person's commands carry.
 
 use crate::auth::{self, Secret};
+use crate::command as req;
 use crate::domain::Role;
-use crate::engine::{Applied, Effect, Job, Outcome, Writer, random_bytes, recorded};
+use crate::engine::{Job, Outcome, random_bytes};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::store::{parse_ts, ts};
+use crate::tx::{Applied, Effect, Handle, Tx, recorded};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -60,7 +62,7 @@ struct UserRow {
     disabled: bool,
 }
 
-impl Writer {
+impl Tx<'_> {
     fn user(&self, name: &str) -> Result<Option<UserRow>> {
         type Row = (String, String, Option<String>, u32, Option<String>, bool);
         let row: Option<Row> = self
@@ -407,4 +409,49 @@ pub fn list_users(conn: &rusqlite::Connection) -> Result<Vec<serde_json::Value>>
         }))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+impl Handle for req::Login {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req::Login {
+            user,
+            password,
+            totp,
+        } = self;
+        tx.login(at, user, password, totp.as_ref())
+    }
+}
+
+impl Handle for req::Logout {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req::Logout = self;
+        tx.logout(job)
+    }
+}
+
+impl Handle for req::AddUser {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let req::AddUser {
+            name,
+            role,
+            password,
+        } = self;
+        tx.add_user(at, name, *role, password)
+    }
+}
+
+impl Handle for req::SetPassword {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let req::SetPassword { name, password } = self;
+        tx.set_password(job, name, password)
+    }
+}
+
+impl Handle for req::SetUserEnabled {
+    fn handle(&self, tx: &mut Tx<'_>, _job: &Job) -> Result<Applied> {
+        let req::SetUserEnabled { name, enabled } = self;
+        tx.set_user_enabled(name, *enabled)
+    }
 }

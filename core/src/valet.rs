@@ -8,12 +8,13 @@
 //! Its requests are registered in `command.rs`; the events are in `events.rs`.
 
 use crate::domain::{Plate, VehicleClass};
-use crate::engine::{Applied, Effect, Outcome, Writer};
+use crate::engine::{Job, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
 use crate::stays::{StayQuote, StayRow, quote_stay, stay_by_id};
 use crate::store::{parse_ts, ts};
 use crate::ticket::ticket_number;
+use crate::tx::{Applied, Effect, Handle, Tx};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
@@ -109,7 +110,7 @@ struct Keys {
     returned_at: Option<DateTime<Utc>>,
 }
 
-impl Writer {
+impl Tx<'_> {
     fn valet_tariff(&self) -> Result<ValetTariff> {
         self.ctx.config.policies.valet.ok_or_else(|| {
             Error::new(
@@ -144,7 +145,7 @@ impl Writer {
     }
 
     fn valet_stay(&self, id: i64) -> Result<StayRow> {
-        stay_by_id(&self.conn, id)?
+        stay_by_id(self.conn, id)?
             .ok_or_else(|| Error::storage(format!("valet stay {id} is missing from the stays")))
     }
 
@@ -188,7 +189,7 @@ impl Writer {
             )));
         }
         if let Some(p) = &r.plate
-            && let Some(inside) = crate::stays::stay_inside_by_plate(&self.conn, p)?
+            && let Some(inside) = crate::stays::stay_inside_by_plate(self.conn, p)?
         {
             return Err(Error::new(
                 ErrorKind::Passback,
@@ -225,7 +226,7 @@ impl Writer {
             "keys on tag {tag}, ticket {}: park the car and record its spot",
             row.ticket()
         );
-        let q = quote_stay(&self.ctx, &row, at);
+        let q = quote_stay(self.ctx, &row, at);
         Ok(Applied::new(
             Outcome::Valet(self.valet_view(&tag, &keys, &row, q, message)),
             vec![Event::ValetKeysTaken {
@@ -279,7 +280,7 @@ impl Writer {
             ..keys
         };
         let message = format!("the car on tag {tag} is parked in {spot_id}");
-        let q = quote_stay(&self.ctx, &stay, at);
+        let q = quote_stay(self.ctx, &stay, at);
         Ok(Applied::new(
             Outcome::Valet(self.valet_view(&tag, &keys, &stay, q, message)),
             vec![Event::ValetParked {
@@ -324,7 +325,7 @@ impl Writer {
             requested_at: keys.requested_at.or(Some(at)),
             ..keys
         };
-        let q = quote_stay(&self.ctx, &stay, at);
+        let q = quote_stay(self.ctx, &stay, at);
         let message = if q.total.is_zero() {
             format!(
                 "fetch the car on tag {tag} from {}: nothing is owed",
@@ -357,7 +358,7 @@ impl Writer {
                 "nobody has asked for the car on tag {tag} yet; record the driver's request first, which fixes the fee"
             )));
         }
-        let q = quote_stay(&self.ctx, &stay, at);
+        let q = quote_stay(self.ctx, &stay, at);
         if !q.total.is_zero() {
             return Err(Error::new(
                 ErrorKind::Unpaid,
@@ -407,6 +408,38 @@ fn spot_text(stay: &StayRow) -> String {
     match &stay.spot {
         Some(s) => format!("spot {s}"),
         None => "where it waits (not parked yet)".to_string(),
+    }
+}
+
+impl Handle for crate::valet::ValetDropOff {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let r = self;
+        tx.valet_drop_off(at, r)
+    }
+}
+
+impl Handle for crate::valet::ValetPark {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let r = self;
+        tx.valet_park(at, &job.actor.name, r)
+    }
+}
+
+impl Handle for crate::valet::ValetRequest {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let r = self;
+        tx.valet_request(at, r)
+    }
+}
+
+impl Handle for crate::valet::ValetReturn {
+    fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
+        let at = job.at;
+        let r = self;
+        tx.valet_return(at, &job.actor.name, r)
     }
 }
 

@@ -6,8 +6,9 @@ mod common;
 use common::{TestLot, berlin};
 use gatehouse_core::command as req;
 
-use gatehouse_core::engine::{Entered, Paid};
+use gatehouse_core::entry::Entered;
 use gatehouse_core::lot::restore;
+use gatehouse_core::payments::Paid;
 use gatehouse_core::{
     Actor, Command, Engine, EngineOptions, ErrorKind, Lot, LotConfig, Outcome, PaymentMethod,
     Plate, Role, StayRef, VehicleClass,
@@ -422,7 +423,7 @@ fn ev_and_accessible_vehicles_get_their_spots() {
 }
 
 /// A standard car's driver reports a lost ticket at 11:30.
-fn lost(lot: &TestLot, plate: &str) -> gatehouse_core::engine::LostTicketOutcome {
+fn lost(lot: &TestLot, plate: &str) -> gatehouse_core::exit::LostTicketOutcome {
     let cmd = Command::LostTicket(req::LostTicket {
         plate: Some(Plate::parse(plate).unwrap()),
         class: VehicleClass::Standard,

@@ -9,10 +9,12 @@ use gatehouse_core::command as req;
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::auth::{Secret, decode_totp_secret, totp_code};
-use gatehouse_core::engine::Entered;
-use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherRequest, WatchAction};
+use gatehouse_core::entry::Entered;
+use gatehouse_core::permits::{Hours, PermitKind, PermitRequest};
 use gatehouse_core::reservations::{ReservationRequest, ReservationView, availability};
 use gatehouse_core::tariffs::TariffRequest;
+use gatehouse_core::vouchers::VoucherRequest;
+use gatehouse_core::watchlist::WatchAction;
 use gatehouse_core::{
     Actor, Command, Engine, EngineOptions, Error, ErrorKind, Lot, Outcome, PaymentMethod, Plate,
     Role, StayRef, VehicleClass,

@@ -196,8 +196,9 @@ fn a_server_order_may_only_book_or_cancel() {
 #[test]
 fn server_orders_issue_and_revoke_permits_publish_tariffs_and_watch_plates_with_the_servers_authority()
  {
-    use gatehouse_core::permits::{PermitKind, PermitRequest, WatchAction};
+    use gatehouse_core::permits::{PermitKind, PermitRequest};
     use gatehouse_core::tariffs::TariffRequest;
+    use gatehouse_core::watchlist::WatchAction;
     let lot = TestLot::from_toml(DEMO_TOML);
     // The sync actor is a system actor: on its own it may not issue permits or tariffs.
     let at = berlin("2026-11-18 08:00");

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_anpr::{Anpr, MatchRules, PlateMatch, match_plate};
 use gatehouse_core::auth::{Permission, permitted};
 use gatehouse_core::command as req;
-use gatehouse_core::engine::Entered;
+use gatehouse_core::entry::Entered;
 use gatehouse_core::{
     Actor, Command, Engine, Error, ErrorKind, LaneReport, Lot, PaymentMethod, Plate, StayRef,
 };
@@ -1005,9 +1005,9 @@ async fn update_signs(lot: &Arc<LotServices>, reader: &Arc<Mutex<Lot>>) {
 /// A code held to the lane's scanner: a merchant voucher or a prepaid card (each signed with its
 /// own key), else a ticket.
 fn scanned(ctx: &gatehouse_core::stays::LotContext, text: String) -> Input {
-    if gatehouse_core::permits::is_voucher(ctx, &text) {
+    if gatehouse_core::vouchers::is_voucher(ctx, &text) {
         Input::Redeem(Redeem::Voucher(text))
-    } else if let Ok(account) = gatehouse_core::permits::account_of_card(ctx, &text) {
+    } else if let Ok(account) = gatehouse_core::accounts::account_of_card(ctx, &text) {
         Input::Redeem(Redeem::Prepaid(account))
     } else {
         Input::TicketScanned(text)

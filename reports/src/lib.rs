@@ -349,7 +349,7 @@ pub fn z_document(z: &ZReport) -> Document {
 }
 
 /// A booth payment's receipt as a receipt printer prints it: 42 columns.
-pub fn payment_receipt(lot: &str, at_local: &str, p: &gatehouse_core::engine::Paid) -> String {
+pub fn payment_receipt(lot: &str, at_local: &str, p: &gatehouse_core::payments::Paid) -> String {
     const W: usize = gatehouse_core::shifts::RECEIPT_WIDTH;
     let row = gatehouse_core::shifts::receipt_row;
     let mut out = format!(

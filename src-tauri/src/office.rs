@@ -7,8 +7,9 @@ use crate::app::App;
 use crate::commands::{amount, reason};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use gatehouse_core::command as req;
-use gatehouse_core::permits::{Hours, PermitKind, PermitRequest, VoucherListed, VoucherRequest};
+use gatehouse_core::permits::{Hours, PermitKind, PermitRequest};
 use gatehouse_core::reservations::ReservationRequest;
+use gatehouse_core::vouchers::{VoucherListed, VoucherRequest};
 use gatehouse_core::{ErrorKind, Plate, Role, VehicleClass};
 use std::sync::Arc;
 use tauri::{State, WebviewWindow};
@@ -245,7 +246,7 @@ pub async fn revoke_permit(
 
 // ---- prepaid accounts --------------------------------------------------------------------------
 
-fn account_row(app: &App, a: gatehouse_core::permits::AccountView) -> Answer<AccountRow> {
+fn account_row(app: &App, a: gatehouse_core::accounts::AccountView) -> Answer<AccountRow> {
     Ok(AccountRow {
         id: a.id,
         holder: a.holder,
@@ -261,7 +262,7 @@ fn account_row(app: &App, a: gatehouse_core::permits::AccountView) -> Answer<Acc
 #[tauri::command(async)]
 pub fn accounts(app: St<'_>) -> Answer<Vec<AccountRow>> {
     let lot = app.lot_db()?;
-    gatehouse_core::permits::list_accounts(lot.connection(), lot.context(), app.now())?
+    gatehouse_core::accounts::list_accounts(lot.connection(), lot.context(), app.now())?
         .into_iter()
         .map(|a| account_row(&app, a))
         .collect()
@@ -327,7 +328,7 @@ fn voucher_row(app: &App, v: VoucherListed) -> Answer<VoucherRow> {
 #[tauri::command(async)]
 pub fn vouchers(app: St<'_>) -> Answer<Vec<VoucherRow>> {
     let lot = app.lot_db()?;
-    gatehouse_core::permits::list_vouchers(lot.connection(), lot.context(), 200)?
+    gatehouse_core::vouchers::list_vouchers(lot.connection(), lot.context(), 200)?
         .into_iter()
         .map(|v| voucher_row(&app, v))
         .collect()

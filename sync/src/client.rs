@@ -6,9 +6,10 @@
 use crate::proto::{Head, JournalBatch, Order, OrderBody, Refusal, RefusalKind, WireEvent};
 use chrono::{DateTime, Utc};
 use gatehouse_core::command as req;
-use gatehouse_core::permits::{PermitKind, PermitRequest, WatchAction};
+use gatehouse_core::permits::{PermitKind, PermitRequest};
 use gatehouse_core::reservations::ReservationRequest;
 use gatehouse_core::tariffs::TariffRequest;
+use gatehouse_core::watchlist::WatchAction;
 use gatehouse_core::{Actor, Command, Engine, Lot, Plate};
 use serde::Serialize;
 use std::io::Write;
