@@ -12,8 +12,8 @@ use gatehouse_e2e::{TestLot, eventually, expect_notice};
 use gatehouse_lanes::entry::EntryConfig;
 use gatehouse_lanes::exit::ExitConfig;
 use gatehouse_lanes::runtime::{LaneNotice, LaneRole};
-use gatehouse_lanes::sim::SimLane;
 use gatehouse_lanes::{Device, LaneEvent, Needs, Screen};
+use gatehouse_sim::lane::SimLane;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -438,7 +438,6 @@ async fn pay_later_lets_a_car_out_owing_and_free_exit_holds_the_barrier_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
-    use gatehouse_anpr::scene::PlateStyle;
     use gatehouse_core::LotConfig;
     use gatehouse_drivers::camera::sim::CameraSim;
     use gatehouse_drivers::gate::GateMap;
@@ -446,6 +445,7 @@ async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
     use gatehouse_drivers::printer::sim::PrinterSim;
     use gatehouse_lanes::runtime::start_lane;
     use gatehouse_lanes::wiring::wire_lanes;
+    use gatehouse_sim::scene::PlateStyle;
 
     // The devices, each on its own address: a gate board with the standard register map, an
     // HTTP camera that sees a car, and a network ticket printer.
@@ -470,7 +470,9 @@ async fn a_lane_configured_by_address_in_the_lot_file_runs_on_those_devices() {
         )
         .replace("[lanes.devices]\nsimulated = true", "");
     let config = LotConfig::from_toml_str("lot.toml", &text).unwrap();
-    let wired = wire_lanes(&config, None).await.unwrap();
+    let wired = wire_lanes(&config, &gatehouse_lanes::wiring::NoSimulators)
+        .await
+        .unwrap();
     assert_eq!(wired.len(), 1, "only E1 has devices");
     assert!(wired[0].sim.is_none());
 

@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{DateTime, Duration as Minutes, Utc};
-use gatehouse_anpr::scene::Renderer;
 use gatehouse_anpr::{Anpr, PlateReader};
 use gatehouse_core::command as req;
 use gatehouse_core::entry::Entered;
@@ -14,7 +13,8 @@ use gatehouse_drivers::CountSign;
 use gatehouse_lanes::runtime::{
     Clock, LaneHandle, LaneNotice, LaneRole, LaneSetup, LotServices, start_lane,
 };
-use gatehouse_lanes::sim::SimLane;
+use gatehouse_sim::lane::SimLane;
+use gatehouse_sim::scene::Renderer;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};

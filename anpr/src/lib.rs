@@ -8,7 +8,6 @@ pub mod error;
 pub mod locate;
 pub mod matching;
 pub mod ocr;
-pub mod scene;
 pub mod text;
 
 pub use config::{ColorMode, PlateConfig};

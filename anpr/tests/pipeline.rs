@@ -2,8 +2,9 @@
 //! The whole pipeline on pictures the tests draw: plates found in street scenes, read, and
 //! matched against the cars inside.
 
-use gatehouse_anpr::scene::{PlateStyle, Renderer, Rng};
 use gatehouse_anpr::{Anpr, BBox, MatchRules, PlateMatch, PlateReader, match_plate};
+use gatehouse_sim::Rng;
+use gatehouse_sim::scene::{PlateStyle, Renderer};
 use std::time::Instant;
 
 fn anpr() -> Anpr {

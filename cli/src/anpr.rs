@@ -4,10 +4,11 @@
 use crate::bench_ops::percentile;
 use crate::output::Out;
 use clap::{Args, Subcommand, ValueEnum};
-use gatehouse_anpr::scene::{PlateStyle, Renderer, Rng};
 use gatehouse_anpr::text::formats_for;
 use gatehouse_anpr::{Anpr, AnprError, FoundPlate, PlateReader, load_image, normalise};
 use gatehouse_core::{Error, ErrorKind};
+use gatehouse_sim::Rng;
+use gatehouse_sim::scene::{PlateStyle, Renderer};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

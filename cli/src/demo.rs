@@ -1,11 +1,11 @@
 //! `gatehouse demo`: the demo lot, live. Every lane runs on simulated devices over their real
-//! protocols and vehicles come from a day's traffic profile on a fast clock (lanes::demo); this
+//! protocols and vehicles come from a day's traffic profile on a fast clock (gatehouse-sim's demo); this
 //! shell prints what happens and the summary.
 
 use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use clap::Args;
 use gatehouse_core::{Error, LotConfig};
-use gatehouse_lanes::demo::{DemoOptions, DemoSummary, StepFigure};
+use gatehouse_sim::demo::{DemoOptions, DemoSummary, StepFigure};
 use std::path::PathBuf;
 
 use crate::output::Out;
@@ -113,7 +113,7 @@ pub fn run(args: &DemoArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
         );
     }
     let shown = std::sync::atomic::AtomicUsize::new(0);
-    let summary = rt.block_on(gatehouse_lanes::demo::run(opts, move |line| {
+    let summary = rt.block_on(gatehouse_sim::demo::run(opts, move |line| {
         if json {
             return;
         }

@@ -7,11 +7,9 @@
 //! be tested without hardware.
 
 mod barrier;
-pub mod demo;
 pub mod entry;
 pub mod exit;
 pub mod runtime;
-pub mod sim;
 pub mod site;
 pub mod wiring;
 
@@ -72,6 +70,16 @@ pub enum Fallback {
     /// The payment terminal is down and the lot lets the vehicle out owing: logged as unable to
     /// collect.
     PayLaterForTerminalDown,
+}
+
+impl Fallback {
+    /// The fallback's name as journals and summaries show it (`ticket_for_no_plate`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{self:?}"))
+    }
 }
 
 /// Milliseconds from the vehicle's arrival on the loop to each step, when it happened.

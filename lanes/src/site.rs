@@ -5,9 +5,7 @@
 //! simulators when the lane is `simulated`.
 
 use crate::runtime::{Clock, LaneHandle, LotServices, start_lane, wall_clock};
-use crate::sim::SimLane;
-use crate::wiring::wire_lanes;
-use gatehouse_anpr::scene::Renderer;
+use crate::wiring::{Simulators, wire_lanes};
 use gatehouse_anpr::{Anpr, PlateReader};
 use gatehouse_core::engine::EngineOptions;
 use gatehouse_core::{Engine, Error, ErrorKind, LotConfig};
@@ -22,12 +20,13 @@ pub struct Site {
     clock: Clock,
     lanes: Vec<LaneHandle>,
     /// The simulators of simulated lanes, kept running with them.
-    _sims: Vec<SimLane>,
+    _sims: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Site {
-    /// Opens the lot database made by `gatehouse init` and starts its configured lanes.
-    pub async fn open(db: &Path) -> Result<Site, Error> {
+    /// Opens the lot database made by `gatehouse init` and starts its configured lanes; lanes
+    /// marked `simulated` run on `sims`' simulators.
+    pub async fn open<S: Simulators>(db: &Path, sims: &S) -> Result<Site, Error> {
         if !db.is_file() {
             return Err(Error::new(
                 ErrorKind::NotFound,
@@ -40,17 +39,6 @@ impl Site {
         }
         let engine = Arc::new(Engine::open(db, EngineOptions::default())?);
         let config = engine.context().config.clone();
-        let simulated = config
-            .lanes
-            .iter()
-            .any(|l| l.devices.as_ref().is_some_and(|d| d.simulated));
-        let renderer = if simulated {
-            Some(Arc::new(Renderer::new().map_err(|e| {
-                Error::storage(format!("cannot draw the simulated cameras' pictures: {e}"))
-            })?))
-        } else {
-            None
-        };
         let reader = PlateReader::embedded()
             .map_err(|e| Error::storage(format!("cannot load the plate reader's model: {e}")))?;
         let clock = wall_clock();
@@ -62,10 +50,12 @@ impl Site {
             signs: vec![],
         });
         let mut lanes = Vec::new();
-        let mut sims = Vec::new();
-        for wired in wire_lanes(&config, renderer).await? {
+        let mut running: Vec<Box<dyn std::any::Any + Send + Sync>> = Vec::new();
+        for wired in wire_lanes(&config, sims).await? {
             lanes.push(start_lane(wired.setup, services.clone())?);
-            sims.extend(wired.sim);
+            if let Some(sim) = wired.sim {
+                running.push(Box::new(sim));
+            }
         }
         Ok(Site {
             engine,
@@ -73,7 +63,7 @@ impl Site {
             db: db.to_path_buf(),
             clock,
             lanes,
-            _sims: sims,
+            _sims: running,
         })
     }
 

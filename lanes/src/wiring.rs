@@ -1,12 +1,11 @@
 //! From the lot config to running lanes: each `[[lanes]]` with `[lanes.devices]` becomes a
 //! [`LaneSetup`] whose drivers talk to the addresses configured, or to simulators when the lane
-//! is `simulated` (the demo lot).
+//! is `simulated` (the demo lot). The simulators come from outside (gatehouse-sim's
+//! `SimulatedLanes`), so that no simulation is built into this crate.
 
 use crate::entry::EntryConfig;
 use crate::exit::ExitConfig;
 use crate::runtime::{LaneDevices, LaneRole, LaneSetup};
-use crate::sim::SimLane;
-use gatehouse_anpr::scene::Renderer;
 use gatehouse_core::config::{DeviceLink, Lane, LaneKind};
 use gatehouse_core::{Error, ErrorKind, LotConfig};
 use gatehouse_drivers::DriverError;
@@ -19,13 +18,36 @@ use gatehouse_drivers::printer::{EscPosPrinter, PrinterConfig, PrinterLink, Tick
 use gatehouse_drivers::readers::{
     LineScannerConfig, Rdm6300Config, Reader, ReaderDriver, WedgeConfig,
 };
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A configured lane ready to start, with its simulators when it is simulated.
-pub struct WiredLane {
+pub struct WiredLane<S> {
     pub setup: LaneSetup,
-    pub sim: Option<SimLane>,
+    pub sim: Option<S>,
+}
+
+/// Starts the simulated devices of a lane marked `simulated`.
+pub trait Simulators {
+    /// What keeps a simulated lane's devices running (and lets a demo drive its vehicles).
+    type Lane: Send + Sync + 'static;
+    /// The simulators of one lane (`exit`: an exit lane, with a payment terminal) and the
+    /// drivers that talk to them.
+    fn start_lane(
+        &self,
+        exit: bool,
+    ) -> impl Future<Output = Result<(Self::Lane, LaneDevices), String>> + Send;
+}
+
+/// For programs that run real devices only: a lane marked `simulated` is refused.
+pub struct NoSimulators;
+
+impl Simulators for NoSimulators {
+    type Lane = ();
+    async fn start_lane(&self, _exit: bool) -> Result<((), LaneDevices), String> {
+        Err("this program drives real devices only; simulated lanes run in the demo (gatehouse demo, or the desktop app)".into())
+    }
 }
 
 /// How the lane behaves, from its config.
@@ -45,12 +67,12 @@ pub fn lane_role(lane: &Lane, has_terminal: bool) -> LaneRole {
     }
 }
 
-/// Starts the drivers (or simulators) of every lane that has `[lanes.devices]`. Simulated lanes
-/// need the renderer that draws what their cameras see.
-pub async fn wire_lanes(
+/// Starts the drivers (or, for simulated lanes, `sims`' simulators) of every lane that has
+/// `[lanes.devices]`.
+pub async fn wire_lanes<S: Simulators>(
     config: &LotConfig,
-    renderer: Option<Arc<Renderer>>,
-) -> Result<Vec<WiredLane>, Error> {
+    sims: &S,
+) -> Result<Vec<WiredLane<S::Lane>>, Error> {
     let mut wired = Vec::new();
     for lane in &config.lanes {
         let Some(devices) = &lane.devices else {
@@ -66,10 +88,8 @@ pub async fn wire_lanes(
             )
         };
         let (devices, sim) = if devices.simulated {
-            let renderer = renderer.clone().ok_or_else(|| {
-                fail("simulated devices need the plate renderer, which is not available".into())
-            })?;
-            let (sim, devices) = SimLane::start(lane.kind == LaneKind::Exit, renderer)
+            let (sim, devices) = sims
+                .start_lane(lane.kind == LaneKind::Exit)
                 .await
                 .map_err(fail)?;
             (devices, Some(sim))

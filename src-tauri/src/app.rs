@@ -7,11 +7,11 @@ use crate::api::{
 };
 use gatehouse_core::journal::JournalRecord;
 use gatehouse_core::{Actor, ErrorKind, Lot};
-use gatehouse_lanes::demo::DemoLot;
 use gatehouse_lanes::runtime::LaneNotice;
 use gatehouse_lanes::runtime::{Clock, LaneHandle};
 use gatehouse_lanes::site::Site;
 use gatehouse_lanes::{LaneEvent, Screen};
+use gatehouse_sim::demo::DemoLot;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -230,10 +230,9 @@ pub fn notice_text(n: &LaneNotice) -> Option<(String, Option<DeviceHealth>)> {
         LaneNotice::Screen(_) | LaneNotice::Frame { .. } => return None,
         LaneNotice::Event(e) => (
             match e {
-                LaneEvent::Fallback { fallback, reason } => format!(
-                    "fallback {}: {reason}",
-                    gatehouse_lanes::demo::fallback_name(*fallback)
-                ),
+                LaneEvent::Fallback { fallback, reason } => {
+                    format!("fallback {}: {reason}", fallback.name())
+                }
                 LaneEvent::Reversed { stay } => format!(
                     "a vehicle backed off{}",
                     stay.as_ref()

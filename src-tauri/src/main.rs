@@ -1,5 +1,5 @@
 //! `gatehouse-app`: the attendant console and the lane kiosks of the demo lot, live. The lot runs
-//! its lanes on simulated devices over their real protocols (lanes::demo) on a faster clock; the
+//! its lanes on simulated devices over their real protocols (gatehouse-sim's demo) on a faster clock; the
 //! console shows it and works it, and each kiosk window is the touchscreen at one lane.
 //!
 //!   gatehouse-app                      the console
@@ -14,8 +14,9 @@ mod office;
 use chrono::{NaiveTime, TimeZone, Utc};
 use clap::Parser;
 use gatehouse_core::{LotConfig, Role};
-use gatehouse_lanes::demo::{DemoLot, DemoOptions, Staff};
 use gatehouse_lanes::site::Site;
+use gatehouse_sim::demo::{DemoLot, DemoOptions, Staff};
+use gatehouse_sim::lane::SimulatedLanes;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -145,7 +146,7 @@ fn main() {
         full_tilt: false,
     };
     let (lot, demo_users) = match &args.lot {
-        Some(path) => match rt.block_on(Site::open(path)) {
+        Some(path) => match rt.block_on(Site::open(path, &SimulatedLanes::new())) {
             Ok(s) => (app::Running::Site(Arc::new(s)), vec![]),
             Err(e) => fail(e),
         },

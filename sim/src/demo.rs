@@ -10,12 +10,10 @@
 //! Time: the lot's clock runs `speed` times faster than the wall clock from `start`; the lanes
 //! themselves (barrier travel, loops, printing, reading) take their real time.
 
-use crate::runtime::{Clock, LaneHandle, LaneNotice, LotServices, start_lane};
-use crate::sim::SimLane;
-use crate::wiring::wire_lanes;
-use crate::{Fallback, LaneEvent, Needs, Screen, StepTimes};
+use crate::lane::{SimLane, SimulatedLanes};
+use crate::rng::Rng;
+use crate::scene::Renderer;
 use chrono::{DateTime, Duration as Span, Utc};
-use gatehouse_anpr::scene::{Renderer, Rng};
 use gatehouse_anpr::{Anpr, PlateReader};
 use gatehouse_core::command as req;
 use gatehouse_core::config::{LaneKind, SpotDef};
@@ -28,6 +26,9 @@ use gatehouse_core::{
 };
 use gatehouse_drivers::gate::sim::Arm;
 use gatehouse_drivers::payment::sim::SimResult;
+use gatehouse_lanes::runtime::{Clock, LaneHandle, LaneNotice, LotServices, start_lane};
+use gatehouse_lanes::wiring::wire_lanes;
+use gatehouse_lanes::{LaneEvent, Needs, Screen, StepTimes};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -895,7 +896,7 @@ impl DemoLot {
             start + Span::microseconds((t0.elapsed().as_secs_f64() * speed * 1e6) as i64)
         });
         let reader = PlateReader::embedded().map_err(err)?;
-        let renderer = Arc::new(Renderer::new().map_err(err)?);
+        let sims = SimulatedLanes::with_renderer(Arc::new(Renderer::new().map_err(err)?));
         let services = Arc::new(LotServices {
             engine: engine.clone(),
             lot_path: opts.db.clone(),
@@ -905,7 +906,7 @@ impl DemoLot {
         });
         let mut entries = Vec::new();
         let mut exits = Vec::new();
-        for wired in wire_lanes(&config, Some(renderer)).await? {
+        for wired in wire_lanes(&config, &sims).await? {
             let Some(sim) = wired.sim else {
                 continue;
             };
@@ -1047,11 +1048,8 @@ impl DemoLot {
                 loop {
                     match rx.recv().await {
                         Ok(LaneNotice::Event(LaneEvent::Fallback { fallback, reason })) => {
-                            w.log(format!(
-                                "{id}: fallback {}: {reason}",
-                                fallback_name(fallback)
-                            ));
-                            w.tally(|t| bump(&mut t.summary.fallbacks, fallback_name(fallback)));
+                            w.log(format!("{id}: fallback {}: {reason}", fallback.name()));
+                            w.tally(|t| bump(&mut t.summary.fallbacks, fallback.name()));
                         }
                         Ok(LaneNotice::Event(LaneEvent::Tailgate)) => {
                             w.tally(|t| t.summary.tailgates += 1);
@@ -1432,11 +1430,4 @@ async fn log_in(
         totp: code.map(gatehouse_core::auth::Secret),
     };
     Ok(engine.call(&Actor::system("login"), at, login).await?.token)
-}
-
-pub fn fallback_name(f: Fallback) -> String {
-    serde_json::to_value(f)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{f:?}"))
 }

@@ -4,8 +4,7 @@
 //! the payment terminal), and the lane's real drivers talk to them. A [`SimLane`] is also the
 //! vehicle: it shows a plate to the camera, drives onto the loops and scans tickets.
 
-use crate::runtime::LaneDevices;
-use gatehouse_anpr::scene::{PlateStyle, Renderer};
+use crate::scene::{PlateStyle, Renderer};
 use gatehouse_drivers::camera::sim::CameraSim;
 use gatehouse_drivers::camera::{Camera, SnapshotCamera, encode_jpeg};
 use gatehouse_drivers::gate::sim::GateBoard;
@@ -16,6 +15,8 @@ use gatehouse_drivers::printer::sim::PrinterSim;
 use gatehouse_drivers::printer::{EscPosPrinter, PrinterConfig, TicketPrinter};
 use gatehouse_drivers::readers::sim::ScannerSim;
 use gatehouse_drivers::readers::{LineScannerConfig, Reader, ReaderDriver};
+use gatehouse_lanes::runtime::LaneDevices;
+use gatehouse_lanes::wiring::Simulators;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,44 @@ pub fn gate_map() -> GateMap {
         confirm_timeout_ms: 2000,
         response_timeout_ms: 300,
         ..map
+    }
+}
+
+/// Starts a [`SimLane`] for each lane marked `simulated`, drawing what their cameras see with
+/// one renderer (made when the first simulated lane starts).
+#[derive(Default)]
+pub struct SimulatedLanes {
+    renderer: std::sync::OnceLock<Arc<Renderer>>,
+}
+
+impl SimulatedLanes {
+    pub fn new() -> SimulatedLanes {
+        SimulatedLanes::default()
+    }
+
+    pub fn with_renderer(renderer: Arc<Renderer>) -> SimulatedLanes {
+        let sims = SimulatedLanes::default();
+        let _ = sims.renderer.set(renderer);
+        sims
+    }
+
+    fn renderer(&self) -> Result<Arc<Renderer>, String> {
+        if let Some(r) = self.renderer.get() {
+            return Ok(r.clone());
+        }
+        let made = Arc::new(
+            Renderer::new()
+                .map_err(|e| format!("cannot draw the simulated cameras' pictures: {e}"))?,
+        );
+        Ok(self.renderer.get_or_init(|| made).clone())
+    }
+}
+
+impl Simulators for SimulatedLanes {
+    type Lane = SimLane;
+    async fn start_lane(&self, exit: bool) -> Result<(SimLane, LaneDevices), String> {
+        let renderer = self.renderer()?;
+        SimLane::start(exit, renderer).await
     }
 }
 
