@@ -8,13 +8,15 @@ pub mod error;
 pub mod locate;
 pub mod matching;
 pub mod ocr;
+pub mod slots;
 pub mod text;
 
 pub use config::{ColorMode, PlateConfig};
 pub use error::{AnprError, ErrorKind, Result};
 pub use locate::{BBox, Candidate, Locator};
 pub use matching::{MatchRules, PlateMatch, match_plate};
-pub use ocr::{CharRead, OpTime, PlateRead, PlateReader, SlotProbs};
+pub use ocr::{CharRead, OpTime, PlateRead, PlateReader};
+pub use slots::SlotProbs;
 pub use text::{PlateFormat, normalise};
 
 use image::RgbImage;

@@ -9,8 +9,7 @@
 //! 8/B, 5/S, 2/Z, …). The best candidate wins when its cost is low enough and clearly lower than
 //! the runner-up's.
 
-use crate::ocr::SlotProbs;
-use crate::text::PlateFormat;
+use crate::slots::SlotProbs;
 
 /// Characters an OCR typically mistakes for each other.
 const CONFUSIONS: &[&str] = &[
@@ -153,45 +152,6 @@ pub fn candidate_cost(read: &SlotProbs, plate: &str) -> f32 {
     cost[n][m]
 }
 
-/// The most likely text that fits one of `formats` (the plate layouts of the lot's country), read
-/// from the slots with each position limited to what its pattern allows, with the probability
-/// of that text; None when no format is given or none can fit the slots.
-pub fn decode_with_formats(read: &SlotProbs, formats: &[PlateFormat]) -> Option<(String, f32)> {
-    let mut best: Option<(String, f32)> = None;
-    for format in formats {
-        let pattern: Vec<char> = format.pattern.chars().collect();
-        if pattern.len() > read.slots() {
-            continue;
-        }
-        let mut text = String::new();
-        let mut p = 1.0f32;
-        for slot in 0..read.slots() {
-            let (c, q) = match pattern.get(slot) {
-                Some(want) => read
-                    .alphabet()
-                    .iter()
-                    .filter(|c| **c != read.pad() && PlateFormat::allows(*want, **c))
-                    .map(|c| (*c, read.prob(slot, *c)))
-                    .fold((' ', -1.0), |b, x| if x.1 > b.1 { x } else { b }),
-                None => (read.pad(), read.pad_prob(slot)),
-            };
-            if q < 0.0 {
-                // The alphabet has no character this position allows.
-                p = -1.0;
-                break;
-            }
-            if c != read.pad() {
-                text.push(c);
-            }
-            p *= q;
-        }
-        if p >= 0.0 && best.as_ref().is_none_or(|(_, b)| p > *b) {
-            best = Some((text, p));
-        }
-    }
-    best
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -252,21 +212,6 @@ mod tests {
         let read = read_of("ABC8234", 0.6);
         let m = match_plate(&read, &["ABC8234", "ABCB234"], MatchRules::default());
         assert!(matches!(m, PlateMatch::Ambiguous { .. }), "{m:?}");
-    }
-
-    #[test]
-    fn a_country_format_turns_a_misread_letter_into_the_digit_its_place_needs() {
-        // Mercosur ABC1D23: the reader took the 1 for an I and the 2 for a Z.
-        let mut read = read_of("ABCID2Z", 0.6);
-        // Give the right characters some probability, as a real model would.
-        read = read
-            .with_second_choice(3, '1', 0.3)
-            .with_second_choice(6, '3', 0.3);
-        let br = crate::text::formats_for("br");
-        let (text, p) = decode_with_formats(&read, &br).unwrap();
-        assert_eq!(text, "ABC1D23");
-        assert!(p > 0.0);
-        assert_eq!(decode_with_formats(&read, &[]), None);
     }
 
     proptest! {

@@ -5,128 +5,12 @@
 
 use crate::config::{ColorMode, PlateConfig};
 use crate::error::{AnprError, Result};
+use crate::slots::SlotProbs;
 use image::imageops::FilterType;
 use image::{GrayImage, RgbImage, imageops};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tract_onnx::prelude::*;
-
-/// Per slot, the probability of each character of the alphabet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SlotProbs {
-    alphabet: Arc<[char]>,
-    pad: char,
-    rows: Vec<Vec<f32>>,
-}
-
-impl SlotProbs {
-    /// Builds the rows; each row must have one probability per alphabet character.
-    pub fn new(alphabet: Arc<[char]>, pad: char, rows: Vec<Vec<f32>>) -> Result<SlotProbs> {
-        if let Some(r) = rows.iter().find(|r| r.len() != alphabet.len()) {
-            return Err(AnprError::model(format!(
-                "a slot has {} probabilities for an alphabet of {}",
-                r.len(),
-                alphabet.len()
-            )));
-        }
-        Ok(SlotProbs {
-            alphabet,
-            pad,
-            rows,
-        })
-    }
-
-    /// A read as if a model had been `sure` of each character of `text` (and of the pads after
-    /// it), sharing the rest evenly: for tests and for plates read by a person.
-    pub fn from_text(
-        text: &str,
-        alphabet: Vec<char>,
-        pad: char,
-        slots: usize,
-        sure: f32,
-    ) -> SlotProbs {
-        let n = alphabet.len();
-        let rest = (1.0 - sure) / (n.saturating_sub(1).max(1)) as f32;
-        let mut chars = text.chars();
-        let rows = (0..slots)
-            .map(|_| {
-                let c = chars.next().unwrap_or(pad);
-                alphabet
-                    .iter()
-                    .map(|a| if *a == c { sure } else { rest })
-                    .collect()
-            })
-            .collect();
-        SlotProbs {
-            alphabet: alphabet.into(),
-            pad,
-            rows,
-        }
-    }
-
-    pub fn slots(&self) -> usize {
-        self.rows.len()
-    }
-
-    pub fn alphabet(&self) -> &[char] {
-        &self.alphabet
-    }
-
-    pub fn pad(&self) -> char {
-        self.pad
-    }
-
-    /// The same read with `c` given probability `p` in `slot`, the others scaled to make room:
-    /// for tests that need a runner-up character.
-    pub fn with_second_choice(mut self, slot: usize, c: char, p: f32) -> SlotProbs {
-        if let (Some(row), Some(i)) = (
-            self.rows.get_mut(slot),
-            self.alphabet.iter().position(|a| *a == c),
-        ) {
-            let rest: f32 = row
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, v)| v)
-                .sum();
-            let scale = if rest > 0.0 { (1.0 - p) / rest } else { 0.0 };
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = if j == i { p } else { *v * scale };
-            }
-        }
-        self
-    }
-
-    /// The probability slot `slot` gives to `c` (0 for a character outside the alphabet).
-    pub fn prob(&self, slot: usize, c: char) -> f32 {
-        match (
-            self.rows.get(slot),
-            self.alphabet.iter().position(|a| *a == c),
-        ) {
-            (Some(row), Some(i)) => row[i],
-            _ => 0.0,
-        }
-    }
-
-    pub fn pad_prob(&self, slot: usize) -> f32 {
-        self.prob(slot, self.pad)
-    }
-
-    /// The most likely character of each slot and its probability.
-    pub fn best(&self) -> Vec<(char, f32)> {
-        self.rows
-            .iter()
-            .map(|row| {
-                let (i, p) =
-                    row.iter().enumerate().fold(
-                        (0, f32::MIN),
-                        |b, (i, p)| if *p > b.1 { (i, *p) } else { b },
-                    );
-                (self.alphabet[i], p)
-            })
-            .collect()
-    }
-}
 
 /// One character of a read.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,9 +34,9 @@ pub struct PlateRead {
 
 impl PlateRead {
     /// The read limited to the plate layouts in `formats` (see
-    /// [`crate::matching::decode_with_formats`]); unchanged when no format is given.
+    /// [`crate::slots::decode_with_formats`]); unchanged when no format is given.
     pub fn constrained(self, formats: &[crate::text::PlateFormat]) -> PlateRead {
-        match crate::matching::decode_with_formats(&self.probs, formats) {
+        match crate::slots::decode_with_formats(&self.probs, formats) {
             Some((text, confidence)) if text != self.text => {
                 let mut chars: Vec<CharRead> = Vec::new();
                 for (slot, ch) in text.chars().enumerate() {
@@ -177,7 +61,7 @@ impl PlateRead {
         let confidence = best.iter().map(|(_, p)| *p).product::<f32>();
         let chars: Vec<CharRead> = best
             .iter()
-            .filter(|(c, _)| *c != probs.pad)
+            .filter(|(c, _)| *c != probs.pad())
             .map(|(c, p)| CharRead {
                 ch: *c,
                 confidence: *p,

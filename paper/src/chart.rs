@@ -3,7 +3,7 @@
 //! Values that are not finite (NaN, infinities) count as missing: no bar, a gap in the line, a
 //! grey "no data" cell. A chart without any value draws its frame and says "No data".
 
-use crate::layout::{BLACK, BODY_H, CONTENT_W, Flow, GRID, MARGIN_X, MUTED, Rgb};
+use crate::page::{BLACK, BODY_H, CONTENT_W, Flow, GRID, MARGIN_X, MUTED, Rgb};
 use crate::text::{self, Face};
 use crate::{PaperError, Series};
 

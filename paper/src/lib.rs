@@ -37,6 +37,7 @@
 mod chart;
 mod layout;
 mod metrics;
+mod page;
 mod pdf;
 mod text;
 

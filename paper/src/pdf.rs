@@ -8,7 +8,7 @@ use printpdf::{
 };
 
 use crate::PaperError;
-use crate::layout::{Op, PAGE_H, PAGE_W, Page, Rgb};
+use crate::page::{Op, PAGE_H, PAGE_W, Page, Rgb};
 use crate::text::Face;
 
 fn color(c: Rgb) -> Color {

@@ -1,22 +1,15 @@
 //! The router, its state and serving it (plain HTTP or TLS), with graceful shutdown.
 
 use crate::error::{ApiError, ApiResult};
+pub use crate::state::AppState;
 use crate::{ingest, journal, lots, orders, overview, tls};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use deadpool_postgres::Pool;
 use std::future::Future;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-
-/// What every handler shares. The processes are stateless: everything lives in PostgreSQL.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub admin_token_sha256: [u8; 32],
-}
 
 /// The largest request body, after gzip decompression.
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;

@@ -1,8 +1,8 @@
 //! Bearer tokens: random 32 bytes as hex, stored only as their sha256, compared in constant time.
 //! The admin token may do everything; a lot's token only its own lot's sync routes.
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;

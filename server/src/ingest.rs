@@ -6,10 +6,10 @@
 //! INSERT (unnest of arrays), and the head, the lot's running counts, its revenue per local day
 //! and the orders its `order_applied` rows decide move in the same transaction.
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{self, Path};
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -1,10 +1,10 @@
 //! `GET /v1/lots/{lot}/journal?kind=&from=&limit=` (admin): search a lot's journal.
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
 use crate::lots;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use gatehouse_sync::proto::WireEvent;

@@ -14,10 +14,11 @@ pub mod lots;
 pub mod orders;
 pub mod overview;
 pub mod pgtest;
+mod state;
 pub mod tls;
 
-use crate::app::AppState;
 use crate::config::Config;
+use crate::state::AppState;
 use std::future::Future;
 use tokio::net::TcpListener;
 

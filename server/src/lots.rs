@@ -1,9 +1,9 @@
 //! `POST /v1/lots` (admin): a new lot and its token, shown once.
 
-use crate::app::AppState;
 use crate::auth::{Caller, new_token, token_sha256};
 use crate::error::{ApiError, ApiResult};
 use crate::extract;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;

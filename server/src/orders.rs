@@ -2,11 +2,11 @@
 //! (`GET /v1/lots/{lot}/orders?after=N`), applies each once and journals an `order_applied` row
 //! whose ingest decides the order; the admin reads the outcome (`GET /v1/orders/{id}`).
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{self, Path, Query};
 use crate::lots;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;

@@ -1,10 +1,10 @@
 //! `GET /v1/overview?days=N` (admin): every lot at a glance, from the counts ingest keeps in the
 //! same transaction as the rows (so it costs one row per lot and day, not a journal scan).
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
+use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
