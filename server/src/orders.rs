@@ -62,11 +62,9 @@ fn check_body(body: &OrderBody) -> ApiResult<()> {
             max_inside,
             ..
         } => {
-            if !["monthly", "yearly", "staff", "vip"].contains(&permit.as_str()) {
-                return Err(ApiError::invalid(format!(
-                    "permit '{permit}' is not a kind of permit: monthly, yearly, staff or vip"
-                )));
-            }
+            // The kinds of permit are the lot's (core's PermitKind), not a second list here.
+            gatehouse_core::permits::PermitKind::parse(permit)
+                .map_err(|e| ApiError::invalid(format!("permit: {}", e.message)))?;
             if holder.trim().is_empty() {
                 return Err(ApiError::invalid("holder must not be empty"));
             }
@@ -371,4 +369,42 @@ fn view_of(r: &tokio_postgres::Row, id: String) -> ApiResult<OrderView> {
         decided_seq: r.get(7),
         id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn permit(kind: &str) -> OrderBody {
+        OrderBody::IssuePermit {
+            permit: kind.into(),
+            holder: "Ada".into(),
+            plates: vec!["B-AB 123".into()],
+            card: None,
+            valid_from: "2026-12-01T00:00:00Z".into(),
+            valid_to: "2027-01-01T00:00:00Z".into(),
+            levels: vec![],
+            max_inside: 1,
+            passback: false,
+        }
+    }
+
+    /// The server takes the permit kinds the lot knows, and names them when one is not.
+    #[test]
+    fn a_permit_order_of_a_kind_the_lot_does_not_sell_is_refused_naming_the_kinds() {
+        assert!(check_body(&permit("monthly")).is_ok());
+        assert!(check_body(&permit("VIP")).is_ok());
+        let e = check_body(&permit("gold")).unwrap_err();
+        assert!(
+            e.refusal.message.contains("'gold'"),
+            "{}",
+            e.refusal.message
+        );
+        assert!(
+            e.refusal.message.contains("monthly, yearly, staff or vip"),
+            "{}",
+            e.refusal.message
+        );
+    }
 }
