@@ -419,16 +419,20 @@ async fn pay_later_lets_a_car_out_owing_and_free_exit_holds_the_barrier_open() {
 
     // Free exit: only someone allowed to open the gate may; the barrier stays up for everyone.
     let driver = Actor::new("kiosk", Role::Auditor).unwrap();
-    assert!(x1.set_free_exit(&driver, true, "fire alarm").is_err());
+    assert!(x1.set_free_exit(&driver, true, "fire alarm").await.is_err());
     let attendant = Actor::new("booth-1", Role::Attendant).unwrap();
-    x1.set_free_exit(&attendant, true, "fire alarm").unwrap();
+    x1.set_free_exit(&attendant, true, "fire alarm")
+        .await
+        .unwrap();
     eventually(5, "the barrier opens", || ext.board.arm() == Arm::Open).await;
     ext.arming(true).unwrap();
     tokio::time::sleep(STEP).await;
     ext.drive_through(STEP).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(ext.board.arm(), Arm::Open);
-    x1.set_free_exit(&attendant, false, "all clear").unwrap();
+    x1.set_free_exit(&attendant, false, "all clear")
+        .await
+        .unwrap();
     eventually(5, "the barrier closes", || ext.board.arm() == Arm::Closed).await;
     eventually(5, "free exit journaled", || {
         lot.reported("X1", "free_exit_on") && lot.reported("X1", "free_exit_off")

@@ -197,7 +197,7 @@ impl Permission {
             Permission::LostTicket => "handle a lost ticket",
             Permission::Refund => "refund money",
             Permission::VoidStay => "void a stay",
-            Permission::OpenGate => "open a gate by hand",
+            Permission::OpenGate => "open a gate, close a lane or hold an exit open by hand",
             Permission::OverrideSpot => "override a spot",
             Permission::SpotService => "take spots out of service or back",
             Permission::Reserve => "book, change or cancel reservations",

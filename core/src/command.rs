@@ -189,6 +189,10 @@ commands! {
     LaneReport(LaneReport) -> Recorded, "lane report", Some(P::Enter);
     /// Open a lane's barrier by hand; the reason is journaled.
     OpenGate(OpenGate) -> Recorded, "gate open", Some(P::OpenGate);
+    /// Close a lane or open it again.
+    SetLaneOpen(SetLaneOpen) -> Recorded, "lane closing", Some(P::OpenGate);
+    /// Hold an exit barrier open for everyone, or end that.
+    SetFreeExit(SetFreeExit) -> Recorded, "free exit", Some(P::OpenGate);
     /// Pay what a stay owes from a prepaid account.
     PayFromAccount(PayFromAccount) -> Paid, "prepaid payment", Some(P::Pay);
     /// Take a merchant voucher against a stay.
@@ -422,6 +426,24 @@ pub struct LaneReport {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenGate {
     pub lane: String,
+    pub reason: String,
+}
+
+/// Close a lane (its screen says so and it admits or releases nobody) or open it again; the
+/// reason is journaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetLaneOpen {
+    pub lane: String,
+    pub open: bool,
+    pub reason: String,
+}
+
+/// Hold an exit lane's barrier open for everyone (an emergency), or end that; the reason is
+/// journaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetFreeExit {
+    pub lane: String,
+    pub on: bool,
     pub reason: String,
 }
 

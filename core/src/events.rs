@@ -231,6 +231,21 @@ pub enum Event {
         lane: String,
         reason: String,
     },
+    /// An attendant closed a lane, or opened it again.
+    LaneClosed {
+        lane: String,
+        reason: String,
+    },
+    LaneReopened {
+        lane: String,
+        reason: String,
+    },
+    /// An attendant held an exit barrier open for everyone, or ended that.
+    FreeExitChanged {
+        lane: String,
+        on: bool,
+        reason: String,
+    },
     StayVoided {
         stay: i64,
         ticket: String,
@@ -364,6 +379,9 @@ impl Event {
             Event::ShiftOpened { .. } => "shift_opened",
             Event::ShiftClosed { .. } => "shift_closed",
             Event::GateOpenedByHand { .. } => "gate_opened_by_hand",
+            Event::LaneClosed { .. } => "lane_closed",
+            Event::LaneReopened { .. } => "lane_reopened",
+            Event::FreeExitChanged { .. } => "free_exit_changed",
             Event::StayVoided { .. } => "stay_voided",
             Event::EntryCancelled { .. } => "entry_cancelled",
             Event::ExitUncollected { .. } => "exit_uncollected",

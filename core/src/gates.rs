@@ -122,3 +122,87 @@ impl Handle for req::LaneReport {
         tx.lane_report(at, report)
     }
 }
+
+impl Tx<'_> {
+    /// An attendant closes a lane or opens it again.
+    fn set_lane_open(&mut self, r: &req::SetLaneOpen) -> Result<Applied> {
+        let reason = lane_action_reason(&r.reason, "closing or reopening a lane")?;
+        if self.ctx.config.lane_index(&r.lane).is_none() {
+            return Err(Error::not_found(format!("there is no lane '{}'", r.lane)));
+        }
+        let (what, event) = if r.open {
+            (
+                "lane reopened",
+                Event::LaneReopened {
+                    lane: r.lane.clone(),
+                    reason: reason.clone(),
+                },
+            )
+        } else {
+            (
+                "lane closed",
+                Event::LaneClosed {
+                    lane: r.lane.clone(),
+                    reason: reason.clone(),
+                },
+            )
+        };
+        Ok(Applied::new(
+            recorded(what, None, format!("{what}: {}: {reason}", r.lane)),
+            vec![event],
+            vec![],
+        ))
+    }
+
+    /// An attendant holds an exit barrier open for everyone, or ends that.
+    fn set_free_exit(&mut self, r: &req::SetFreeExit) -> Result<Applied> {
+        let reason = lane_action_reason(&r.reason, "free exit")?;
+        match self.ctx.config.lanes.iter().find(|l| l.id == r.lane) {
+            None => return Err(Error::not_found(format!("there is no lane '{}'", r.lane))),
+            Some(l) if l.kind != LaneKind::Exit => {
+                return Err(Error::invalid(format!(
+                    "lane {} is an entry lane; free exit is for exit lanes",
+                    r.lane
+                )));
+            }
+            Some(_) => {}
+        }
+        let what = if r.on {
+            "free exit on"
+        } else {
+            "free exit off"
+        };
+        Ok(Applied::new(
+            recorded(what, None, format!("{what} at lane {}: {reason}", r.lane)),
+            vec![Event::FreeExitChanged {
+                lane: r.lane.clone(),
+                on: r.on,
+                reason: reason.clone(),
+            }],
+            vec![],
+        ))
+    }
+}
+
+/// The reason an attendant gave for acting on a lane, which the audit trail needs.
+fn lane_action_reason(reason: &str, what: &str) -> Result<String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid(format!(
+            "{what} needs a reason, for the audit trail"
+        )));
+    }
+    Ok(reason.to_string())
+}
+
+impl Handle for req::SetLaneOpen {
+    fn handle(&self, tx: &mut Tx<'_>, _job: &Job) -> Result<Applied> {
+        tx.set_lane_open(self)
+    }
+}
+
+impl Handle for req::SetFreeExit {
+    fn handle(&self, tx: &mut Tx<'_>, _job: &Job) -> Result<Applied> {
+        tx.set_free_exit(self)
+    }
+}

@@ -1138,3 +1138,62 @@ fn an_engine_sees_what_another_process_wrote_before_its_next_command() {
     let audit = Lot::open(&lot.path).unwrap().audit().unwrap();
     assert!(audit.ok, "{audit:?}");
 }
+
+/// Closing a lane and holding an exit open are the engine's to allow and journal: an attendant
+/// may, with a reason; a cashier and a lane's own terminal may not; free exit is for exit lanes.
+#[test]
+fn closing_a_lane_or_holding_an_exit_open_is_allowed_and_journaled_by_the_engine() {
+    let lot = demo_lot();
+    let at = berlin("2026-11-18 09:00");
+    let close = |reason: &str| {
+        Command::SetLaneOpen(req::SetLaneOpen {
+            lane: "E1".into(),
+            open: false,
+            reason: reason.into(),
+        })
+    };
+    for who in [
+        Actor::new("cas", Role::Cashier).unwrap(),
+        Actor::system("lane-E1"),
+    ] {
+        let e = lot.engine.execute(&who, at, close("broken loop")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Forbidden, "{who:?}: {e:?}");
+    }
+    let e = lot.engine.execute(&attendant(), at, close("  ")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput, "{e:?}");
+    let e = lot
+        .engine
+        .execute(
+            &attendant(),
+            at,
+            Command::SetFreeExit(req::SetFreeExit {
+                lane: "E1".into(),
+                on: true,
+                reason: "fire alarm".into(),
+            }),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("entry lane"), "{e:?}");
+
+    lot.engine
+        .execute(&attendant(), at, close("broken loop"))
+        .unwrap();
+    lot.engine
+        .execute(
+            &attendant(),
+            at,
+            Command::SetFreeExit(req::SetFreeExit {
+                lane: "X1".into(),
+                on: true,
+                reason: "fire alarm".into(),
+            }),
+        )
+        .unwrap();
+    let rows = Lot::open(&lot.path).unwrap().journal(0, 100).unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    assert!(kinds.contains(&"lane_closed"), "{kinds:?}");
+    assert!(kinds.contains(&"free_exit_changed"), "{kinds:?}");
+    let closed = rows.iter().find(|r| r.kind == "lane_closed").unwrap();
+    assert_eq!(closed.actor, "booth-1");
+    assert!(closed.payload.contains("broken loop"), "{}", closed.payload);
+}

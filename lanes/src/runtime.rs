@@ -15,7 +15,6 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use gatehouse_anpr::{Anpr, MatchRules, PlateMatch, match_plate};
-use gatehouse_core::auth::{Permission, permitted};
 use gatehouse_core::command as req;
 use gatehouse_core::entry::Entered;
 use gatehouse_core::{
@@ -179,7 +178,6 @@ enum Msg {
 /// A running lane: its screen, its notices, and the attendant's and driver's buttons.
 pub struct LaneHandle {
     id: String,
-    exit: bool,
     tx: mpsc::UnboundedSender<Msg>,
     screen: watch::Receiver<Screen>,
     notices: broadcast::Sender<LaneNotice>,
@@ -248,9 +246,20 @@ impl LaneHandle {
         Ok(())
     }
 
-    /// An attendant closes the lane or opens it again.
-    pub fn set_open(&self, actor: &Actor, open: bool, reason: &str) -> Result<(), Error> {
-        self.attendant_may(actor, reason)?;
+    /// An attendant closes the lane or opens it again: authorised and journaled by the engine
+    /// first, then the lane acts.
+    pub async fn set_open(&self, actor: &Actor, open: bool, reason: &str) -> Result<(), Error> {
+        self.engine
+            .call(
+                actor,
+                (self.clock)(),
+                req::SetLaneOpen {
+                    lane: self.id.clone(),
+                    open,
+                    reason: reason.to_string(),
+                },
+            )
+            .await?;
         self.send(Input::SetLaneOpen {
             open,
             reason: format!("{}: {}", actor.name, reason.trim()),
@@ -258,36 +267,24 @@ impl LaneHandle {
         Ok(())
     }
 
-    /// An attendant holds an exit barrier open for everyone (an emergency), or ends that.
-    pub fn set_free_exit(&self, actor: &Actor, on: bool, reason: &str) -> Result<(), Error> {
-        if !self.exit {
-            return Err(Error::invalid(format!(
-                "lane {} is an entry lane; free exit is for exit lanes",
-                self.id
-            )));
-        }
-        self.attendant_may(actor, reason)?;
+    /// An attendant holds an exit barrier open for everyone (an emergency), or ends that:
+    /// authorised and journaled by the engine first, then the lane acts.
+    pub async fn set_free_exit(&self, actor: &Actor, on: bool, reason: &str) -> Result<(), Error> {
+        self.engine
+            .call(
+                actor,
+                (self.clock)(),
+                req::SetFreeExit {
+                    lane: self.id.clone(),
+                    on,
+                    reason: reason.to_string(),
+                },
+            )
+            .await?;
         self.send(Input::SetFreeExit {
             on,
             reason: format!("{}: {}", actor.name, reason.trim()),
         });
-        Ok(())
-    }
-
-    fn attendant_may(&self, actor: &Actor, reason: &str) -> Result<(), Error> {
-        if !permitted(actor.role, Permission::OpenGate) {
-            return Err(Error::new(
-                ErrorKind::Forbidden,
-                format!(
-                    "{} may not {}; ask an attendant or a supervisor",
-                    actor.name,
-                    Permission::OpenGate.describe()
-                ),
-            ));
-        }
-        if reason.trim().is_empty() {
-            return Err(Error::invalid("say why (a reason), for the audit trail"));
-        }
         Ok(())
     }
 
@@ -364,7 +361,6 @@ pub fn start_lane(setup: LaneSetup, lot: Arc<LotServices>) -> Result<LaneHandle,
     let task = tokio::spawn(runner.run(machine, rx));
     Ok(LaneHandle {
         id: setup.id,
-        exit,
         tx,
         screen,
         notices,

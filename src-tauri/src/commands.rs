@@ -368,7 +368,7 @@ pub async fn open_gate(
 }
 
 #[tauri::command]
-pub fn set_lane_open(
+pub async fn set_lane_open(
     app: St<'_>,
     window: WebviewWindow,
     lane_id: String,
@@ -376,12 +376,14 @@ pub fn set_lane_open(
     why: String,
 ) -> Answer<()> {
     let actor = app.actor(window.label())?;
-    lane(&app, &lane_id)?.set_open(&actor, open, &reason(&why)?)?;
+    lane(&app, &lane_id)?
+        .set_open(&actor, open, &reason(&why)?)
+        .await?;
     Ok(())
 }
 
 #[tauri::command]
-pub fn set_free_exit(
+pub async fn set_free_exit(
     app: St<'_>,
     window: WebviewWindow,
     lane_id: String,
@@ -389,7 +391,9 @@ pub fn set_free_exit(
     why: String,
 ) -> Answer<()> {
     let actor = app.actor(window.label())?;
-    lane(&app, &lane_id)?.set_free_exit(&actor, on, &reason(&why)?)?;
+    lane(&app, &lane_id)?
+        .set_free_exit(&actor, on, &reason(&why)?)
+        .await?;
     Ok(())
 }
 
