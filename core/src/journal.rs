@@ -307,3 +307,53 @@ fn check_payments(
     }
     Ok(None)
 }
+
+/// A journal payload in a line, as the console's feed shows it: its fields as `key value`, without the JSON punctuation, cut at
+/// 240 characters (the lot's first record carries its whole configuration).
+pub fn summary_line(payload: &str) -> String {
+    const MOST: usize = 240;
+    let line = fields(payload);
+    if line.chars().count() <= MOST {
+        return line;
+    }
+    let mut cut: String = line.chars().take(MOST).collect();
+    cut.push('…');
+    cut
+}
+
+fn fields(payload: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(serde_json::Value::Object(m)) => m
+            .iter()
+            .filter(|(k, v)| *k != "kind" && !v.is_null())
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k} {s}"),
+                other => format!("{k} {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" · "),
+        _ => payload.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_payload_reads_as_a_line_of_fields() {
+        let line =
+            summary_line(r#"{"kind":"entered","plate":"ABC1234","spot":"P1-A-001","lane":null}"#);
+        assert_eq!(line, "plate ABC1234 · spot P1-A-001");
+    }
+
+    #[test]
+    fn a_huge_payload_is_cut_to_a_line() {
+        let config = "x".repeat(20_000);
+        let line = summary_line(&format!(
+            r#"{{"kind":"lot_initialized","config":"{config}"}}"#
+        ));
+        assert_eq!(line.chars().count(), 241);
+        assert!(line.ends_with('…'));
+    }
+}

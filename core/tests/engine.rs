@@ -1156,10 +1156,16 @@ fn closing_a_lane_or_holding_an_exit_open_is_allowed_and_journaled_by_the_engine
         Actor::new("cas", Role::Cashier).unwrap(),
         Actor::system("lane-E1"),
     ] {
-        let e = lot.engine.execute(&who, at, close("broken loop")).unwrap_err();
+        let e = lot
+            .engine
+            .execute(&who, at, close("broken loop"))
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Forbidden, "{who:?}: {e:?}");
     }
-    let e = lot.engine.execute(&attendant(), at, close("  ")).unwrap_err();
+    let e = lot
+        .engine
+        .execute(&attendant(), at, close("  "))
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput, "{e:?}");
     let e = lot
         .engine

@@ -72,6 +72,37 @@ pub enum Fallback {
     PayLaterForTerminalDown,
 }
 
+impl LaneEvent {
+    /// The event in words, for the attendant's notices.
+    pub fn text(&self) -> String {
+        match self {
+            LaneEvent::Fallback { fallback, reason } => {
+                format!("fallback {}: {reason}", fallback.name())
+            }
+            LaneEvent::Reversed { stay } => format!(
+                "a vehicle backed off{}",
+                stay.as_ref()
+                    .map(|s| format!(" (ticket {s})"))
+                    .unwrap_or_default()
+            ),
+            LaneEvent::Tailgate => "a second vehicle followed through the barrier".into(),
+            LaneEvent::ManualOpen { reason } => format!("barrier opened by hand: {reason}"),
+            LaneEvent::LaneState { open, reason } => {
+                format!("lane {}: {reason}", if *open { "opened" } else { "closed" })
+            }
+            LaneEvent::FreeExit { on, reason } => {
+                format!("free exit {}: {reason}", if *on { "on" } else { "off" })
+            }
+            LaneEvent::Passed { stay, .. } => format!(
+                "a vehicle passed{}",
+                stay.as_ref()
+                    .map(|s| format!(" (ticket {s})"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
 impl Fallback {
     /// The fallback's name as journals and summaries show it (`ticket_for_no_plate`).
     pub fn name(self) -> String {

@@ -10,7 +10,7 @@ use gatehouse_core::{Actor, ErrorKind, Lot};
 use gatehouse_lanes::runtime::LaneNotice;
 use gatehouse_lanes::runtime::{Clock, LaneHandle};
 use gatehouse_lanes::site::Site;
-use gatehouse_lanes::{LaneEvent, Screen};
+use gatehouse_lanes::Screen;
 use gatehouse_sim::demo::DemoLot;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -190,36 +190,8 @@ impl App {
             at_local,
             actor: r.actor.clone(),
             kind: r.kind.clone(),
-            text: summarise(&text),
+            text: gatehouse_core::journal::summary_line(&text),
         }
-    }
-}
-
-/// A journal payload in a line: its fields as `key value`, without the JSON punctuation, cut at
-/// 240 characters (the lot's first record carries its whole configuration).
-fn summarise(payload: &str) -> String {
-    const MOST: usize = 240;
-    let line = fields(payload);
-    if line.chars().count() <= MOST {
-        return line;
-    }
-    let mut cut: String = line.chars().take(MOST).collect();
-    cut.push('…');
-    cut
-}
-
-fn fields(payload: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(payload) {
-        Ok(serde_json::Value::Object(m)) => m
-            .iter()
-            .filter(|(k, v)| *k != "kind" && !v.is_null())
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k} {s}"),
-                other => format!("{k} {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" · "),
-        _ => payload.to_string(),
     }
 }
 
@@ -228,34 +200,7 @@ fn fields(payload: &str) -> String {
 pub fn notice_text(n: &LaneNotice) -> Option<(String, Option<DeviceHealth>)> {
     Some(match n {
         LaneNotice::Screen(_) | LaneNotice::Frame { .. } => return None,
-        LaneNotice::Event(e) => (
-            match e {
-                LaneEvent::Fallback { fallback, reason } => {
-                    format!("fallback {}: {reason}", fallback.name())
-                }
-                LaneEvent::Reversed { stay } => format!(
-                    "a vehicle backed off{}",
-                    stay.as_ref()
-                        .map(|s| format!(" (ticket {s})"))
-                        .unwrap_or_default()
-                ),
-                LaneEvent::Tailgate => "a second vehicle followed through the barrier".into(),
-                LaneEvent::ManualOpen { reason } => format!("barrier opened by hand: {reason}"),
-                LaneEvent::LaneState { open, reason } => {
-                    format!("lane {}: {reason}", if *open { "opened" } else { "closed" })
-                }
-                LaneEvent::FreeExit { on, reason } => {
-                    format!("free exit {}: {reason}", if *on { "on" } else { "off" })
-                }
-                LaneEvent::Passed { stay, .. } => format!(
-                    "a vehicle passed{}",
-                    stay.as_ref()
-                        .map(|s| format!(" (ticket {s})"))
-                        .unwrap_or_default()
-                ),
-            },
-            None,
-        ),
+        LaneNotice::Event(e) => (e.text(), None),
         LaneNotice::Attendant(why) => (format!("attendant called: {why}"), None),
         LaneNotice::Problem(p) => (format!("problem: {p}"), None),
         LaneNotice::Device { device, ok, reason } => {
@@ -373,23 +318,6 @@ pub fn forward(app: Arc<App>, handle: AppHandle) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_journal_payload_reads_as_a_line_of_fields() {
-        let line =
-            summarise(r#"{"kind":"entered","plate":"ABC1234","spot":"P1-A-001","lane":null}"#);
-        assert_eq!(line, "plate ABC1234 · spot P1-A-001");
-    }
-
-    #[test]
-    fn a_huge_payload_is_cut_to_a_line() {
-        let config = "x".repeat(20_000);
-        let line = summarise(&format!(
-            r#"{{"kind":"lot_initialized","config":"{config}"}}"#
-        ));
-        assert_eq!(line.chars().count(), 241);
-        assert!(line.ends_with('…'));
-    }
 
     #[test]
     fn a_device_going_down_is_said_with_its_reason() {
