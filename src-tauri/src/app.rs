@@ -7,10 +7,10 @@ use crate::api::{
 };
 use gatehouse_core::journal::JournalRecord;
 use gatehouse_core::{Actor, ErrorKind, Lot};
+use gatehouse_lanes::Screen;
 use gatehouse_lanes::runtime::LaneNotice;
 use gatehouse_lanes::runtime::{Clock, LaneHandle};
 use gatehouse_lanes::site::Site;
-use gatehouse_lanes::Screen;
 use gatehouse_sim::demo::DemoLot;
 use std::collections::HashMap;
 use std::path::PathBuf;
