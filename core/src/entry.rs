@@ -6,7 +6,7 @@ use crate::domain::{AntiPassback, Plate, Role, VehicleClass};
 use crate::engine::{Command, Job, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::Event;
-use crate::stays::{StayRow, stay_of_ticket};
+use crate::stays::{LotContext, StayRow, stay_of_ticket};
 use crate::store::ts;
 use crate::ticket::ticket_number;
 use crate::tx::{Applied, Effect, Handle, Tx};
@@ -32,6 +32,43 @@ pub struct Entered {
     /// The reservation this entry fulfilled, if any.
     pub reservation: Option<String>,
     pub alerts: Vec<String>,
+}
+
+/// What an entry ticket says, in the lot's words; a lane's printer only lays it out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketText {
+    pub lot_name: String,
+    pub title: String,
+    /// Label and value, one per printed line.
+    pub lines: Vec<(String, String)>,
+    /// What the ticket's QR code holds (the signed ticket).
+    pub qr_payload: String,
+    pub footer: String,
+}
+
+impl Entered {
+    /// The printed ticket of this entry: its number, the entry time in the lot's timezone, the
+    /// spot and level, the plate if read, and the signed QR.
+    pub fn ticket_text(&self, ctx: &LotContext) -> TicketText {
+        let mut lines = vec![
+            ("Ticket".to_string(), self.ticket.clone()),
+            ("Entry".to_string(), ctx.local(self.entry_at)),
+            (
+                "Spot".to_string(),
+                format!("{} (level {})", self.spot, self.level),
+            ),
+        ];
+        if let Some(p) = &self.plate {
+            lines.push(("Plate".to_string(), p.clone()));
+        }
+        TicketText {
+            lot_name: ctx.config.lot.name.clone(),
+            title: "Entry ticket".into(),
+            lines,
+            qr_payload: self.qr.clone(),
+            footer: "Keep this ticket. Pay before you return to your vehicle.".into(),
+        }
+    }
 }
 
 fn require_supervisor(role: Role, what: &str) -> Result<()> {

@@ -1203,3 +1203,29 @@ fn closing_a_lane_or_holding_an_exit_open_is_allowed_and_journaled_by_the_engine
     assert_eq!(closed.actor, "booth-1");
     assert!(closed.payload.contains("broken loop"), "{}", closed.payload);
 }
+
+/// The entry ticket's words come from the lot: its number, the entry time in the lot's zone, the
+/// spot with its level, the plate, and the signed QR that scans back to the stay.
+#[test]
+fn an_entry_ticket_says_number_local_time_spot_plate_and_carries_its_qr() {
+    let lot = demo_lot();
+    let e = lot.enter("2026-11-18 09:00", "B-AB 123", VehicleClass::Standard);
+    let text = e.ticket_text(lot.engine.context());
+    let line = |label: &str| {
+        text.lines
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {label} line in {text:?}"))
+    };
+    assert_eq!(line("Ticket"), e.ticket);
+    assert!(line("Entry").starts_with("2026-11-18 09:00"), "{text:?}");
+    assert_eq!(line("Spot"), format!("{} (level {})", e.spot, e.level));
+    assert_eq!(line("Plate"), "BAB123");
+    assert_eq!(text.qr_payload, e.qr);
+    let scanned = Lot::open(&lot.path)
+        .unwrap()
+        .verify_ticket(&text.qr_payload)
+        .unwrap();
+    assert!(format!("{scanned:?}").contains(&e.ticket), "{scanned:?}");
+}

@@ -667,23 +667,13 @@ impl Runner {
         let ctx = self.lot.engine.context().clone();
         let notices = self.notices.clone();
         self.send_later(async move {
-            let mut lines = vec![
-                ("Ticket".to_string(), e.ticket.clone()),
-                ("Entry".to_string(), ctx.local(e.entry_at)),
-                (
-                    "Spot".to_string(),
-                    format!("{} (level {})", e.spot, e.level),
-                ),
-            ];
-            if let Some(p) = &e.plate {
-                lines.push(("Plate".to_string(), p.clone()));
-            }
+            let text = e.ticket_text(&ctx);
             let layout = TicketLayout {
-                lot_name: ctx.config.lot.name.clone(),
-                title: "Entry ticket".into(),
-                lines,
-                qr_payload: e.qr.clone(),
-                footer: "Keep this ticket. Pay before you return to your vehicle.".into(),
+                lot_name: text.lot_name,
+                title: text.title,
+                lines: text.lines,
+                qr_payload: text.qr_payload,
+                footer: text.footer,
             };
             match printer.print_ticket(&layout).await {
                 Ok(_) => {
