@@ -177,7 +177,11 @@ impl Tx<'_> {
             )));
         }
         let shift = self.cash_shift(job, method)?;
-        let balance = balance + amount;
+        let balance = balance.checked_add(amount).ok_or_else(|| {
+            Error::invalid(format!(
+                "a top-up of {amount} would take prepaid account {account} past the largest balance Gatehouse can record; nothing was topped up"
+            ))
+        })?;
         self.conn
             .prepare_cached("UPDATE accounts SET balance = ?2 WHERE id = ?1")?
             .execute(params![account, balance.to_string()])?;

@@ -767,13 +767,14 @@ impl Writer {
         self.conn.execute_batch("SAVEPOINT cmd")?;
         add_since(&self.times.apply_ns, saving);
         let head_before = self.head;
-        let handled = f(&mut Tx {
+        let mut tx = Tx {
             conn: &self.conn,
             ctx: &self.ctx,
             alloc: &self.alloc,
             book: &mut self.book,
             users_exist: self.users_exist,
-        });
+        };
+        let handled = guarded(|| f(&mut tx));
         let result = handled.and_then(|applied| {
             let journaling = std::time::Instant::now();
             let mut records = Vec::with_capacity(applied.events.len());
@@ -828,6 +829,21 @@ impl Writer {
     }
 }
 
+/// Runs a handler; a panic in it (a bug) becomes a refusal of that one command, which is rolled
+/// back like any refusal, so that the writer, and the lot's other commands, carry on.
+fn guarded(handler: impl FnOnce() -> Result<Applied>) -> Result<Applied> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(Error::storage(format!(
+            "gatehouse hit an internal error applying this command ({what}); nothing changed and the lot carries on; please report it"
+        )))
+    })
+}
+
 /// Checks a job's permission and session, then hands it to its feature's handler.
 fn apply(tx: &mut Tx<'_>, job: &Job, times: &TimeCounters) -> Result<Applied> {
     let validating = std::time::Instant::now();
@@ -838,4 +854,26 @@ fn apply(tx: &mut Tx<'_>, job: &Job, times: &TimeCounters) -> Result<Applied> {
     let applied = job.command.handle(tx, job);
     add_since(&times.apply_ns, applying);
     applied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A handler that panics (a bug) is refused with a clear message instead of stopping the
+    /// writer thread.
+    #[test]
+    fn a_panicking_handler_is_one_refused_command_not_a_stopped_writer() {
+        let e = match guarded(|| panic!("attempt to add with overflow")) {
+            Err(e) => e,
+            Ok(_) => panic!("a panicking handler was applied"),
+        };
+        assert_eq!(e.kind, ErrorKind::Storage);
+        assert!(
+            e.message.contains("attempt to add with overflow"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("nothing changed"), "{}", e.message);
+    }
 }

@@ -68,18 +68,27 @@ fn cash_moves(conn: &Connection, shift: i64) -> Result<(Decimal, Decimal)> {
     })? {
         let (kind, amount) = r?;
         if kind == "refund" {
-            cash_out += dec(&amount)?;
+            cash_out = add(cash_out, dec(&amount)?, shift)?;
         } else {
-            cash_in += dec(&amount)?;
+            cash_in = add(cash_in, dec(&amount)?, shift)?;
         }
     }
     let mut stmt = conn.prepare_cached(
         "SELECT amount FROM account_moves WHERE shift_id = ?1 AND method = 'cash' AND kind = 'top_up'",
     )?;
     for r in stmt.query_map([shift], |r| r.get::<_, String>(0))? {
-        cash_in += dec(&r?)?;
+        cash_in = add(cash_in, dec(&r?)?, shift)?;
     }
     Ok((cash_in, cash_out))
+}
+
+/// A shift's running sum, refused (not a panic) past what a decimal holds.
+fn add(sum: Decimal, amount: Decimal, shift: i64) -> Result<Decimal> {
+    sum.checked_add(amount).ok_or_else(|| {
+        Error::conflict(format!(
+            "shift {shift}'s cash sums past the largest amount Gatehouse can record; a supervisor must check its payments and top-ups"
+        ))
+    })
 }
 
 pub fn shift_view(conn: &Connection, ctx: &LotContext, id: i64) -> Result<ShiftView> {
@@ -95,7 +104,14 @@ pub fn shift_view(conn: &Connection, ctx: &LotContext, id: i64) -> Result<ShiftV
         .ok_or_else(|| Error::not_found(format!("there is no shift {id}")))?;
     let float = dec(&float)?;
     let (cash_in, cash_out) = cash_moves(conn, id)?;
-    let expected = float + cash_in - cash_out;
+    let expected = float
+        .checked_add(cash_in)
+        .and_then(|e| e.checked_sub(cash_out))
+        .ok_or_else(|| {
+            Error::conflict(format!(
+                "shift {id}'s expected cash is past the largest amount Gatehouse can record; a supervisor must check its payments"
+            ))
+        })?;
     let counted = counted.as_deref().map(dec).transpose()?;
     Ok(ShiftView {
         id,

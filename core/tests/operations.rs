@@ -1611,3 +1611,78 @@ mod invariant {
         }
     }
 }
+
+/// Regression (issue 26): a top-up of the largest decimal on an account holding 1.00 overflowed
+/// `balance + amount` and panicked the single writer, so every later command, lanes included,
+/// answered "the lot engine has stopped". It is now refused, nothing changes, the lot carries
+/// on; two such cash top-ups in one shift no longer overflow the shift's sums either.
+#[test]
+fn a_top_up_that_overflows_the_balance_is_refused_and_the_lot_keeps_running() {
+    let lot = small();
+    let cashier = staff("carla", Role::Cashier);
+    lot.as_(
+        &cashier,
+        "2026-11-18 07:00",
+        Command::OpenShift(req::OpenShift {
+            float: Decimal::from(50),
+        }),
+    )
+    .unwrap();
+    let open = |holder: &str| match lot
+        .run(
+            "2026-11-18 07:01",
+            Command::OpenAccount(req::OpenAccount {
+                holder: holder.into(),
+                expires_at: None,
+            }),
+        )
+        .unwrap()
+    {
+        Outcome::Account(a) => a.id,
+        o => panic!("{o:?}"),
+    };
+    let top_up = |account: i64, amount: Decimal| {
+        lot.as_(
+            &cashier,
+            "2026-11-18 07:02",
+            Command::TopUpAccount(req::TopUpAccount {
+                account,
+                method: PaymentMethod::Cash,
+                amount,
+            }),
+        )
+    };
+    let bob = open("Bob");
+    top_up(bob, Decimal::ONE).unwrap();
+    let e = top_up(bob, Decimal::MAX).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput, "{e:?}");
+    assert!(e.message.contains("largest balance"), "{}", e.message);
+    // The lot still runs: a car enters, and Bob's balance is what it was.
+    lot.enter("2026-11-18 07:03", "A-CC 2").unwrap();
+    let balance = lot
+        .reader()
+        .connection()
+        .query_row("SELECT balance FROM accounts WHERE id = ?1", [bob], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    assert_eq!(balance.parse::<Decimal>().unwrap(), Decimal::ONE);
+
+    // Two top-ups of the largest amount, each fine alone, overflow the shift's cash sums:
+    // closing the shift is refused with a reason, and the lot still runs.
+    let (ann, cid) = (open("Ann"), open("Cid"));
+    top_up(ann, Decimal::MAX).unwrap();
+    top_up(cid, Decimal::MAX).unwrap();
+    let e = lot
+        .as_(
+            &cashier,
+            "2026-11-18 07:10",
+            Command::CloseShift(req::CloseShift {
+                counted: Decimal::from(50),
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Conflict, "{e:?}");
+    assert!(e.message.contains("largest amount"), "{}", e.message);
+    lot.enter("2026-11-18 07:11", "A-CC 3").unwrap();
+}
