@@ -158,11 +158,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_";
-
-    fn read_of(text: &str, sure: f32) -> SlotProbs {
-        SlotProbs::from_text(text, ALPHABET.chars().collect(), '_', 10, sure)
-    }
+    use crate::slots::tests::read_of;
 
     #[test]
     fn an_exact_read_finds_its_plate() {

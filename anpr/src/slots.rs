@@ -163,13 +163,14 @@ pub fn decode_with_formats(read: &SlotProbs, formats: &[PlateFormat]) -> Option<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     const ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_";
 
-    fn read_of(text: &str, sure: f32) -> SlotProbs {
+    /// A read of `text` with `sure` probability on each character (10 slots, `_` for none).
+    pub(crate) fn read_of(text: &str, sure: f32) -> SlotProbs {
         SlotProbs::from_text(text, ALPHABET.chars().collect(), '_', 10, sure)
     }
 

@@ -230,61 +230,56 @@ impl LaneHandle {
     /// An attendant opens the barrier by hand: journaled by the engine (which checks the
     /// permission), then the lane opens it.
     pub async fn open_gate(&self, actor: &Actor, reason: &str) -> Result<(), Error> {
-        self.engine
-            .submit(
-                actor,
-                (self.clock)(),
-                Command::OpenGate(req::OpenGate {
-                    lane: self.id.clone(),
-                    reason: reason.to_string(),
-                }),
-            )
-            .await?;
-        self.send(Input::OpenGate {
+        let request = req::OpenGate {
+            lane: self.id.clone(),
+            reason: reason.to_string(),
+        };
+        let input = Input::OpenGate {
             reason: reason.trim().to_string(),
-        });
-        Ok(())
+        };
+        self.attendant_acts(actor, request, input).await
     }
 
     /// An attendant closes the lane or opens it again: authorised and journaled by the engine
     /// first, then the lane acts.
     pub async fn set_open(&self, actor: &Actor, open: bool, reason: &str) -> Result<(), Error> {
-        self.engine
-            .call(
-                actor,
-                (self.clock)(),
-                req::SetLaneOpen {
-                    lane: self.id.clone(),
-                    open,
-                    reason: reason.to_string(),
-                },
-            )
-            .await?;
-        self.send(Input::SetLaneOpen {
+        let request = req::SetLaneOpen {
+            lane: self.id.clone(),
+            open,
+            reason: reason.to_string(),
+        };
+        let input = Input::SetLaneOpen {
             open,
             reason: format!("{}: {}", actor.name, reason.trim()),
-        });
-        Ok(())
+        };
+        self.attendant_acts(actor, request, input).await
     }
 
     /// An attendant holds an exit barrier open for everyone (an emergency), or ends that:
     /// authorised and journaled by the engine first, then the lane acts.
     pub async fn set_free_exit(&self, actor: &Actor, on: bool, reason: &str) -> Result<(), Error> {
-        self.engine
-            .call(
-                actor,
-                (self.clock)(),
-                req::SetFreeExit {
-                    lane: self.id.clone(),
-                    on,
-                    reason: reason.to_string(),
-                },
-            )
-            .await?;
-        self.send(Input::SetFreeExit {
+        let request = req::SetFreeExit {
+            lane: self.id.clone(),
+            on,
+            reason: reason.to_string(),
+        };
+        let input = Input::SetFreeExit {
             on,
             reason: format!("{}: {}", actor.name, reason.trim()),
-        });
+        };
+        self.attendant_acts(actor, request, input).await
+    }
+
+    /// An attendant's action on the lane: the engine checks who may and journals it, and only
+    /// then does the lane act.
+    async fn attendant_acts<R: gatehouse_core::Request>(
+        &self,
+        actor: &Actor,
+        request: R,
+        input: Input,
+    ) -> Result<(), Error> {
+        self.engine.call(actor, (self.clock)(), request).await?;
+        self.send(input);
         Ok(())
     }
 

@@ -8,8 +8,8 @@ use gatehouse_lanes::site::Site;
 use gatehouse_lanes::wiring::NoSimulators;
 use gatehouse_sim::lane::SimulatedLanes;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lot_reopened_after_a_restart_has_its_lanes_and_its_stays_again() {
+/// The demo lot's database, made by init in a temporary folder (kept while the folder lives).
+fn demo_lot_db() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("lot.db");
     Engine::init(
@@ -19,6 +19,12 @@ async fn a_lot_reopened_after_a_restart_has_its_lanes_and_its_stays_again() {
         &Actor::system("test"),
     )
     .unwrap();
+    (dir, db)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lot_reopened_after_a_restart_has_its_lanes_and_its_stays_again() {
+    let (_dir, db) = demo_lot_db();
 
     let site = Site::open(&db, &SimulatedLanes::new()).await.unwrap();
     let lanes: Vec<String> = site.lanes().map(|l| l.id().to_string()).collect();
@@ -59,15 +65,7 @@ async fn a_missing_lot_database_says_how_to_make_one() {
 /// simulated, naming the lane and the config section, instead of starting it half.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulated_lanes_without_simulators_are_refused_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lot.db");
-    Engine::init(
-        &db,
-        &LotConfig::demo().unwrap(),
-        Utc::now(),
-        &Actor::system("test"),
-    )
-    .unwrap();
+    let (_dir, db) = demo_lot_db();
     let Err(e) = Site::open(&db, &NoSimulators).await else {
         panic!("simulated lanes started without simulators");
     };
