@@ -300,7 +300,7 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     tokio::time::sleep(Duration::from_millis(1500)).await;
     e1.press_ticket_button();
     expect_screen(&mut notes, 15, "wait for the attendant", |s| {
-        matches!(s, Screen::WaitForAttendant(_))
+        matches!(s, Screen::WaitForAttendant { .. })
     })
     .await;
     eventually(5, "the gate fault is journaled with an alert", || {

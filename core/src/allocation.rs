@@ -30,7 +30,9 @@ impl Category {
 
 const CATEGORIES: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A spot now: free, taken, or out of service (the console colours it by this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
 pub enum SpotState {
     Free,
     Occupied,

@@ -18,7 +18,7 @@ use std::str::FromStr;
 /// The embedded default: the demo lot.
 pub const DEMO_TOML: &str = include_str!("../../examples/lots/demo.toml");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LaneKind {
     Entry,

@@ -47,7 +47,9 @@ impl fmt::Display for Plate {
 }
 
 /// Vehicle classes and spot sizes, smallest first: a vehicle fits spots of its size or larger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VehicleClass {
     Motorcycle,
@@ -101,7 +103,7 @@ impl fmt::Display for VehicleClass {
 
 /// Who acts. Users and logins come with the operations issue; until then the role is asserted
 /// by the caller (the CLI's --actor/--role) and checked by the engine for every command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A lane, the demo traffic, the engine itself.

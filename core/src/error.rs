@@ -5,7 +5,7 @@ use serde::Serialize;
 
 /// What kind of failure this is. Serialized in snake_case (`"unpaid"`, `"ticket_forged"`, ...):
 /// scripts and screens switch on it, so variants are only ever added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// A value given by a person or a script is malformed (plate, amount, time, class...).

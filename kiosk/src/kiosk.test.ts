@@ -1,9 +1,9 @@
 import axe from "axe-core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { mountKiosk, type Kiosk } from "./kiosk";
-import type { KioskApi, LaneScreen, ScreenView } from "./types";
+import type { KioskApi, LaneScreen, Screen } from "./types";
 
-function fakeApp(first: ScreenView = { kind: "idle" }) {
+function fakeApp(first: Screen = { kind: "idle" }) {
   let listener: ((e: LaneScreen) => void) | null = null;
   const api = {
     laneScreen: vi.fn<KioskApi["laneScreen"]>(async () => first),
@@ -19,7 +19,7 @@ function fakeApp(first: ScreenView = { kind: "idle" }) {
       };
     },
   };
-  const emit = (lane: string, screen: ScreenView) => listener?.({ lane, screen });
+  const emit = (lane: string, screen: Screen) => listener?.({ lane, screen });
   return { api, events, emit };
 }
 
@@ -121,7 +121,7 @@ describe("kiosk page", () => {
     expect(card.compareDocumentPosition(note) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
     expect($("#amount").compareDocumentPosition(note) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
     // Only on the pay screen.
-    kiosk.show({ kind: "declined", reason: "card declined", amount: "7.50", currency: "EUR" });
+    kiosk.show({ kind: "declined", reason: "card declined", amount: "7.50", currency: "EUR", retry_seconds: 30 });
     expect($("#note")).toBeNull();
   });
 
@@ -137,10 +137,11 @@ describe("kiosk page", () => {
     beforeEach(() => vi.useFakeTimers());
     afterEach(() => vi.useRealTimers());
 
-    it("declined: pay again, a visible 30 s countdown, then the attendant", () => {
+    it("declined: pay again, the lane's retry window counted down, then the attendant", () => {
       const app = fakeApp();
       kiosk = mountKiosk(document, { lane: "X1", lang: "en", ...app });
-      kiosk.show({ kind: "declined", reason: "card expired", amount: "3.00", currency: "EUR" });
+      const declined = { kind: "declined", reason: "card expired", amount: "3.00", currency: "EUR" } as const;
+      kiosk.show({ ...declined, retry_seconds: 30 });
       expect($("#reason").textContent).toBe("card expired");
       expect($("#countdown").textContent).toBe("30 seconds left to pay again");
       vi.advanceTimersByTime(12_000);
@@ -148,10 +149,13 @@ describe("kiosk page", () => {
       $("#pay-again").click();
       expect(app.api.payAgain).toHaveBeenCalledWith("X1");
       vi.advanceTimersByTime(18_000);
-      expect($("#countdown").textContent).toBe("Please call the attendant.");
-      // A new declined screen starts a new countdown.
-      kiosk.show({ kind: "declined", reason: "card expired", amount: "3.00", currency: "EUR" });
-      expect($("#countdown").textContent).toBe("30 seconds left to pay again");
+      // The lane's window is up: it has called the attendant and says so.
+      kiosk.show({ ...declined, retry_seconds: 0 });
+      expect($("#countdown").textContent).toBe("The attendant has been called; you can still pay again.");
+      expect($("#pay-again")).not.toBeNull();
+      // A new decline starts a new countdown, as long as the lane gives.
+      kiosk.show({ ...declined, retry_seconds: 20 });
+      expect($("#countdown").textContent).toBe("20 seconds left to pay again");
     });
 
     it("the staff PIN: wrong PIN shows an error, cancel closes, 20 s closes it visibly", async () => {
@@ -202,7 +206,7 @@ describe("kiosk page", () => {
 });
 
 describe("accessibility (axe-core)", () => {
-  const screens: ScreenView[] = [
+  const screens: Screen[] = [
     { kind: "idle" },
     { kind: "welcome", plate: "AB 123" },
     { kind: "press_for_ticket" },
@@ -214,7 +218,7 @@ describe("accessibility (axe-core)", () => {
     { kind: "lane_closed" },
     { kind: "scan_ticket" },
     { kind: "pay_here", amount: "12.00", currency: "EUR", lines: ["2 h 10 min"] },
-    { kind: "declined", reason: "card declined", amount: "12.00", currency: "EUR" },
+    { kind: "declined", reason: "card declined", amount: "12.00", currency: "EUR", retry_seconds: 30 },
     { kind: "unpaid", amount: "12.00", currency: "EUR", how: "pay online" },
     { kind: "goodbye", plate: null },
     { kind: "free_exit" },

@@ -4,12 +4,12 @@ import { startCountdown, type Countdown } from "./countdown";
 import { LANGS, t, type Lang } from "./i18n";
 import { mountPinDialog } from "./pin";
 import { renderScreen, updateCountdown } from "./render";
-import { errorOf, type KioskApi, type KioskEvents, type ScreenView } from "./types";
-import { DECLINED_SECONDS, view, type Action } from "./view";
+import { errorOf, type KioskApi, type KioskEvents, type Screen } from "./types";
+import { view, type Action } from "./view";
 
 export interface Kiosk {
   /** Draws a screen as if the lane had just sent it. */
-  show(screen: ScreenView): void;
+  show(screen: Screen): void;
   setLang(lang: Lang): void;
   lang(): Lang;
   /** Resolves once the first screen is drawn (or its fetch failed). */
@@ -23,10 +23,10 @@ export function mountKiosk(
 ): Kiosk {
   const lane = opts.lane ?? "";
   let lang = opts.lang;
-  let screen: ScreenView = { kind: "idle" };
+  let screen: Screen = { kind: "idle" };
   let printing = false;
   let declined: Countdown | null = null;
-  let secondsLeft = DECLINED_SECONDS;
+  let secondsLeft: number | undefined;
   let heard = false;
   let unlisten: (() => void) | null = null;
   let destroyed = false;
@@ -99,17 +99,17 @@ export function mountKiosk(
     pin.paint(lang);
   };
 
-  const show = (next: ScreenView) => {
+  const show = (next: Screen) => {
     if (destroyed) return;
     screen = next;
     printing = false;
     errorEl.textContent = "";
     declined?.stop();
     declined = null;
-    secondsLeft = DECLINED_SECONDS;
-    if (next.kind === "declined") {
+    secondsLeft = undefined;
+    if (next.kind === "declined" && next.retry_seconds > 0) {
       declined = startCountdown(
-        DECLINED_SECONDS,
+        next.retry_seconds,
         (n) => {
           secondsLeft = n;
           if (n > 0) {

@@ -1,8 +1,8 @@
-// The lane screen as the app sends it: the types generated from src-tauri/src/api.rs.
-import type { LaneScreen, ScreenView, TicketChoice } from "../../ts/bindings";
+// The lane screen as the app sends it: the types generated from Rust (ts/api.ts).
+import type { LaneScreen, Screen, TicketChoice } from "../../ts/api";
 import { asApiError } from "../../ts/api";
 
-export type { LaneScreen, ScreenView, TicketChoice };
+export type { LaneScreen, Screen, TicketChoice };
 
 export const TICKET_CHOICES: readonly TicketChoice[] = [
   "standard",
@@ -11,11 +11,11 @@ export const TICKET_CHOICES: readonly TicketChoice[] = [
   "motorcycle",
 ];
 
-export type ScreenKind = ScreenView["kind"];
+export type ScreenKind = Screen["kind"];
 
 /** What the kiosk needs of the app (ts/api.ts's `api` fits it). */
 export interface KioskApi {
-  laneScreen(laneId: string): Promise<ScreenView>;
+  laneScreen(laneId: string): Promise<Screen>;
   pressTicket(laneId: string, choice: TicketChoice): Promise<void>;
   payAgain(laneId: string): Promise<void>;
   unlockKiosk(pin: string): Promise<void>;

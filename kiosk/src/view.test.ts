@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TICKET_CHOICES, type ScreenView } from "./types";
+import { TICKET_CHOICES, type Screen } from "./types";
 import { view } from "./view";
 
 const opts = { lane: "E1" };
@@ -70,7 +70,7 @@ describe("view", () => {
   });
 
   it("pay_here shows the amount, the lines and the ways to pay", () => {
-    const s: ScreenView = {
+    const s: Screen = {
       kind: "pay_here",
       amount: "12.00",
       currency: "EUR",
@@ -85,7 +85,7 @@ describe("view", () => {
   });
 
   it("pay_here adds a smaller line: a voucher or prepaid card at the scanner", () => {
-    const s: ScreenView = { kind: "pay_here", amount: "12.00", currency: "EUR", lines: [] };
+    const s: Screen = { kind: "pay_here", amount: "12.00", currency: "EUR", lines: [] };
     expect(view(s, "en", opts).note).toBe(
       "No card? Scan a parking voucher or your prepaid card at the scanner.",
     );
@@ -93,11 +93,11 @@ describe("view", () => {
       "Keine Karte? Scannen Sie einen Parkgutschein oder Ihre Prepaid-Karte am Scanner.",
     );
     expect(view(s, "es", opts).note).toMatch(/^¿No tiene tarjeta\?/);
-    expect(view({ kind: "declined", reason: "x", amount: "1", currency: "EUR" }, "de", opts).note).toBeUndefined();
+    expect(view({ kind: "declined", reason: "x", amount: "1", currency: "EUR", retry_seconds: 30 }, "de", opts).note).toBeUndefined();
   });
 
   it("declined offers pay-again and a visible countdown, then asks for the attendant", () => {
-    const s: ScreenView = { kind: "declined", reason: "card declined", amount: "4.50", currency: "EUR" };
+    const s: Screen = { kind: "declined", reason: "card declined", amount: "4.50", currency: "EUR", retry_seconds: 30 };
     const vm = view(s, "en", opts);
     expect(vm.buttons.map((b) => [b.id, b.action.type, b.disabled])).toEqual([
       ["pay-again", "pay_again", false],
@@ -106,7 +106,12 @@ describe("view", () => {
     expect(vm.big?.text).toBe("€4.50");
     expect(vm.countdown).toBe("30 seconds left to pay again");
     expect(view(s, "en", { ...opts, secondsLeft: 7 }).countdown).toBe("7 seconds left to pay again");
-    expect(view(s, "en", { ...opts, secondsLeft: 0 }).countdown).toBe("Please call the attendant.");
+    expect(view(s, "en", { ...opts, secondsLeft: 0 }).countdown).toBe(
+      "The attendant has been called; you can still pay again.",
+    );
+    expect(view({ ...s, retry_seconds: 0 }, "en", opts).countdown).toBe(
+      "The attendant has been called; you can still pay again.",
+    );
   });
 
   it("unpaid shows the amount and how to pay", () => {
@@ -120,7 +125,7 @@ describe("view", () => {
   });
 
   it("every kind has a heading and no buttons unless it asks for a press", () => {
-    const all: ScreenView[] = [
+    const all: Screen[] = [
       { kind: "idle" },
       { kind: "lane_closed" },
       { kind: "scan_ticket" },

@@ -1,9 +1,7 @@
 // Screen → what to draw, in the driver's language. Pure: no DOM, no calls.
 import { t, type Lang, type MessageKey } from "./i18n";
 import { formatMoney } from "./money";
-import { TICKET_CHOICES, type ScreenKind, type ScreenView, type TicketChoice } from "./types";
-
-export const DECLINED_SECONDS = 30;
+import { TICKET_CHOICES, type ScreenKind, type Screen, type TicketChoice } from "./types";
 
 export type Action = { type: "ticket"; choice: TicketChoice } | { type: "pay_again" };
 
@@ -61,7 +59,8 @@ export interface ViewOptions {
   lane: string;
   /** A ticket button was pressed on this screen: buttons off, "printing…" shown. */
   printing?: boolean;
-  /** Seconds left on the declined screen's countdown. */
+  /** Seconds left on the declined screen's countdown (the lane's retry window, counted down
+   *  here only for the driver to see; the lane itself calls the attendant when it is up). */
   secondsLeft?: number;
 }
 
@@ -103,7 +102,7 @@ function way(
   };
 }
 
-export function view(screen: ScreenView, lang: Lang, opts: ViewOptions): ViewModel {
+export function view(screen: Screen, lang: Lang, opts: ViewOptions): ViewModel {
   const printing = opts.printing ?? false;
   const base: ViewModel = {
     kind: screen.kind,
@@ -194,7 +193,7 @@ export function view(screen: ScreenView, lang: Lang, opts: ViewOptions): ViewMod
         note: t(lang, "pay.otherWays"),
       };
     case "declined": {
-      const left = Math.max(0, opts.secondsLeft ?? DECLINED_SECONDS);
+      const left = Math.max(0, Math.min(opts.secondsLeft ?? screen.retry_seconds, screen.retry_seconds));
       return {
         ...base,
         heading: t(lang, "declined.heading"),
@@ -216,7 +215,7 @@ export function view(screen: ScreenView, lang: Lang, opts: ViewOptions): ViewMod
         countdown:
           left > 0
             ? t(lang, "declined.countdown", { seconds: left })
-            : t(lang, "declined.callAttendant"),
+            : t(lang, "declined.attendantCalled"),
       };
     }
     case "unpaid":

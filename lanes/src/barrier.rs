@@ -294,7 +294,7 @@ impl<T: Transaction> LaneCore<T> {
 
     pub fn wait_for_attendant(&mut self, why: String, out: &mut Vec<Action>) {
         out.push(Action::CallAttendant(why.clone()));
-        out.push(Action::Show(Screen::WaitForAttendant(why)));
+        out.push(Action::Show(Screen::WaitForAttendant { reason: why }));
         self.state = State::Attendant;
     }
 

@@ -210,7 +210,7 @@ fn plate_read(
             lane.state = State::Tx(Step::AwaitingDriver);
             let why = "the ticket printer is out of order".to_string();
             out.push(Action::CallAttendant(why.clone()));
-            out.push(Action::Show(Screen::WaitForAttendant(why)));
+            out.push(Action::Show(Screen::WaitForAttendant { reason: why }));
         }
     }
 }
@@ -253,7 +253,7 @@ fn decision(
             lane.state = State::Tx(Step::Refused);
             out.push(Action::Show(match refusal {
                 Refusal::Full => Screen::Full,
-                Refusal::Refused(why) => Screen::Refused(why),
+                Refusal::Refused(why) => Screen::Refused { reason: why },
             }));
         }
         Ok(admission) => {

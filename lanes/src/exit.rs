@@ -27,6 +27,9 @@ pub struct ExitConfig {
     pub pay_elsewhere: String,
     pub gate_confirm: Duration,
     pub pass_within: Duration,
+    /// How long a driver whose card was declined has to pay again before the lane calls the
+    /// attendant (the kiosk counts it down).
+    pub retry_window: Duration,
 }
 
 impl Default for ExitConfig {
@@ -38,6 +41,7 @@ impl Default for ExitConfig {
             pay_elsewhere: "pay at a pay station or the booth, then scan your ticket here".into(),
             gate_confirm: Duration::from_secs(4),
             pass_within: Duration::from_secs(90),
+            retry_window: Duration::from_secs(30),
         }
     }
 }
@@ -56,6 +60,8 @@ pub(crate) enum Step {
     Cancelling(ExitQuote, Redeem),
     /// The voucher or prepaid payment is being taken.
     Redeeming(ExitQuote),
+    /// The card was declined (the reason): the driver may pay again within the retry window.
+    Declined(ExitQuote, String),
     /// Something is owed and was not paid here: waiting for a retry, a ticket scanned after
     /// paying elsewhere, or the vehicle to back off.
     Unpaid(ExitQuote),
@@ -159,10 +165,13 @@ impl Transaction for Step {
                 }
             }
             (
-                Step::Reading | Step::AwaitingDriver | Step::Unpaid(_),
+                Step::Reading | Step::AwaitingDriver | Step::Unpaid(_) | Step::Declined(..),
                 Input::TicketScanned(ticket),
             ) => quote(lane, Credential::Ticket(ticket), out),
-            (Step::Reading | Step::AwaitingDriver | Step::Unpaid(_), Input::Card(card)) => {
+            (
+                Step::Reading | Step::AwaitingDriver | Step::Unpaid(_) | Step::Declined(..),
+                Input::Card(card),
+            ) => {
                 quote(lane, Credential::Card(card), out);
             }
             (Step::Quoting, Input::Quoted(answer)) => {
@@ -172,7 +181,7 @@ impl Transaction for Step {
                     Err(why) => {
                         // Not found, or refused: the driver can still scan a ticket.
                         lane.state = State::Tx(Step::AwaitingDriver);
-                        out.push(Action::Show(Screen::Refused(why)));
+                        out.push(Action::Show(Screen::Refused { reason: why }));
                     }
                 }
             }
@@ -181,20 +190,26 @@ impl Transaction for Step {
                     lane.times.paid_ms = lane.since(now);
                     leave(lane, q, out);
                 }
-                PaymentResult::Declined(reason) => {
-                    out.push(Action::Show(Screen::Declined {
-                        reason,
-                        amount: q.owed.clone(),
-                        currency: q.currency.clone(),
-                    }));
-                    lane.state = State::Tx(Step::Unpaid(q));
-                }
+                PaymentResult::Declined(reason) => declined(lane, q, reason, out),
                 PaymentResult::TerminalDown(reason) => {
                     lane.unhealthy.insert(Device::Terminal, reason.clone());
                     terminal_down(lane, q, reason, out);
                 }
             },
-            (Step::Unpaid(q), Input::PayAgain) => charge(lane, q, out),
+            (Step::Unpaid(q) | Step::Declined(q, _), Input::PayAgain) => charge(lane, q, out),
+            (Step::Declined(q, reason), Input::Timer(Timer::RetryWindow)) => {
+                out.push(Action::CallAttendant(format!(
+                    "a driver at the exit could not pay {} {} for ticket {}: {reason}",
+                    q.owed, q.currency, q.ticket
+                )));
+                out.push(Action::Show(Screen::Declined {
+                    reason,
+                    amount: q.owed.clone(),
+                    currency: q.currency.clone(),
+                    retry_seconds: 0,
+                }));
+                lane.state = State::Tx(Step::Unpaid(q));
+            }
             (Step::Paying(q), Input::Redeem(r)) => {
                 out.push(Action::CancelCharge);
                 lane.state = State::Tx(Step::Cancelling(q, r));
@@ -208,20 +223,13 @@ impl Transaction for Step {
                     redeem(lane, q, r, out);
                 }
             },
-            (Step::Unpaid(q), Input::Redeem(r)) => redeem(lane, q, r, out),
+            (Step::Unpaid(q) | Step::Declined(q, _), Input::Redeem(r)) => redeem(lane, q, r, out),
             (Step::Redeeming(q), Input::Redeemed(answer)) => match answer {
                 Ok(after) => {
                     lane.times.paid_ms = lane.since(now);
                     quoted(lane, after, out);
                 }
-                Err(reason) => {
-                    out.push(Action::Show(Screen::Declined {
-                        reason,
-                        amount: q.owed.clone(),
-                        currency: q.currency.clone(),
-                    }));
-                    lane.state = State::Tx(Step::Unpaid(q));
-                }
+                Err(reason) => declined(lane, q, reason, out),
             },
             (Step::Leaving(q), Input::ExitRecorded(result)) => match result {
                 Ok(()) if !lane.arming => {
@@ -238,7 +246,7 @@ impl Transaction for Step {
                 Err(why) => {
                     lane.stay = None;
                     lane.state = State::Tx(Step::AwaitingDriver);
-                    out.push(Action::Show(Screen::Refused(why)));
+                    out.push(Action::Show(Screen::Refused { reason: why }));
                     if !lane.arming {
                         lane.finish(out);
                     }
@@ -314,6 +322,20 @@ fn terminal_down(lane: &mut Lane, q: ExitQuote, reason: String, out: &mut Vec<Ac
         }));
         unpaid(lane, q, out);
     }
+}
+
+/// A card or voucher was refused: the driver may pay again within the retry window; when it is
+/// up the attendant is called (`Timer::RetryWindow`).
+fn declined(lane: &mut Lane, q: ExitQuote, reason: String, out: &mut Vec<Action>) {
+    let window = lane.config.retry_window;
+    out.push(Action::Show(Screen::Declined {
+        reason: reason.clone(),
+        amount: q.owed.clone(),
+        currency: q.currency.clone(),
+        retry_seconds: u32::try_from(window.as_secs()).unwrap_or(u32::MAX),
+    }));
+    out.push(Action::StartTimer(Timer::RetryWindow, window));
+    lane.state = State::Tx(Step::Declined(q, reason));
 }
 
 fn unpaid(lane: &mut Lane, q: ExitQuote, out: &mut Vec<Action>) {

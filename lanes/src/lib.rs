@@ -293,10 +293,14 @@ pub enum Input {
 pub enum Timer {
     GateConfirm,
     Pass,
+    /// Exit: the driver's time to pay again after a declined card is up.
+    RetryWindow,
 }
 
-/// What the lane's screen shows.
-#[derive(Debug, Clone, PartialEq)]
+/// What the lane's screen shows. The kiosk draws it in the driver's language; it reaches the
+/// kiosk as itself, tagged by `kind` (the TypeScript union is generated from this type).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Screen {
     Idle,
     Welcome {
@@ -315,8 +319,12 @@ pub enum Screen {
         way: String,
     },
     Full,
-    Refused(String),
-    WaitForAttendant(String),
+    Refused {
+        reason: String,
+    },
+    WaitForAttendant {
+        reason: String,
+    },
     LaneClosed,
     /// Exit: scan your ticket (no plate matched, or the camera is out).
     ScanTicket,
@@ -326,11 +334,14 @@ pub enum Screen {
         currency: String,
         lines: Vec<String>,
     },
-    /// Exit: the card was declined; try again or pay elsewhere.
+    /// Exit: the card was declined; pay again within `retry_seconds`, or pay elsewhere. When
+    /// the window is up the lane calls the attendant and shows this again with `retry_seconds`
+    /// 0 (paying again still works).
     Declined {
         reason: String,
         amount: String,
         currency: String,
+        retry_seconds: u32,
     },
     /// Exit: something is owed and cannot be paid here: how to pay.
     Unpaid {

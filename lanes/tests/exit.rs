@@ -5,8 +5,9 @@
 use gatehouse_lanes::exit::{ExitConfig, ExitQuote};
 use gatehouse_lanes::{
     Action, Credential, Device, Fallback, Input, LaneEvent, PaymentResult, PlateSeen, Redeem,
-    Screen,
+    Screen, Timer,
 };
+use std::time::Duration;
 
 mod common;
 use common::{Lane, drive_through, fallbacks, shows};
@@ -113,6 +114,7 @@ fn a_declined_card_keeps_the_barrier_down_until_a_retry_is_approved() {
             reason: "card declined".into(),
             amount: "4.50".into(),
             currency: "EUR".into(),
+            retry_seconds: 30,
         }]
     );
     assert!(!a.contains(&Action::OpenGate));
@@ -122,6 +124,54 @@ fn a_declined_card_keeps_the_barrier_down_until_a_retry_is_approved() {
         amount: "4.50".into()
     }));
     let a = l.at(4000, Input::Payment(PaymentResult::Paid));
+    assert_eq!(a, vec![Action::Exit { stay: "S7".into() }]);
+}
+
+#[test]
+fn a_declined_driver_who_does_not_pay_again_in_time_gets_the_attendant_and_can_still_pay() {
+    let mut l = Lane::exit(ExitConfig {
+        retry_window: Duration::from_secs(20),
+        ..ExitConfig::default()
+    });
+    arrive_matched(&mut l);
+    l.at(4, Input::Quoted(Ok(quote("4.50"))));
+    let a = l.at(
+        5000,
+        Input::Payment(PaymentResult::Declined("card expired".into())),
+    );
+    assert!(a.contains(&Action::StartTimer(
+        Timer::RetryWindow,
+        Duration::from_secs(20)
+    )));
+    assert!(matches!(
+        shows(&a)[..],
+        [Screen::Declined {
+            retry_seconds: 20,
+            ..
+        }]
+    ));
+    let a = l.at(20_000, Input::Timer(Timer::RetryWindow));
+    assert!(
+        a.iter().any(|x| matches!(x, Action::CallAttendant(why) if why.contains("4.50") && why.contains("card expired"))),
+        "{a:?}"
+    );
+    assert_eq!(
+        shows(&a),
+        vec![&Screen::Declined {
+            reason: "card expired".into(),
+            amount: "4.50".into(),
+            currency: "EUR".into(),
+            retry_seconds: 0,
+        }]
+    );
+    // Paying again still works once the attendant is called; a second, stale timer is ignored.
+    let a = l.at(2000, Input::PayAgain);
+    assert!(a.contains(&Action::Charge {
+        stay: "S7".into(),
+        amount: "4.50".into()
+    }));
+    assert!(l.at(1, Input::Timer(Timer::RetryWindow)).is_empty());
+    let a = l.at(3000, Input::Payment(PaymentResult::Paid));
     assert_eq!(a, vec![Action::Exit { stay: "S7".into() }]);
 }
 
@@ -244,9 +294,9 @@ fn an_unknown_ticket_is_refused_with_the_reason_and_the_barrier_stays_down() {
     );
     assert_eq!(
         shows(&a),
-        vec![&Screen::Refused(
-            "this ticket was not issued by this lot".into()
-        )]
+        vec![&Screen::Refused {
+            reason: "this ticket was not issued by this lot".into()
+        }]
     );
     assert!(!a.contains(&Action::OpenGate));
     let a = l.at(8000, Input::ArmingLoop(false));
@@ -399,7 +449,8 @@ fn a_voucher_for_part_of_the_stay_charges_the_rest_and_a_refused_one_shows_why_w
         vec![&Screen::Declined {
             reason: "ticket 000007-3 already has a voucher".into(),
             amount: "2.50".into(),
-            currency: "EUR".into()
+            currency: "EUR".into(),
+            retry_seconds: 30,
         }]
     );
     assert!(!a.contains(&Action::OpenGate));

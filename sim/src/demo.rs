@@ -471,13 +471,13 @@ impl World {
                 }
                 Some(LaneNotice::Screen(
                     s @ (Screen::Full
-                    | Screen::Refused(_)
-                    | Screen::WaitForAttendant(_)
+                    | Screen::Refused { .. }
+                    | Screen::WaitForAttendant { .. }
                     | Screen::LaneClosed),
                 )) => {
                     let why = match s {
                         Screen::Full => "full".to_string(),
-                        Screen::Refused(r) | Screen::WaitForAttendant(r) => r,
+                        Screen::Refused { reason } | Screen::WaitForAttendant { reason } => reason,
                         _ => "lane closed".to_string(),
                     };
                     self.log(format!("{} {}: not let in: {why}", lane.id, v.plate));
@@ -607,7 +607,9 @@ impl World {
                 }
                 Some(LaneNotice::Screen(Screen::Goodbye { .. })) => break,
                 Some(LaneNotice::Screen(
-                    s @ (Screen::Unpaid { .. } | Screen::WaitForAttendant(_) | Screen::Refused(_)),
+                    s @ (Screen::Unpaid { .. }
+                    | Screen::WaitForAttendant { .. }
+                    | Screen::Refused { .. }),
                 )) => {
                     back_off(&sim).await?;
                     return Err(format!("{} {}: stuck at {s:?}", lane.id, v.plate));
@@ -1258,7 +1260,7 @@ impl DemoLot {
                 }
                 LaneNotice::Screen(
                     s @ (Screen::Full
-                    | Screen::Refused(_)
+                    | Screen::Refused { .. }
                     | Screen::LaneClosed
                     | Screen::Unpaid { .. }),
                 ) => {

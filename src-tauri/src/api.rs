@@ -1,10 +1,11 @@
-//! What the console and the kiosk see: the commands' answers and the events' payloads. The
-//! TypeScript bindings in `ts/bindings.ts` are generated from these types (`bindings_are_current`
-//! checks them; `GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings` rewrites them).
+//! What the console and the kiosk see: the commands' answers and the events' payloads. Their
+//! TypeScript declarations in `ts/api.ts` are generated from these types (see `boundary.rs`).
 
+use gatehouse_core::allocation::SpotState;
+use gatehouse_core::config::LaneKind;
 use gatehouse_core::lot::SpotView;
 use gatehouse_core::stays::StayQuote;
-use gatehouse_core::{Error, ErrorKind};
+use gatehouse_core::{Error, ErrorKind, Role, VehicleClass};
 use gatehouse_lanes::Screen;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -12,14 +13,14 @@ use ts_rs::TS;
 /// A refused or failed command: its kind (as the engine names it) and what to do.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ApiError {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         ApiError {
-            kind: e.kind.as_str().to_string(),
+            kind: e.kind,
             message: e.message.clone(),
         }
     }
@@ -28,7 +29,7 @@ impl From<Error> for ApiError {
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ApiError {
-            kind: kind.as_str().to_string(),
+            kind,
             message: message.into(),
         }
     }
@@ -40,14 +41,14 @@ pub type Answer<T> = Result<T, ApiError>;
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SessionView {
     pub user: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// A demo user the login screen offers (the demo lot only).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct DemoUser {
     pub user: String,
-    pub role: String,
+    pub role: Role,
     pub password: String,
 }
 
@@ -83,11 +84,10 @@ pub struct Spot {
     pub id: String,
     pub level: String,
     pub zone: String,
-    pub size: String,
+    pub size: VehicleClass,
     pub ev: bool,
     pub accessible: bool,
-    /// free, occupied or out_of_service.
-    pub state: String,
+    pub state: SpotState,
     pub note: Option<String>,
     pub ticket: Option<String>,
     pub plate: Option<String>,
@@ -96,20 +96,20 @@ pub struct Spot {
 impl From<SpotView> for Spot {
     fn from(s: SpotView) -> Self {
         let state = if !s.in_service {
-            "out_of_service"
+            SpotState::OutOfService
         } else if s.ticket.is_some() {
-            "occupied"
+            SpotState::Occupied
         } else {
-            "free"
+            SpotState::Free
         };
         Spot {
             id: s.id,
             level: s.level,
             zone: s.zone,
-            size: s.size.as_str().to_string(),
+            size: s.size,
             ev: s.ev,
             accessible: s.accessible,
-            state: state.into(),
+            state,
             note: s.note,
             ticket: s.ticket,
             plate: s.plate,
@@ -120,10 +120,9 @@ impl From<SpotView> for Spot {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct LaneView {
     pub id: String,
-    /// entry or exit.
-    pub kind: String,
+    pub kind: LaneKind,
     pub level: String,
-    pub screen: ScreenView,
+    pub screen: Screen,
     pub devices: Vec<DeviceHealth>,
 }
 
@@ -134,117 +133,11 @@ pub struct DeviceHealth {
     pub reason: String,
 }
 
-/// What a lane's screen shows; the kiosk draws it in the driver's language.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ScreenView {
-    Idle,
-    Welcome {
-        plate: Option<String>,
-    },
-    PressForTicket,
-    TakeTicket {
-        spot: String,
-        level: String,
-        way: String,
-    },
-    Proceed {
-        plate: String,
-        spot: String,
-        level: String,
-        way: String,
-    },
-    Full,
-    Refused {
-        reason: String,
-    },
-    WaitForAttendant {
-        reason: String,
-    },
-    LaneClosed,
-    ScanTicket,
-    PayHere {
-        amount: String,
-        currency: String,
-        lines: Vec<String>,
-    },
-    Declined {
-        reason: String,
-        amount: String,
-        currency: String,
-    },
-    Unpaid {
-        amount: String,
-        currency: String,
-        how: String,
-    },
-    Goodbye {
-        plate: Option<String>,
-    },
-    FreeExit,
-}
-
-impl From<Screen> for ScreenView {
-    fn from(s: Screen) -> Self {
-        match s {
-            Screen::Idle => ScreenView::Idle,
-            Screen::Welcome { plate } => ScreenView::Welcome { plate },
-            Screen::PressForTicket => ScreenView::PressForTicket,
-            Screen::TakeTicket { spot, level, way } => ScreenView::TakeTicket { spot, level, way },
-            Screen::Proceed {
-                plate,
-                spot,
-                level,
-                way,
-            } => ScreenView::Proceed {
-                plate,
-                spot,
-                level,
-                way,
-            },
-            Screen::Full => ScreenView::Full,
-            Screen::Refused(reason) => ScreenView::Refused { reason },
-            Screen::WaitForAttendant(reason) => ScreenView::WaitForAttendant { reason },
-            Screen::LaneClosed => ScreenView::LaneClosed,
-            Screen::ScanTicket => ScreenView::ScanTicket,
-            Screen::PayHere {
-                amount,
-                currency,
-                lines,
-            } => ScreenView::PayHere {
-                amount,
-                currency,
-                lines,
-            },
-            Screen::Declined {
-                reason,
-                amount,
-                currency,
-            } => ScreenView::Declined {
-                reason,
-                amount,
-                currency,
-            },
-            Screen::Unpaid {
-                amount,
-                currency,
-                how,
-            } => ScreenView::Unpaid {
-                amount,
-                currency,
-                how,
-            },
-            Screen::Goodbye { plate } => ScreenView::Goodbye { plate },
-            Screen::FreeExit => ScreenView::FreeExit,
-        }
-    }
-}
-
 /// Event `lane-screen`: a lane's screen changed.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct LaneScreen {
     pub lane: String,
-    pub screen: ScreenView,
+    pub screen: Screen,
 }
 
 /// Event `lane-notice`: something a lane did or noticed, in words; device health changes carry
@@ -428,6 +321,14 @@ pub struct MoneyLine {
     pub amount: String,
 }
 
+/// The file a day's report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportFormat {
+    Csv,
+    Pdf,
+}
+
 /// A file the console wrote (a report's CSV or PDF, a Z-report).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Written {
@@ -554,7 +455,7 @@ pub struct VoucherRow {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct UserRow {
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub second_factor: bool,
     pub disabled: bool,
     pub locked_until: Option<String>,
@@ -564,83 +465,7 @@ pub struct UserRow {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct UserAddedView {
     pub name: String,
-    pub role: String,
+    pub role: Role,
     /// The admin's TOTP secret (base32) to enrol in an authenticator app, shown once.
     pub totp_secret: Option<String>,
-}
-
-/// Every type of the bindings, in file order.
-#[cfg(test)]
-pub fn bindings() -> String {
-    let mut out = String::from(
-        "// Generated from src-tauri/src/api.rs by `GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings`.\n// Do not edit: CI checks that this file matches the Rust types.\n",
-    );
-    for decl in [
-        ApiError::decl(),
-        SessionView::decl(),
-        DemoUser::decl(),
-        Overview::decl(),
-        Count::decl(),
-        Spot::decl(),
-        LaneView::decl(),
-        DeviceHealth::decl(),
-        ScreenView::decl(),
-        LaneScreen::decl(),
-        LaneNoticeView::decl(),
-        LaneFrameView::decl(),
-        FeedItem::decl(),
-        AlertView::decl(),
-        QuoteView::decl(),
-        PaidView::decl(),
-        BoothMethod::decl(),
-        TicketChoice::decl(),
-        ShiftInfo::decl(),
-        ValetStep::decl(),
-        ValetInfo::decl(),
-        ReportView::decl(),
-        MoneyLine::decl(),
-        Written::decl(),
-        AppFigures::decl(),
-        ReservationRow::decl(),
-        ReservationForm::decl(),
-        PermitRow::decl(),
-        PermitForm::decl(),
-        AccountRow::decl(),
-        VoucherRow::decl(),
-        UserRow::decl(),
-        UserAddedView::decl(),
-    ] {
-        out.push_str("\nexport ");
-        out.push_str(&decl);
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    const BINDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ts/bindings.ts");
-
-    #[test]
-    fn bindings_are_current() {
-        let now = bindings();
-        if std::env::var_os("GATEHOUSE_WRITE_BINDINGS").is_some() {
-            std::fs::write(BINDINGS, &now).unwrap();
-        }
-        let checked_in = std::fs::read_to_string(BINDINGS).unwrap_or_default();
-        assert!(
-            checked_in == now,
-            "ts/bindings.ts does not match src-tauri/src/api.rs: run GATEHOUSE_WRITE_BINDINGS=1 cargo test -p gatehouse-app bindings, then the frontends' type-check"
-        );
-    }
-
-    #[test]
-    fn a_screen_reaches_the_kiosk_tagged_by_its_kind() {
-        let v = serde_json::to_value(ScreenView::from(Screen::Refused("no spot".into()))).unwrap();
-        assert_eq!(v["kind"], "refused");
-        assert_eq!(v["reason"], "no spot");
-    }
 }

@@ -3,8 +3,8 @@
 
 use crate::api::{
     Answer, ApiError, DemoUser, DeviceHealth, FeedItem, LaneFrameView, LaneNoticeView, LaneScreen,
-    ScreenView,
 };
+use crate::boundary::{LaneFrame, LaneNoticed, LaneScreenChanged, LotEvent, emit};
 use gatehouse_core::journal::JournalRecord;
 use gatehouse_core::{Actor, ErrorKind, Lot};
 use gatehouse_lanes::Screen;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tauri::{AppHandle, Emitter};
+use tauri::AppHandle;
 
 /// What the app runs: the demo lot, or a lot's own database and lanes (`--lot`).
 pub enum Running {
@@ -258,7 +258,7 @@ pub fn forward(app: Arc<App>, handle: AppHandle) {
                             f.broadcast.retain(|seq, _| *seq > oldest);
                         }
                     }
-                    let _ = h.emit("lot-event", a.feed_item(&lot, &r));
+                    emit::<LotEvent>(&h, a.feed_item(&lot, &r));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(_) => return,
@@ -272,11 +272,11 @@ pub fn forward(app: Arc<App>, handle: AppHandle) {
         tauri::async_runtime::spawn(async move {
             loop {
                 let screen: Screen = screens.borrow_and_update().clone();
-                let _ = h.emit(
-                    "lane-screen",
+                emit::<LaneScreenChanged>(
+                    &h,
                     LaneScreen {
                         lane: lane_id.clone(),
-                        screen: ScreenView::from(screen),
+                        screen,
                     },
                 );
                 if screens.changed().await.is_err() {
@@ -292,13 +292,13 @@ pub fn forward(app: Arc<App>, handle: AppHandle) {
                 match notices.recv().await {
                     Ok(LaneNotice::Frame { .. }) => {
                         if let Some(view) = frame_view(&app_for_frames, &lane_for_frames) {
-                            let _ = h.emit("lane-frame", view);
+                            emit::<LaneFrame>(&h, view);
                         }
                     }
                     Ok(n) => {
                         if let Some((text, device)) = notice_text(&n) {
-                            let _ = h.emit(
-                                "lane-notice",
+                            emit::<LaneNoticed>(
+                                &h,
                                 LaneNoticeView {
                                     lane: id.clone(),
                                     text,

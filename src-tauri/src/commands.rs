@@ -12,7 +12,7 @@ use gatehouse_core::command as req;
 use gatehouse_core::reports::{period_bounds, report};
 use gatehouse_core::shifts::z_report;
 use gatehouse_core::{ErrorKind, PaymentMethod, Plate, StayRef, VehicleClass};
-use gatehouse_lanes::Needs;
+use gatehouse_lanes::{Needs, Screen};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -40,7 +40,6 @@ pub(crate) fn reason(text: &str) -> Answer<String> {
     Ok(r.to_string())
 }
 
-#[tauri::command]
 pub async fn login(
     app: St<'_>,
     window: WebviewWindow,
@@ -74,14 +73,13 @@ pub async fn login(
     app.set_actor(window.label(), Some(actor));
     Ok(SessionView {
         user: l.user,
-        role: l.role.as_str().to_string(),
+        role: l.role,
     })
 }
 
 /// The demo only: logs in one of the demo's people (listed with their passwords on the login
 /// screen); for an admin the demo types the second-factor code, which changes every 30 lot
 /// seconds (a few real ones on the demo's fast clock).
-#[tauri::command]
 pub async fn demo_login(app: St<'_>, window: WebviewWindow, user: String) -> Answer<SessionView> {
     let Some(demo) = app.lot.demo() else {
         return Err(ApiError::new(
@@ -99,7 +97,6 @@ pub async fn demo_login(app: St<'_>, window: WebviewWindow, user: String) -> Ans
     login(app.clone(), window, user, person.password.clone(), code).await
 }
 
-#[tauri::command]
 pub async fn logout(app: St<'_>, window: WebviewWindow) -> Answer<()> {
     if app.actor(window.label()).is_ok() {
         let _ = app.call(window.label(), req::Logout).await;
@@ -108,7 +105,6 @@ pub async fn logout(app: St<'_>, window: WebviewWindow) -> Answer<()> {
     Ok(())
 }
 
-#[tauri::command(async)]
 pub fn overview(app: St<'_>) -> Answer<Overview> {
     let lot = app.lot_db()?;
     let config = app.lot.config();
@@ -123,17 +119,16 @@ pub fn overview(app: St<'_>) -> Answer<Overview> {
     let lanes = app
         .lot
         .lanes()
-        .map(|l| {
-            let def = config.lanes.iter().find(|d| d.id == l.id());
-            LaneView {
+        .filter_map(|l| {
+            // Every running lane is one of the lot's configured lanes.
+            let def = config.lanes.iter().find(|d| d.id == l.id())?;
+            Some(LaneView {
                 id: l.id().to_string(),
-                kind: def
-                    .map(|d| format!("{:?}", d.kind).to_lowercase())
-                    .unwrap_or_default(),
-                level: def.map(|d| d.level.clone()).unwrap_or_default(),
-                screen: ScreenView::from(l.screen()),
+                kind: def.kind,
+                level: def.level.clone(),
+                screen: l.screen(),
                 devices: vec![],
-            }
+            })
         })
         .collect();
     Ok(Overview {
@@ -160,7 +155,6 @@ pub fn overview(app: St<'_>) -> Answer<Overview> {
     })
 }
 
-#[tauri::command(async)]
 pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
     let lot = app.lot_db()?;
     let head = lot.audit()?.rows;
@@ -169,7 +163,6 @@ pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
     Ok(rows.iter().rev().map(|r| app.feed_item(&lot, r)).collect())
 }
 
-#[tauri::command(async)]
 pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::alerts::list_alerts(lot.connection(), false)?;
@@ -188,7 +181,6 @@ pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
         .collect())
 }
 
-#[tauri::command]
 pub async fn ack_alert(app: St<'_>, window: WebviewWindow, id: i64, note: String) -> Answer<()> {
     app.call(window.label(), req::AckAlert { alert: id, note })
         .await?;
@@ -206,32 +198,34 @@ fn quote_of(app: &App, r: &StayRef) -> Answer<QuoteView> {
     Ok(QuoteView::of(q, spot))
 }
 
-#[tauri::command(async)]
 pub fn find_stay(app: St<'_>, text: String) -> Answer<QuoteView> {
     quote_of(&app, &StayRef::typed(&text)?)
 }
 
-#[tauri::command]
 pub async fn lost_ticket(
     app: St<'_>,
     window: WebviewWindow,
     plate: String,
-    class: String,
+    vehicle_class: VehicleClass,
 ) -> Answer<QuoteView> {
     let plate = match plate.trim() {
         "" => None,
         p => Some(Plate::parse(p)?),
     };
-    let class = VehicleClass::parse(&class)?;
     let l = app
-        .call(window.label(), req::LostTicket { plate, class })
+        .call(
+            window.label(),
+            req::LostTicket {
+                plate,
+                class: vehicle_class,
+            },
+        )
         .await?;
     let mut view = quote_of(&app, &StayRef::Ticket(l.ticket.clone()))?;
     view.replacement_qr = Some(l.qr);
     Ok(view)
 }
 
-#[tauri::command]
 pub async fn pay(
     app: St<'_>,
     window: WebviewWindow,
@@ -269,7 +263,6 @@ pub async fn pay(
     })
 }
 
-#[tauri::command]
 pub async fn refund(
     app: St<'_>,
     window: WebviewWindow,
@@ -295,7 +288,6 @@ pub async fn refund(
     ))
 }
 
-#[tauri::command]
 pub async fn override_spot(
     app: St<'_>,
     window: WebviewWindow,
@@ -316,7 +308,6 @@ pub async fn override_spot(
     Ok(format!("ticket {} moved to spot {}", o.ticket, o.to))
 }
 
-#[tauri::command]
 pub async fn set_spot_service(
     app: St<'_>,
     window: WebviewWindow,
@@ -353,7 +344,6 @@ fn lane<'a>(app: &'a App, id: &str) -> Answer<&'a gatehouse_lanes::runtime::Lane
     })
 }
 
-#[tauri::command]
 pub async fn open_gate(
     app: St<'_>,
     window: WebviewWindow,
@@ -367,7 +357,6 @@ pub async fn open_gate(
     Ok(())
 }
 
-#[tauri::command]
 pub async fn set_lane_open(
     app: St<'_>,
     window: WebviewWindow,
@@ -382,7 +371,6 @@ pub async fn set_lane_open(
     Ok(())
 }
 
-#[tauri::command]
 pub async fn set_free_exit(
     app: St<'_>,
     window: WebviewWindow,
@@ -400,7 +388,6 @@ pub async fn set_free_exit(
 /// The demo: a vehicle drives up to a lane (the camera shows its plate, or an unreadable one
 /// when `plate` is empty). It waits for the driver's choices on the lane's kiosk. At an exit,
 /// a non-empty `pays_with` is a voucher's or prepaid card's code the driver scans to pay.
-#[tauri::command]
 pub fn send_vehicle(
     app: St<'_>,
     lane_id: String,
@@ -438,14 +425,13 @@ pub fn send_vehicle(
 }
 
 /// A valet step at the booth; the engine checks who may (attendants, supervisors, admins).
-#[tauri::command]
 pub async fn valet(
     app: St<'_>,
     window: WebviewWindow,
     step: ValetStep,
     tag: String,
     plate: String,
-    class: String,
+    vehicle_class: String,
     spot: String,
 ) -> Answer<ValetInfo> {
     use gatehouse_core::valet as v;
@@ -456,7 +442,7 @@ pub async fn valet(
                 "" => None,
                 p => Some(Plate::parse(p)?),
             };
-            let class = VehicleClass::parse(&class)?;
+            let class = VehicleClass::parse(&vehicle_class)?;
             app.call(label, v::ValetDropOff { plate, class, tag })
                 .await?
         }
@@ -474,7 +460,6 @@ pub async fn valet(
     })
 }
 
-#[tauri::command]
 pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> Answer<ShiftInfo> {
     let s = app
         .call(
@@ -493,7 +478,6 @@ pub async fn open_shift(app: St<'_>, window: WebviewWindow, float: String) -> An
     })
 }
 
-#[tauri::command]
 pub async fn close_shift(app: St<'_>, window: WebviewWindow, counted: String) -> Answer<ShiftInfo> {
     let s = app
         .call(
@@ -532,7 +516,6 @@ fn day_report(app: &App, day: &str) -> Answer<gatehouse_core::reports::Report> {
     Ok(report(lot.connection(), ctx, "day", from, to)?)
 }
 
-#[tauri::command(async)]
 pub fn day_report_view(app: St<'_>, day: String) -> Answer<ReportView> {
     let r = day_report(&app, &day)?;
     let mut by_hour = vec![0.0; 24];
@@ -565,23 +548,16 @@ pub fn day_report_view(app: St<'_>, day: String) -> Answer<ReportView> {
     })
 }
 
-#[tauri::command(async)]
-pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written> {
+pub fn export_report(app: St<'_>, day: String, format: ReportFormat) -> Answer<Written> {
     let r = day_report(&app, &day)?;
-    let (bytes, ext) = match format.as_str() {
-        "csv" => (gatehouse_reports::csv(&r).into_bytes(), "csv"),
-        "pdf" => (
+    let (bytes, ext) = match format {
+        ReportFormat::Csv => (gatehouse_reports::csv(&r).into_bytes(), "csv"),
+        ReportFormat::Pdf => (
             gatehouse_paper::render_pdf(&gatehouse_reports::document(&r)).map_err(|e| {
                 ApiError::new(ErrorKind::Storage, format!("cannot render the PDF: {e}"))
             })?,
             "pdf",
         ),
-        other => {
-            return Err(ApiError::new(
-                ErrorKind::InvalidInput,
-                format!("'{other}' is not an export format: csv or pdf"),
-            ));
-        }
     };
     std::fs::create_dir_all(&app.exports).map_err(|e| {
         ApiError::new(
@@ -606,20 +582,17 @@ pub fn export_report(app: St<'_>, day: String, format: String) -> Answer<Written
 }
 
 /// The console: a lane's last camera frame with its plate read, if the camera gave one yet.
-#[tauri::command(async)]
 pub fn lane_frame(app: St<'_>, lane_id: String) -> Answer<Option<LaneFrameView>> {
     lane(&app, &lane_id)?;
     Ok(crate::app::frame_view(&app, &lane_id))
 }
 
 /// The kiosk: what the lane's screen shows now.
-#[tauri::command(async)]
-pub fn lane_screen(app: St<'_>, lane_id: String) -> Answer<ScreenView> {
-    Ok(ScreenView::from(lane(&app, &lane_id)?.screen()))
+pub fn lane_screen(app: St<'_>, lane_id: String) -> Answer<Screen> {
+    Ok(lane(&app, &lane_id)?.screen())
 }
 
 /// The kiosk: the driver pressed the ticket button, or one of its choices.
-#[tauri::command]
 pub fn press_ticket(app: St<'_>, lane_id: String, choice: TicketChoice) -> Answer<()> {
     let l = lane(&app, &lane_id)?;
     let needs = |class| Needs::class(class);
@@ -638,14 +611,12 @@ pub fn press_ticket(app: St<'_>, lane_id: String, choice: TicketChoice) -> Answe
     Ok(())
 }
 
-#[tauri::command]
 pub fn pay_again(app: St<'_>, lane_id: String) -> Answer<()> {
     lane(&app, &lane_id)?.pay_again();
     Ok(())
 }
 
 /// The kiosk: an admin's PIN closes the kiosk window; a wrong PIN changes nothing.
-#[tauri::command]
 pub fn unlock_kiosk(app: St<'_>, window: WebviewWindow, pin: String) -> Answer<()> {
     if pin.trim() != app.kiosk_pin {
         return Err(ApiError::new(
@@ -663,18 +634,17 @@ pub fn unlock_kiosk(app: St<'_>, window: WebviewWindow, pin: String) -> Answer<(
 }
 
 /// The console painted its first interactive screen.
-#[tauri::command]
-pub fn console_ready(app: St<'_>) {
+pub fn console_ready(app: St<'_>) -> Answer<()> {
     if let Ok(mut f) = app.figures.lock()
         && f.cold_start_ms.is_none()
     {
         f.cold_start_ms = Some(app.started.elapsed().as_secs_f64() * 1000.0);
     }
+    Ok(())
 }
 
 /// A window painted the engine events up to `seq`.
-#[tauri::command]
-pub fn painted(app: St<'_>, seq: i64) {
+pub fn painted(app: St<'_>, seq: i64) -> Answer<()> {
     if let Ok(mut f) = app.figures.lock() {
         let now = std::time::Instant::now();
         let done: Vec<i64> = f.broadcast.keys().copied().filter(|s| *s <= seq).collect();
@@ -685,10 +655,10 @@ pub fn painted(app: St<'_>, seq: i64) {
             }
         }
     }
+    Ok(())
 }
 
-#[tauri::command]
-pub fn figures(app: St<'_>) -> AppFigures {
+pub fn figures(app: St<'_>) -> Answer<AppFigures> {
     let rss_mb = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -698,13 +668,13 @@ pub fn figures(app: St<'_>) -> AppFigures {
         })
         .map_or(0.0, |kb| kb / 1024.0);
     let Ok(f) = app.figures.lock() else {
-        return AppFigures {
+        return Ok(AppFigures {
             cold_start_ms: None,
             rss_mb,
             paint_samples: 0,
             paint_p50_ms: 0.0,
             paint_p99_ms: 0.0,
-        };
+        });
     };
     let mut v = f.paint_ms.clone();
     v.sort_by(f64::total_cmp);
@@ -713,13 +683,13 @@ pub fn figures(app: St<'_>) -> AppFigures {
             .copied()
             .unwrap_or(0.0)
     };
-    AppFigures {
+    Ok(AppFigures {
         cold_start_ms: f.cold_start_ms,
         rss_mb,
         paint_samples: v.len() as u32,
         paint_p50_ms: q(0.5),
         paint_p99_ms: q(0.99),
-    }
+    })
 }
 
 #[cfg(test)]

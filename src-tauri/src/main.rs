@@ -8,6 +8,7 @@
 
 mod api;
 mod app;
+mod boundary;
 mod commands;
 mod office;
 
@@ -130,7 +131,7 @@ fn main() {
         .iter()
         .map(|s| api::DemoUser {
             user: s.name.clone(),
-            role: s.role.as_str().to_string(),
+            role: s.role,
             password: s.password.clone(),
         })
         .collect();
@@ -181,52 +182,7 @@ fn main() {
     let kiosk_only = args.kiosk;
     let result = tauri::Builder::default()
         .manage(app.clone())
-        .invoke_handler(tauri::generate_handler![
-            commands::login,
-            commands::demo_login,
-            commands::logout,
-            commands::overview,
-            commands::feed,
-            commands::alerts,
-            commands::ack_alert,
-            commands::find_stay,
-            commands::lost_ticket,
-            commands::pay,
-            commands::refund,
-            commands::override_spot,
-            commands::set_spot_service,
-            commands::open_gate,
-            commands::set_lane_open,
-            commands::set_free_exit,
-            commands::send_vehicle,
-            commands::valet,
-            commands::open_shift,
-            commands::close_shift,
-            commands::day_report_view,
-            commands::export_report,
-            commands::lane_screen,
-            commands::lane_frame,
-            commands::press_ticket,
-            commands::pay_again,
-            commands::unlock_kiosk,
-            commands::console_ready,
-            commands::painted,
-            commands::figures,
-            office::reservations,
-            office::reserve,
-            office::cancel_reservation,
-            office::permits,
-            office::issue_permit,
-            office::revoke_permit,
-            office::accounts,
-            office::open_account,
-            office::top_up,
-            office::vouchers,
-            office::issue_voucher,
-            office::users,
-            office::add_user,
-            office::set_user_enabled,
-        ])
+        .invoke_handler(boundary::invoke_handler())
         .setup(move |tauri_app| {
             let handle = tauri_app.handle().clone();
             app::forward(app.clone(), handle.clone());

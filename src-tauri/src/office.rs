@@ -71,7 +71,6 @@ fn reservation_row(r: gatehouse_core::reservations::ReservationView) -> Reservat
 }
 
 /// The reservations starting from the beginning of today (lot time) for `days` days.
-#[tauri::command(async)]
 pub fn reservations(app: St<'_>, days: u32) -> Answer<Vec<ReservationRow>> {
     let lot = app.lot_db()?;
     let today = app
@@ -88,7 +87,6 @@ pub fn reservations(app: St<'_>, days: u32) -> Answer<Vec<ReservationRow>> {
     )
 }
 
-#[tauri::command]
 pub async fn reserve(
     app: St<'_>,
     window: WebviewWindow,
@@ -124,7 +122,6 @@ pub async fn reserve(
     Ok(reservation_row(r))
 }
 
-#[tauri::command]
 pub async fn cancel_reservation(
     app: St<'_>,
     window: WebviewWindow,
@@ -150,7 +147,6 @@ pub async fn cancel_reservation(
 
 // ---- permits -----------------------------------------------------------------------------------
 
-#[tauri::command(async)]
 pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::permits::list_permits(lot.connection())?;
@@ -184,7 +180,6 @@ pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
         .collect())
 }
 
-#[tauri::command]
 pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) -> Answer<String> {
     let plates = plates(&form.plates)
         .map(Plate::parse)
@@ -225,7 +220,6 @@ pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) 
     ))
 }
 
-#[tauri::command]
 pub async fn revoke_permit(
     app: St<'_>,
     window: WebviewWindow,
@@ -259,7 +253,6 @@ fn account_row(app: &App, a: gatehouse_core::accounts::AccountView) -> Answer<Ac
     })
 }
 
-#[tauri::command(async)]
 pub fn accounts(app: St<'_>) -> Answer<Vec<AccountRow>> {
     let lot = app.lot_db()?;
     gatehouse_core::accounts::list_accounts(lot.connection(), lot.context(), app.now())?
@@ -268,7 +261,6 @@ pub fn accounts(app: St<'_>) -> Answer<Vec<AccountRow>> {
         .collect()
 }
 
-#[tauri::command]
 pub async fn open_account(
     app: St<'_>,
     window: WebviewWindow,
@@ -282,7 +274,6 @@ pub async fn open_account(
     account_row(&app, a)
 }
 
-#[tauri::command]
 pub async fn top_up(
     app: St<'_>,
     window: WebviewWindow,
@@ -325,7 +316,6 @@ fn voucher_row(app: &App, v: VoucherListed) -> Answer<VoucherRow> {
     })
 }
 
-#[tauri::command(async)]
 pub fn vouchers(app: St<'_>) -> Answer<Vec<VoucherRow>> {
     let lot = app.lot_db()?;
     gatehouse_core::vouchers::list_vouchers(lot.connection(), lot.context(), 200)?
@@ -335,7 +325,6 @@ pub fn vouchers(app: St<'_>) -> Answer<Vec<VoucherRow>> {
 }
 
 /// A voucher for a merchant's customer: free minutes, or a percentage off (`percent` true).
-#[tauri::command]
 pub async fn issue_voucher(
     app: St<'_>,
     window: WebviewWindow,
@@ -372,7 +361,6 @@ pub async fn issue_voucher(
 
 // ---- staff -------------------------------------------------------------------------------------
 
-#[tauri::command(async)]
 pub fn users(app: St<'_>, window: WebviewWindow) -> Answer<Vec<UserRow>> {
     // The list of staff is for whoever may change it.
     let actor = app.actor(window.label())?;
@@ -389,24 +377,24 @@ pub fn users(app: St<'_>, window: WebviewWindow) -> Answer<Vec<UserRow>> {
     }
     let lot = app.lot_db()?;
     let rows = gatehouse_core::users::list_users(lot.connection())?;
-    Ok(rows
-        .iter()
-        .map(|v| UserRow {
-            name: v["name"].as_str().unwrap_or_default().to_string(),
-            role: v["role"].as_str().unwrap_or_default().to_string(),
-            second_factor: v["second_factor"].as_bool().unwrap_or(false),
-            disabled: v["disabled"].as_bool().unwrap_or(false),
-            locked_until: v["locked_until"].as_str().map(str::to_string),
+    rows.iter()
+        .map(|v| {
+            Ok(UserRow {
+                name: v["name"].as_str().unwrap_or_default().to_string(),
+                role: Role::parse(v["role"].as_str().unwrap_or_default())?,
+                second_factor: v["second_factor"].as_bool().unwrap_or(false),
+                disabled: v["disabled"].as_bool().unwrap_or(false),
+                locked_until: v["locked_until"].as_str().map(str::to_string),
+            })
         })
-        .collect())
+        .collect()
 }
 
-#[tauri::command]
 pub async fn add_user(
     app: St<'_>,
     window: WebviewWindow,
     name: String,
-    role: String,
+    role: Role,
     password: String,
 ) -> Answer<UserAddedView> {
     let u = app
@@ -414,19 +402,18 @@ pub async fn add_user(
             window.label(),
             req::AddUser {
                 name: name.trim().to_string(),
-                role: Role::parse(&role)?,
+                role,
                 password: gatehouse_core::auth::Secret(password),
             },
         )
         .await?;
     Ok(UserAddedView {
         name: u.user,
-        role: u.role.as_str().to_string(),
+        role: u.role,
         totp_secret: u.totp_secret,
     })
 }
 
-#[tauri::command]
 pub async fn set_user_enabled(
     app: St<'_>,
     window: WebviewWindow,

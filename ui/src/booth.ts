@@ -1,7 +1,7 @@
 // The booth tab: find a stay or a lost ticket, its quote, payment, receipt and refund; valet
 // parking's keys, spot, request and hand-back.
 import { api, type BoothMethod, type QuoteView, type ValetStep } from "../../ts/api";
-import { act, button, byId, field, h, toast } from "./dom";
+import { act, button, byId, chosen, field, h, toast } from "./dom";
 import { durationText, formatMoney, SHORTCUTS, VEHICLE_CLASSES } from "./format";
 
 let quote: QuoteView | null = null;
@@ -189,8 +189,8 @@ function find(): void {
 
 function lost(): void {
   const plate = byId<HTMLInputElement>("lost-plate").value.trim();
-  const cls = byId<HTMLSelectElement>("lost-class").value;
-  void act(byId<HTMLButtonElement>("lost-submit"), () => api.lostTicket(plate, cls), (q) => {
+  const find = async () => api.lostTicket(plate, chosen("lost-class", VEHICLE_CLASSES));
+  void act(byId<HTMLButtonElement>("lost-submit"), find, (q) => {
     showQuote(q);
     return `Lost ticket for ${q.plate ?? plate}: ${formatMoney(q.total, q.currency)} due.`;
   });

@@ -29,6 +29,16 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
+/** A select's value, as one of the values it offers (a union generated from Rust). */
+export function chosen<T extends string>(id: string, offered: readonly T[]): T {
+  const value = byId<HTMLSelectElement>(id).value;
+  const found = offered.find((v) => v === value);
+  if (found === undefined) {
+    throw { kind: "invalid_input", message: `'${value}' is not one of ${offered.join(", ")}` };
+  }
+  return found;
+}
+
 export function inputValue(id: string): string {
   return byId<HTMLInputElement>(id).value;
 }

@@ -1,5 +1,5 @@
 // Pure helpers of the console: no DOM, no app calls, so Vitest checks them directly.
-import type { LaneFrameView, ScreenView, Spot } from "../../ts/api";
+import type { LaneFrameView, Screen, Spot } from "../../ts/api";
 
 /** An amount as the engine writes it ("12.5", "12.00") with two decimals; other text as is. */
 export function formatAmount(text: string): string {
@@ -162,7 +162,7 @@ export function shortcutAction(key: string): ShortcutAction | null {
 }
 
 /** A lane's screen in words, for the attendant. */
-export function screenText(s: ScreenView): string {
+export function screenText(s: Screen): string {
   const where = (spot: string, level: string, way: string) =>
     `spot ${spot}, level ${level}${way ? ` (${way})` : ""}`;
   switch (s.kind) {
@@ -202,7 +202,7 @@ export function screenText(s: ScreenView): string {
 }
 
 /** Whether a screen needs the attendant (the lane card is highlighted). */
-export function screenNeedsAttention(s: ScreenView): boolean {
+export function screenNeedsAttention(s: Screen): boolean {
   return s.kind === "wait_for_attendant" || s.kind === "declined" || s.kind === "unpaid";
 }
 

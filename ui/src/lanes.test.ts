@@ -1,7 +1,7 @@
 // The lane cards against a mocked app: the camera's last frame per lane, and the demo's vehicle
 // paying with a voucher or prepaid card.
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { LaneFrameView, LaneView, Overview } from "../../ts/api";
+import type { LaneFrameView, LaneKind, LaneView, Overview } from "../../ts/api";
 
 const m = vi.hoisted(() => ({
   api: {
@@ -26,7 +26,7 @@ const api = m.api;
 const tick = () => new Promise((r) => setTimeout(r, 20));
 const $ = <T extends HTMLElement = HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
-const lane = (id: string, kind: string): LaneView => ({ id, kind, level: "L1", screen: { kind: "idle" }, devices: [] });
+const lane = (id: string, kind: LaneKind): LaneView => ({ id, kind, level: "L1", screen: { kind: "idle" }, devices: [] });
 
 function overview(lanes: LaneView[]): Overview {
   return {

@@ -8,10 +8,11 @@ import {
   type BoothMethod,
   type PermitRow,
   type ReservationRow,
+  type Role,
   type UserRow,
   type VoucherRow,
 } from "../../ts/api";
-import { act, button, byId, field, h, toast, toastError } from "./dom";
+import { act, button, byId, chosen, field, h, toast, toastError } from "./dom";
 import { formatMoney, lotToday, parseWhole, VEHICLE_CLASSES } from "./format";
 import { state } from "./state";
 
@@ -19,7 +20,7 @@ import { state } from "./state";
 export const RESERVATION_DAYS = 7;
 
 const PERMIT_KINDS = ["monthly", "yearly", "staff", "vip"];
-const ROLES = ["attendant", "cashier", "supervisor", "admin", "auditor"];
+const ROLES: readonly Role[] = ["attendant", "cashier", "supervisor", "admin", "auditor"];
 
 let accountRows: AccountRow[] = [];
 let voucherRows: VoucherRow[] = [];
@@ -761,9 +762,9 @@ function hideTotp(): void {
 
 function addUser(): void {
   const name = inputText("user-name");
-  const role = byId<HTMLSelectElement>("user-role").value;
   const password = byId<HTMLInputElement>("user-password").value;
-  void act(byId<HTMLButtonElement>("user-add"), () => api.addUser(name, role, password), (u) => {
+  const add = async () => api.addUser(name, chosen("user-role", ROLES), password);
+  void act(byId<HTMLButtonElement>("user-add"), add, (u) => {
     byId<HTMLInputElement>("user-name").value = "";
     byId<HTMLInputElement>("user-password").value = "";
     hideTotp();

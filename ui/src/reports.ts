@@ -39,7 +39,7 @@ export function reportsView(): HTMLElement {
   );
   const day = () => byId<HTMLInputElement>("report-day").value.trim();
   showBtn.addEventListener("click", () => {
-    void act(showBtn, () => api.dayReport(day()), (r) => {
+    void act(showBtn, () => api.dayReportView(day()), (r) => {
       drawReport(r);
       return `Report for ${r.day}.`;
     });
