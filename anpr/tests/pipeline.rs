@@ -40,21 +40,27 @@ fn exact_reads(anpr: &Anpr, r: &Renderer, style: PlateStyle, seed: u64) -> (usiz
 
 #[test]
 fn rendered_plate_crops_are_read_in_all_three_layouts() {
-    // The model is trained mostly on US-style plates: on these renders (seed 3) it read 29/30
-    // US, 26/30 Mercosur and 25/30 EU-style when this test was written. A drop well below that
-    // is a regression a lane would notice.
+    // The model is trained mostly on US-style plates. On 300 renders per layout (seeds 1 to 10,
+    // SplitMix64) it read 266 US, 276 Mercosur and 266 EU-style plates exactly, 24 to 30 of each
+    // 30, so one seed's 30 is too few to hold a line; these 90 (seeds 1 to 3) read 81, 83 and 79
+    // when this was written. A drop well below that is a regression a lane would notice.
     let anpr = anpr();
     let r = Renderer::new().unwrap();
     for (style, at_least) in [
-        (PlateStyle::Us, 28),
-        (PlateStyle::Br, 24),
-        (PlateStyle::Eu, 20),
+        (PlateStyle::Us, 75),
+        (PlateStyle::Br, 75),
+        (PlateStyle::Eu, 70),
     ] {
-        let (exact, wrong) = exact_reads(&anpr, &r, style, 3);
-        println!("{style:?}: {exact}/30 exact; misread: {wrong:?}");
+        let (mut exact, mut wrong) = (0, Vec::new());
+        for seed in 1..=3 {
+            let (n, w) = exact_reads(&anpr, &r, style, seed);
+            exact += n;
+            wrong.extend(w);
+        }
+        println!("{style:?}: {exact}/90 exact; misread: {wrong:?}");
         assert!(
             exact >= at_least,
-            "{style:?}: only {exact}/30 read exactly: {wrong:?}"
+            "{style:?}: only {exact}/90 read exactly: {wrong:?}"
         );
     }
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use gatehouse_core::reservations::{ReservationRequest, availability};
 use gatehouse_core::{Actor, Command, Engine, EngineOptions, Error, Lot, LotConfig, VehicleClass};
+use gatehouse_sim::Rng;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -46,20 +47,6 @@ struct Figures {
     report_pdf_bytes: usize,
 }
 
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn fail(e: impl std::fmt::Display) -> Error {
     Error::storage(format!("benchmark set-up failed: {e}"))
 }
@@ -85,7 +72,7 @@ fn new_lot(
 
 pub fn run(args: &BenchOpsArgs, out: &Out) -> Result<(), Error> {
     let now = Utc::now();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     // ---- availability with N reservations ------------------------------------------------
     let (_d1, path) = new_lot("availability.db", now)?;
     let engine = Engine::open(&path, EngineOptions::default())?;

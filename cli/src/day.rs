@@ -21,6 +21,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::output::Out;
+use gatehouse_sim::Rng;
+use gatehouse_sim::traffic::{CLASSES, Habit};
 
 #[derive(Args)]
 pub struct DayArgs {
@@ -39,52 +41,6 @@ pub struct DayArgs {
     /// Print every entry and exit, not only the first few and the exceptions.
     #[arg(long)]
     verbose: bool,
-}
-
-/// SplitMix64: small, fast, and the same on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-    fn pick<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
-        let total: u32 = items.iter().map(|(_, w)| w).sum();
-        let mut r = (self.next() % u64::from(total.max(1))) as u32;
-        for (item, w) in items {
-            if r < *w {
-                return item;
-            }
-            r -= w;
-        }
-        &items[items.len() - 1].0
-    }
-    /// Minutes, roughly normal around `mean` (sum of three uniforms).
-    fn around(&mut self, mean: f64, spread: f64) -> f64 {
-        mean + spread * (self.unit() + self.unit() + self.unit() - 1.5)
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Habit {
-    Commuter,
-    Shopper,
-    QuickStop,
-    Evening,
-    Overnight,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -167,10 +123,10 @@ const CITIES: [&str; 10] = ["B", "M", "HH", "K", "F", "S", "D", "L", "P", "HB"];
 
 fn plate(rng: &mut Rng, taken: &mut std::collections::HashSet<String>) -> Result<Plate, Error> {
     loop {
-        let city = CITIES[(rng.next() % CITIES.len() as u64) as usize];
-        let a = (b'A' + (rng.next() % 26) as u8) as char;
-        let b = (b'A' + (rng.next() % 26) as u8) as char;
-        let n = 1 + rng.next() % 9999;
+        let city = CITIES[rng.below(CITIES.len() as u64) as usize];
+        let a = (b'A' + rng.below(26) as u8) as char;
+        let b = (b'A' + rng.below(26) as u8) as char;
+        let n = 1 + rng.below(9999);
         let text = format!("{city}-{a}{b} {n}");
         if taken.insert(text.clone()) {
             return Plate::parse(&text);
@@ -182,20 +138,6 @@ fn generate(rng: &mut Rng, n: usize) -> Result<(Vec<Vehicle>, Vec<f64>), Error> 
     let mut taken = std::collections::HashSet::new();
     let mut vehicles = Vec::with_capacity(n);
     let mut arrivals = Vec::with_capacity(n);
-    let habits = [
-        (Habit::Commuter, 30),
-        (Habit::Shopper, 44),
-        (Habit::QuickStop, 10),
-        (Habit::Evening, 11),
-        (Habit::Overnight, 5),
-    ];
-    let classes = [
-        (VehicleClass::Motorcycle, 6),
-        (VehicleClass::Compact, 24),
-        (VehicleClass::Standard, 61),
-        (VehicleClass::Large, 8),
-        (VehicleClass::Bus, 1),
-    ];
     let methods = [
         (PaymentMethod::Card, 50),
         (PaymentMethod::Cash, 25),
@@ -204,19 +146,10 @@ fn generate(rng: &mut Rng, n: usize) -> Result<(Vec<Vehicle>, Vec<f64>), Error> 
         (PaymentMethod::Prepaid, 5),
     ];
     for _ in 0..n {
-        let habit = *rng.pick(&habits);
+        let habit = Habit::draw(rng);
         // Minutes after local midnight, and minutes of stay.
-        let (arrive, stay) = match habit {
-            Habit::Commuter => (rng.around(8.0 * 60.0, 120.0), rng.around(9.0 * 60.0, 150.0)),
-            Habit::Shopper => (rng.range(9.0 * 60.0, 19.5 * 60.0), rng.range(20.0, 190.0)),
-            Habit::QuickStop => (rng.range(7.0 * 60.0, 21.0 * 60.0), rng.range(3.0, 10.0)),
-            Habit::Evening => (rng.range(17.0 * 60.0, 21.5 * 60.0), rng.range(60.0, 200.0)),
-            Habit::Overnight => (
-                rng.range(15.0 * 60.0, 22.5 * 60.0),
-                rng.range(10.0 * 60.0, 16.0 * 60.0),
-            ),
-        };
-        let class = *rng.pick(&classes);
+        let (arrive, stay) = habit.arrival_and_stay(rng);
+        let class = *rng.pick(&CLASSES);
         let accessible = class != VehicleClass::Motorcycle && rng.chance(0.04);
         let ev =
             matches!(class, VehicleClass::Compact | VehicleClass::Standard) && rng.chance(0.14);
@@ -373,7 +306,7 @@ pub fn run(args: &DayArgs, at: Option<&str>, out: &Out) -> Result<(), Error> {
             config.levels.len()
         );
     }
-    let mut rng = Rng(args.seed);
+    let mut rng = Rng::new(args.seed);
     let (mut vehicles, arrivals) = generate(&mut rng, args.vehicles)?;
     let mut queue: BinaryHeap<Reverse<(i64, usize, Action)>> = BinaryHeap::new();
     let mut seq = 0usize;

@@ -13,6 +13,7 @@
 use crate::lane::{SimLane, SimulatedLanes};
 use crate::rng::Rng;
 use crate::scene::Renderer;
+use crate::traffic::Habit;
 use chrono::{DateTime, Duration as Span, Utc};
 use gatehouse_anpr::{Anpr, PlateReader};
 use gatehouse_core::command as req;
@@ -178,11 +179,6 @@ fn plate_text(rng: &mut Rng) -> String {
     s
 }
 
-/// Minutes of the local day, roughly normal around `mean`.
-fn around(rng: &mut Rng, mean: f64, spread: f64) -> f64 {
-    mean + spread * (f64::from(rng.unit()) + f64::from(rng.unit()) + f64::from(rng.unit()) - 1.5)
-}
-
 /// The day's visits (visitors, permit holders, reservations) whose arrival falls in
 /// `[opts.start, to)`, in order of arrival.
 fn traffic(
@@ -205,49 +201,24 @@ fn traffic(
     let mut visits = Vec::new();
     for i in 0..opts.vehicles_per_day {
         let pick = rng.unit();
-        let u = |rng: &mut Rng, lo: f64, hi: f64| lo + (hi - lo) * f64::from(rng.unit());
-        // (arrival, stay) in minutes; kind.
+        // (arrival, stay) in minutes; kind. Visitors come by the one traffic profile; the demo
+        // adds its permit holders and reservations.
         let (arrive, stay, kind) = if pick < 0.08 {
             // Permit holders: the morning rush, a working day.
             (
-                around(&mut rng, 480.0, 90.0),
-                around(&mut rng, 540.0, 90.0),
+                rng.around(480.0, 90.0),
+                rng.around(540.0, 90.0),
                 Kind::Permit,
             )
         } else if pick < 0.12 {
             (
-                u(&mut rng, 540.0, 1140.0),
-                u(&mut rng, 60.0, 180.0),
+                rng.between(540.0, 1140.0),
+                rng.between(60.0, 180.0),
                 Kind::Reservation,
             )
-        } else if pick < 0.36 {
-            // Commuters.
-            (
-                around(&mut rng, 480.0, 120.0),
-                around(&mut rng, 540.0, 150.0),
-                Kind::Visitor,
-            )
-        } else if pick < 0.80 {
-            // Shoppers.
-            (
-                u(&mut rng, 540.0, 1170.0),
-                u(&mut rng, 20.0, 190.0),
-                Kind::Visitor,
-            )
-        } else if pick < 0.90 {
-            // Quick stops: inside the free minutes.
-            (
-                u(&mut rng, 420.0, 1260.0),
-                u(&mut rng, 3.0, 10.0),
-                Kind::Visitor,
-            )
         } else {
-            // The evening.
-            (
-                u(&mut rng, 1020.0, 1290.0),
-                u(&mut rng, 60.0, 200.0),
-                Kind::Visitor,
-            )
+            let (arrive, stay) = Habit::draw(&mut rng).arrival_and_stay(&mut rng);
+            (arrive, stay, Kind::Visitor)
         };
         let mut plate = plate_text(&mut rng);
         while !taken.insert(plate.clone()) {
