@@ -236,12 +236,9 @@ async fn a_car_that_reverses_off_the_loop_is_cancelled_and_a_tailgater_raises_an
     })
     .await;
     eventually(5, "an alert for the attendant", || {
-        lot.open_alerts().iter().any(|a| {
-            a["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("second vehicle")
-        })
+        lot.open_alerts()
+            .iter()
+            .any(|a| a.message.contains("second vehicle"))
     })
     .await;
     lot.expect_report("E1", "tailgate").await;
@@ -308,7 +305,7 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
             && lot
                 .open_alerts()
                 .iter()
-                .any(|a| a["message"].as_str().unwrap_or("").contains("barrier"))
+                .any(|a| a.message.contains("barrier"))
     })
     .await;
     assert_eq!(ent.board.arm(), Arm::Closed);

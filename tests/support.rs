@@ -137,7 +137,7 @@ impl TestLot {
         self.lane_reports(lane).iter().any(|p| p["what"] == what)
     }
 
-    pub fn open_alerts(&self) -> Vec<serde_json::Value> {
+    pub fn open_alerts(&self) -> Vec<gatehouse_core::alerts::AlertRow> {
         gatehouse_core::alerts::list_alerts(self.reader().connection(), false).unwrap()
     }
 

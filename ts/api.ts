@@ -80,11 +80,7 @@ export type PaidView = { ticket: string, paid: string, change: string, owed: str
  */
 receipt: string, };
 
-export type PermitForm = { 
-/**
- * monthly, yearly, staff or vip
- */
-kind: string, holder: string, 
+export type PermitForm = { kind: PermitKind, holder: string, 
 /**
  * Plates separated by commas (a plate may have spaces of its own).
  */
@@ -102,7 +98,9 @@ levels: string,
  */
 hours: string, max_inside: number, };
 
-export type PermitRow = { id: number, kind: string, holder: string, 
+export type PermitKind = "monthly" | "yearly" | "staff" | "vip";
+
+export type PermitRow = { id: number, kind: PermitKind, holder: string, 
 /**
  * Space-separated.
  */

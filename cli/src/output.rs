@@ -281,11 +281,11 @@ impl Out {
     }
 
     /// Rows of a list: JSON array, or one `key=value` line per row.
-    pub fn rows(&self, rows: &[serde_json::Value]) {
+    pub fn rows<T: serde::Serialize>(&self, rows: &[T]) {
         if self.json {
             return self.print_json(&rows);
         }
-        for r in rows {
+        for r in rows.iter().filter_map(|r| serde_json::to_value(r).ok()) {
             if let Some(obj) = r.as_object() {
                 let line: Vec<String> = obj
                     .iter()

@@ -185,24 +185,41 @@ impl Tx<'_> {
     }
 }
 
+/// An alert as lists show it. Times are the stored UTC text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AlertRow {
+    pub id: i64,
+    pub kind: String,
+    pub message: String,
+    /// The stay it is about, if any.
+    pub stay: Option<i64>,
+    /// The plate (or, once pseudonymised, its token).
+    pub plate: Option<String>,
+    pub lane: Option<String>,
+    pub raised_at: String,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<String>,
+    pub ack_note: Option<String>,
+}
+
 /// Alerts, newest first; only the open ones unless `all`.
-pub fn list_alerts(conn: &Connection, all: bool) -> Result<Vec<serde_json::Value>> {
+pub fn list_alerts(conn: &Connection, all: bool) -> Result<Vec<AlertRow>> {
     let mut stmt = conn.prepare(
         "SELECT id, kind, message, stay_id, plate, lane, raised_at, acked_by, acked_at, ack_note FROM alerts WHERE ?1 OR acked_at IS NULL ORDER BY id DESC LIMIT 500",
     )?;
     let rows = stmt.query_map([all], |r| {
-        Ok(serde_json::json!({
-            "id": r.get::<_, i64>(0)?,
-            "kind": r.get::<_, String>(1)?,
-            "message": r.get::<_, String>(2)?,
-            "stay": r.get::<_, Option<i64>>(3)?,
-            "plate": r.get::<_, Option<String>>(4)?,
-            "lane": r.get::<_, Option<String>>(5)?,
-            "raised_at": r.get::<_, String>(6)?,
-            "acked_by": r.get::<_, Option<String>>(7)?,
-            "acked_at": r.get::<_, Option<String>>(8)?,
-            "ack_note": r.get::<_, Option<String>>(9)?,
-        }))
+        Ok(AlertRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            message: r.get(2)?,
+            stay: r.get(3)?,
+            plate: r.get(4)?,
+            lane: r.get(5)?,
+            raised_at: r.get(6)?,
+            acked_by: r.get(7)?,
+            acked_at: r.get(8)?,
+            ack_note: r.get(9)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

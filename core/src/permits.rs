@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::str::FromStr;
 
 /// The kinds of permit a lot sells or grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PermitKind {
     Monthly,
@@ -430,26 +430,46 @@ impl Tx<'_> {
     // ---- watchlist ---------------------------------------------------------------------------
 }
 
+/// A permit as lists show it. Times are the stored UTC text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PermitListed {
+    pub id: i64,
+    pub kind: PermitKind,
+    pub holder: String,
+    pub card: Option<String>,
+    pub valid_from: String,
+    pub valid_to: String,
+    /// Level ids separated by commas; empty: every level.
+    pub levels: String,
+    pub hours: Option<String>,
+    pub max_inside: i64,
+    pub revoked_at: Option<String>,
+    /// Its plates, separated by spaces.
+    pub plates: String,
+    /// How many of its vehicles are inside now.
+    pub inside: i64,
+}
+
 /// Permits, for lists.
-pub fn list_permits(conn: &rusqlite::Connection) -> Result<Vec<serde_json::Value>> {
+pub fn list_permits(conn: &rusqlite::Connection) -> Result<Vec<PermitListed>> {
     let mut stmt = conn.prepare(
         "SELECT p.id, p.kind, p.holder, p.card, p.valid_from, p.valid_to, p.levels, p.hours, p.max_inside, p.revoked_at, (SELECT group_concat(plate, ' ') FROM permit_plates WHERE permit_id = p.id), (SELECT COUNT(*) FROM stays WHERE permit_id = p.id AND exit_at IS NULL) FROM permits p ORDER BY p.id",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(serde_json::json!({
-            "id": r.get::<_, i64>(0)?,
-            "kind": r.get::<_, String>(1)?,
-            "holder": r.get::<_, String>(2)?,
-            "card": r.get::<_, Option<String>>(3)?,
-            "valid_from": r.get::<_, String>(4)?,
-            "valid_to": r.get::<_, String>(5)?,
-            "levels": r.get::<_, String>(6)?,
-            "hours": r.get::<_, Option<String>>(7)?,
-            "max_inside": r.get::<_, i64>(8)?,
-            "revoked_at": r.get::<_, Option<String>>(9)?,
-            "plates": r.get::<_, Option<String>>(10)?.unwrap_or_default(),
-            "inside": r.get::<_, i64>(11)?,
-        }))
+        Ok(PermitListed {
+            id: r.get(0)?,
+            kind: crate::store::column_as(1, PermitKind::parse(&r.get::<_, String>(1)?))?,
+            holder: r.get(2)?,
+            card: r.get(3)?,
+            valid_from: r.get(4)?,
+            valid_to: r.get(5)?,
+            levels: r.get(6)?,
+            hours: r.get(7)?,
+            max_inside: r.get(8)?,
+            revoked_at: r.get(9)?,
+            plates: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+            inside: r.get(11)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

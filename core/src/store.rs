@@ -39,6 +39,14 @@ pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A column's text as a domain value (a role, a permit kind), inside a row mapping: a value
+/// that does not parse is a failed conversion of column `col`, with the domain's message.
+pub(crate) fn column_as<T>(col: usize, parsed: Result<T>) -> rusqlite::Result<T> {
+    parsed.map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(col, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 pub fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

@@ -393,20 +393,32 @@ impl Tx<'_> {
     }
 }
 
+/// A user as lists show them: never their hash or secret. Times are the stored UTC text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserListed {
+    pub name: String,
+    pub role: Role,
+    /// Whether they log in with a second factor.
+    pub second_factor: bool,
+    pub disabled: bool,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+}
+
 /// Users, for lists (never their hashes or secrets).
-pub fn list_users(conn: &rusqlite::Connection) -> Result<Vec<serde_json::Value>> {
+pub fn list_users(conn: &rusqlite::Connection) -> Result<Vec<UserListed>> {
     let mut stmt = conn.prepare(
         "SELECT name, role, totp_secret IS NOT NULL, disabled, locked_until, created_at FROM users ORDER BY name",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok(serde_json::json!({
-            "name": r.get::<_, String>(0)?,
-            "role": r.get::<_, String>(1)?,
-            "second_factor": r.get::<_, bool>(2)?,
-            "disabled": r.get::<_, bool>(3)?,
-            "locked_until": r.get::<_, Option<String>>(4)?,
-            "created_at": r.get::<_, String>(5)?,
-        }))
+        Ok(UserListed {
+            name: r.get(0)?,
+            role: crate::store::column_as(1, Role::parse(&r.get::<_, String>(1)?))?,
+            second_factor: r.get(2)?,
+            disabled: r.get(3)?,
+            locked_until: r.get(4)?,
+            created_at: r.get(5)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

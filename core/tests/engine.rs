@@ -326,7 +326,7 @@ fn hard_anti_passback_refuses_a_plate_already_inside() {
     assert_eq!(lot.journal_rows(), rows + 1);
     let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
     assert_eq!(open.len(), 1);
-    assert_eq!(open[0]["kind"], "passback");
+    assert_eq!(open[0].kind, "passback");
 }
 
 #[test]
@@ -1052,12 +1052,8 @@ fn an_exit_owing_is_recorded_with_what_was_not_collected_and_an_alert() {
         .expect("journaled");
     assert_eq!(payload["owed"], "4.50");
     let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
-    assert_eq!(open[0]["kind"], "uncollected");
-    assert!(
-        open[0]["message"].as_str().unwrap().contains("4.50"),
-        "{}",
-        open[0]
-    );
+    assert_eq!(open[0].kind, "uncollected");
+    assert!(open[0].message.contains("4.50"), "{:?}", open[0]);
 }
 
 #[test]
@@ -1087,7 +1083,7 @@ fn a_lane_report_is_journaled_with_its_timings_and_alerts_only_when_asked() {
     );
     run(report("tailgate", true)).unwrap();
     let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
-    assert_eq!(open[0]["kind"], "lane_tailgate");
+    assert_eq!(open[0].kind, "lane_tailgate");
     let reports: Vec<_> = journal_kinds(&lot)
         .into_iter()
         .filter(|(k, _)| k == "lane_reported")

@@ -331,7 +331,7 @@ fn arrival_by_plate_takes_the_reserved_capacity_and_overstay_pays_a_penalty() {
     assert_eq!(overstay[0].amount.amount, Decimal::from(10));
     lot.exit_paid("2026-11-18 12:40", &e).unwrap();
     let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
-    assert!(open.iter().any(|a| a["kind"] == "overstay"), "{open:?}");
+    assert!(open.iter().any(|a| a.kind == "overstay"), "{open:?}");
     assert!(lot.kinds().contains(&"reservation_arrived".to_string()));
 }
 
@@ -794,7 +794,7 @@ fn the_watchlist_refuses_or_alerts_and_the_alert_is_acknowledged_by_name() {
     assert_eq!(admitted.alerts.len(), 1);
     let open = gatehouse_core::alerts::list_alerts(lot.reader().connection(), false).unwrap();
     assert_eq!(open.len(), 2);
-    let id = open[0]["id"].as_i64().unwrap();
+    let id = open[0].id;
     let att = staff("anna", Role::Attendant);
     lot.as_(
         &att,
@@ -815,8 +815,8 @@ fn the_watchlist_refuses_or_alerts_and_the_alert_is_acknowledged_by_name() {
     );
     assert_eq!(again.unwrap_err().kind, ErrorKind::Conflict);
     let all = gatehouse_core::alerts::list_alerts(lot.reader().connection(), true).unwrap();
-    let acked = all.iter().find(|a| a["id"] == id).unwrap();
-    assert_eq!(acked["acked_by"], "anna");
+    let acked = all.iter().find(|a| a.id == id).unwrap();
+    assert_eq!(acked.acked_by.as_deref(), Some("anna"));
     assert_eq!(
         gatehouse_core::alerts::list_alerts(lot.reader().connection(), false)
             .unwrap()

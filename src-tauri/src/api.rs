@@ -4,6 +4,7 @@
 use gatehouse_core::allocation::SpotState;
 use gatehouse_core::config::LaneKind;
 use gatehouse_core::lot::SpotView;
+use gatehouse_core::permits::PermitKind;
 use gatehouse_core::stays::StayQuote;
 use gatehouse_core::{Error, ErrorKind, Role, VehicleClass};
 use gatehouse_lanes::Screen;
@@ -388,7 +389,7 @@ pub struct ReservationForm {
 pub struct PermitRow {
     #[ts(type = "number")]
     pub id: i64,
-    pub kind: String,
+    pub kind: PermitKind,
     pub holder: String,
     /// Space-separated.
     pub plates: String,
@@ -406,8 +407,7 @@ pub struct PermitRow {
 /// A permit typed at the console.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct PermitForm {
-    /// monthly, yearly, staff or vip
-    pub kind: String,
+    pub kind: PermitKind,
     pub holder: String,
     /// Plates separated by commas (a plate may have spaces of its own).
     pub plates: String,

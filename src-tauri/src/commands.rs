@@ -166,17 +166,15 @@ pub fn feed(app: St<'_>, limit: u32) -> Answer<Vec<FeedItem>> {
 pub fn alerts(app: St<'_>) -> Answer<Vec<AlertView>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::alerts::list_alerts(lot.connection(), false)?;
-    let text =
-        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     Ok(rows
-        .iter()
-        .map(|v| AlertView {
-            id: v.get("id").and_then(|x| x.as_i64()).unwrap_or_default(),
-            kind: text(v, "kind").unwrap_or_default(),
-            message: text(v, "message").unwrap_or_default(),
-            lane: text(v, "lane"),
-            plate: text(v, "plate"),
-            raised_at: text(v, "raised_at").unwrap_or_default(),
+        .into_iter()
+        .map(|a| AlertView {
+            id: a.id,
+            kind: a.kind,
+            message: a.message,
+            lane: a.lane,
+            plate: a.plate,
+            raised_at: a.raised_at,
         })
         .collect())
 }

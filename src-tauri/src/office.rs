@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::commands::{amount, reason};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use gatehouse_core::command as req;
-use gatehouse_core::permits::{Hours, PermitKind, PermitRequest};
+use gatehouse_core::permits::{Hours, PermitRequest};
 use gatehouse_core::reservations::ReservationRequest;
 use gatehouse_core::vouchers::{VoucherListed, VoucherRequest};
 use gatehouse_core::{ErrorKind, Plate, Role, VehicleClass};
@@ -150,32 +150,25 @@ pub async fn cancel_reservation(
 pub fn permits(app: St<'_>) -> Answer<Vec<PermitRow>> {
     let lot = app.lot_db()?;
     let rows = gatehouse_core::permits::list_permits(lot.connection())?;
-    let text = |v: &serde_json::Value, k: &str| {
-        v.get(k)
-            .and_then(|x| x.as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let number = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_i64()).unwrap_or(0);
-    let local = |v: &serde_json::Value, k: &str| {
-        gatehouse_core::store::parse_ts(&text(v, k))
+    let local = |stored: &str| {
+        gatehouse_core::store::parse_ts(stored)
             .map(|t| app.local_text(t))
-            .unwrap_or_else(|_| text(v, k))
+            .unwrap_or_else(|_| stored.to_string())
     };
     Ok(rows
-        .iter()
-        .map(|v| PermitRow {
-            id: number(v, "id"),
-            kind: text(v, "kind"),
-            holder: text(v, "holder"),
-            plates: text(v, "plates"),
-            card: v.get("card").and_then(|x| x.as_str()).map(str::to_string),
-            valid: format!("{} to {}", local(v, "valid_from"), local(v, "valid_to")),
-            levels: text(v, "levels").replace(',', " "),
-            hours: v.get("hours").and_then(|x| x.as_str()).map(str::to_string),
-            max_inside: number(v, "max_inside") as u32,
-            inside: number(v, "inside") as u32,
-            revoked: v.get("revoked_at").is_some_and(|x| !x.is_null()),
+        .into_iter()
+        .map(|p| PermitRow {
+            id: p.id,
+            kind: p.kind,
+            holder: p.holder,
+            plates: p.plates,
+            card: p.card,
+            valid: format!("{} to {}", local(&p.valid_from), local(&p.valid_to)),
+            levels: p.levels.replace(',', " "),
+            hours: p.hours,
+            max_inside: u32::try_from(p.max_inside).unwrap_or(0),
+            inside: u32::try_from(p.inside).unwrap_or(0),
+            revoked: p.revoked_at.is_some(),
         })
         .collect())
 }
@@ -199,7 +192,7 @@ pub async fn issue_permit(app: St<'_>, window: WebviewWindow, form: PermitForm) 
         .call(
             window.label(),
             PermitRequest {
-                kind: PermitKind::parse(&form.kind)?,
+                kind: form.kind,
                 holder: form.holder.trim().to_string(),
                 plates,
                 card,
@@ -377,17 +370,16 @@ pub fn users(app: St<'_>, window: WebviewWindow) -> Answer<Vec<UserRow>> {
     }
     let lot = app.lot_db()?;
     let rows = gatehouse_core::users::list_users(lot.connection())?;
-    rows.iter()
-        .map(|v| {
-            Ok(UserRow {
-                name: v["name"].as_str().unwrap_or_default().to_string(),
-                role: Role::parse(v["role"].as_str().unwrap_or_default())?,
-                second_factor: v["second_factor"].as_bool().unwrap_or(false),
-                disabled: v["disabled"].as_bool().unwrap_or(false),
-                locked_until: v["locked_until"].as_str().map(str::to_string),
-            })
+    Ok(rows
+        .into_iter()
+        .map(|u| UserRow {
+            name: u.name,
+            role: u.role,
+            second_factor: u.second_factor,
+            disabled: u.disabled,
+            locked_until: u.locked_until,
         })
-        .collect()
+        .collect())
 }
 
 pub async fn add_user(

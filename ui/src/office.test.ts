@@ -9,7 +9,7 @@ const SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29"><path d
 const m = vi.hoisted(() => {
   const permit = (id: number, revoked = false) => ({
     id,
-    kind: "monthly",
+    kind: "monthly" as const,
     holder: `Holder ${id}`,
     plates: `AB${id}`,
     card: null,

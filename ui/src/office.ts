@@ -6,6 +6,7 @@ import {
   asApiError,
   type AccountRow,
   type BoothMethod,
+  type PermitKind,
   type PermitRow,
   type ReservationRow,
   type Role,
@@ -19,7 +20,7 @@ import { state } from "./state";
 /** How many days of reservations the list shows, from today. */
 export const RESERVATION_DAYS = 7;
 
-const PERMIT_KINDS = ["monthly", "yearly", "staff", "vip"];
+const PERMIT_KINDS: readonly PermitKind[] = ["monthly", "yearly", "staff", "vip"];
 const ROLES: readonly Role[] = ["attendant", "cashier", "supervisor", "admin", "auditor"];
 
 let accountRows: AccountRow[] = [];
@@ -525,7 +526,7 @@ function issuePermit(): void {
   const max = wholeInput("permit-max", "Vehicles inside at once", 1);
   if (max === null) return;
   const form = {
-    kind: byId<HTMLSelectElement>("permit-kind").value,
+    kind: chosen("permit-kind", PERMIT_KINDS),
     holder: inputText("permit-holder"),
     plates: inputText("permit-plates"),
     card: inputText("permit-card"),
