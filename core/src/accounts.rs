@@ -164,7 +164,7 @@ impl Tx<'_> {
         method: PaymentMethod,
         amount: Decimal,
     ) -> Result<Applied> {
-        let amount = self.check_amount(amount)?;
+        let amount = self.check_amount(amount, crate::payments::AmountFor::TopUp)?;
         if method == PaymentMethod::Prepaid {
             return Err(Error::invalid(
                 "top up with cash, card, mobile or UPI, not from the account itself",

@@ -106,6 +106,8 @@ struct RawConfig {
     users: RawUsers,
     #[serde(default)]
     privacy: RawPrivacy,
+    #[serde(default)]
+    limits: RawLimits,
     valet: Option<RawValet>,
 }
 
@@ -187,6 +189,28 @@ impl Default for RawUsers {
     }
 }
 
+/// `[limits]`: the most the lot takes in one go, so a slip of the finger (or a script) cannot
+/// record a fortune.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    /// One payment, refund or shift float.
+    #[serde(deserialize_with = "de_amount")]
+    max_payment: Decimal,
+    /// One top-up of a prepaid account.
+    #[serde(deserialize_with = "de_amount")]
+    max_top_up: Decimal,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            max_payment: Decimal::from(5000),
+            max_top_up: Decimal::from(1000),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawPrivacy {
@@ -229,6 +253,10 @@ pub struct Policies {
     pub session_hours: u32,
     /// Plates of finished stays are replaced by a keyed hash after this many days.
     pub plate_retention_days: u32,
+    /// The most one payment, refund or shift float may be (`[limits] max_payment`).
+    pub max_payment: Decimal,
+    /// The most one prepaid top-up may be (`[limits] max_top_up`).
+    pub max_top_up: Decimal,
     /// Valet parking's tariff; None when the lot offers no valet parking.
     pub valet: Option<crate::valet::ValetTariff>,
 }
@@ -529,6 +557,15 @@ impl Checker<'_> {
             1,
             3650,
         )?;
+        let limit = |field: &str, v: Decimal| -> Result<Decimal> {
+            let v = self.money(field, v, cur)?;
+            if v <= Decimal::ZERO {
+                return Err(self.err(field, format!("{v} must be above zero")));
+            }
+            Ok(v)
+        };
+        let max_payment = limit("limits.max_payment", raw.limits.max_payment)?;
+        let max_top_up = limit("limits.max_top_up", raw.limits.max_top_up)?;
         Ok(Policies {
             reservations: ReservationPolicy {
                 enabled: r.enabled,
@@ -548,6 +585,8 @@ impl Checker<'_> {
             lockout_minutes: u.lockout_minutes,
             session_hours: u.session_hours,
             plate_retention_days: raw.privacy.plate_retention_days,
+            max_payment,
+            max_top_up,
             valet: match &raw.valet {
                 None => None,
                 Some(v) => {
@@ -1149,6 +1188,28 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lanes") && e.contains("lorry"), "{e}");
+    }
+
+    #[test]
+    fn the_lots_limits_default_to_5000_a_payment_and_1000_a_top_up_and_a_zero_limit_is_named() {
+        let c = LotConfig::from_toml_str("lot.toml", DEMO_TOML).unwrap();
+        assert_eq!(c.policies.max_payment, Decimal::from(5000));
+        assert_eq!(c.policies.max_top_up, Decimal::from(1000));
+        let c = LotConfig::from_toml_str(
+            "lot.toml",
+            &format!("{DEMO_TOML}\n[limits]\nmax_top_up = \"250.00\"\n"),
+        )
+        .unwrap();
+        assert_eq!(c.policies.max_top_up, Decimal::new(25000, 2));
+        assert_eq!(c.policies.max_payment, Decimal::from(5000));
+        let e = LotConfig::from_toml_str(
+            "lot.toml",
+            &format!("{DEMO_TOML}\n[limits]\nmax_payment = \"0\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("lot.toml: limits.max_payment:"), "{e}");
+        assert!(e.contains("above zero"), "{e}");
     }
 
     #[test]

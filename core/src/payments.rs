@@ -50,8 +50,19 @@ pub struct Refunded {
     pub replayed: bool,
 }
 
+/// What an amount is for, and so which of the lot's `[limits]` bounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AmountFor {
+    Payment,
+    Refund,
+    Float,
+    TopUp,
+}
+
 impl Tx<'_> {
-    pub(crate) fn check_amount(&self, amount: Decimal) -> Result<Decimal> {
+    /// An amount of the lot's currency, above zero, in its minor units and within the lot's
+    /// limit for what it is for.
+    pub(crate) fn check_amount(&self, amount: Decimal, purpose: AmountFor) -> Result<Decimal> {
         let cur = self.ctx.config.lot.currency;
         if amount <= Decimal::ZERO {
             return Err(Error::invalid(format!(
@@ -61,6 +72,18 @@ impl Tx<'_> {
         if amount.normalize().scale() > cur.minor_units() {
             return Err(Error::invalid(format!(
                 "{amount} has more decimals than {cur} allows"
+            )));
+        }
+        let policies = &self.ctx.config.policies;
+        let (max, what, field) = match purpose {
+            AmountFor::Payment => (policies.max_payment, "payment", "max_payment"),
+            AmountFor::Refund => (policies.max_payment, "refund", "max_payment"),
+            AmountFor::Float => (policies.max_payment, "shift float", "max_payment"),
+            AmountFor::TopUp => (policies.max_top_up, "top-up", "max_top_up"),
+        };
+        if amount > max {
+            return Err(Error::invalid(format!(
+                "{amount} {cur} is more than this lot takes as one {what} ({max} {cur}, [limits] {field} in the lot's configuration); nothing was recorded"
             )));
         }
         Ok(cur.round(amount))
@@ -129,7 +152,7 @@ impl Tx<'_> {
         account: Option<i64>,
     ) -> Result<Applied> {
         let at = job.at;
-        let amount = self.check_amount(amount)?;
+        let amount = self.check_amount(amount, AmountFor::Payment)?;
         let key = self.new_key(key)?;
         // A retry of a recorded payment answers as before and changes nothing, even after exit.
         let stay = match r {
@@ -248,7 +271,7 @@ impl Tx<'_> {
         reason: &str,
         key: Option<&str>,
     ) -> Result<Applied> {
-        let amount = self.check_amount(amount)?;
+        let amount = self.check_amount(amount, AmountFor::Refund)?;
         if reason.trim().is_empty() {
             return Err(Error::invalid(
                 "a refund needs a reason (--reason), for the audit trail",

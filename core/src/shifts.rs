@@ -269,7 +269,7 @@ impl Tx<'_> {
         let float = if float.is_zero() {
             float
         } else {
-            self.check_amount(float)?
+            self.check_amount(float, crate::payments::AmountFor::Float)?
         };
         if let Some(id) = self.open_shift_of(&job.actor.name)? {
             return Err(Error::conflict(format!(

@@ -1618,7 +1618,12 @@ mod invariant {
 /// on; two such cash top-ups in one shift no longer overflow the shift's sums either.
 #[test]
 fn a_top_up_that_overflows_the_balance_is_refused_and_the_lot_keeps_running() {
-    let lot = small();
+    // A lot whose top-up limit is the largest decimal, so the overflow itself is what refuses.
+    let lot = TestLot::from_toml(&format!(
+        "{}\n[limits]\nmax_top_up = \"{}\"\n",
+        small_toml(),
+        Decimal::MAX
+    ));
     let cashier = staff("carla", Role::Cashier);
     lot.as_(
         &cashier,
@@ -1685,4 +1690,91 @@ fn a_top_up_that_overflows_the_balance_is_refused_and_the_lot_keeps_running() {
     assert_eq!(e.kind, ErrorKind::Conflict, "{e:?}");
     assert!(e.message.contains("largest amount"), "{}", e.message);
     lot.enter("2026-11-18 07:11", "A-CC 3").unwrap();
+}
+
+/// Regression (issue 26): nothing bounded one payment or top-up, so a typed 79228162514264337593543950335
+/// was recorded as cash. The lot's `[limits]` now refuse a payment, refund, float or top-up above
+/// them, saying which limit and where it is set, and nothing is recorded.
+#[test]
+fn a_payment_or_top_up_above_the_lots_limit_is_refused_and_nothing_is_recorded() {
+    let lot = small();
+    let cashier = staff("carla", Role::Cashier);
+    let float = |amount: i64| {
+        lot.as_(
+            &cashier,
+            "2026-11-18 07:00",
+            Command::OpenShift(req::OpenShift {
+                float: Decimal::from(amount),
+            }),
+        )
+    };
+    let e = float(5001).unwrap_err();
+    assert!(e.message.contains("max_payment"), "{}", e.message);
+    float(100).unwrap();
+    let e = lot.enter("2026-11-18 07:01", "A-LM 1").unwrap();
+    let pay = |amount: Decimal| {
+        lot.as_(
+            &cashier,
+            "2026-11-18 09:00",
+            Command::Pay(req::Pay {
+                stay: StayRef::Ticket(e.qr.clone()),
+                method: PaymentMethod::Cash,
+                amount,
+                key: None,
+            }),
+        )
+    };
+    let refused = pay(Decimal::new(500_001, 2)).unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::InvalidInput);
+    assert!(
+        refused
+            .message
+            .contains("5000.01 EUR is more than this lot takes as one payment")
+            && refused.message.contains("[limits] max_payment"),
+        "{}",
+        refused.message
+    );
+    let account = match lot
+        .run(
+            "2026-11-18 09:01",
+            Command::OpenAccount(req::OpenAccount {
+                holder: "Bob".into(),
+                expires_at: None,
+            }),
+        )
+        .unwrap()
+    {
+        Outcome::Account(a) => a.id,
+        o => panic!("{o:?}"),
+    };
+    let top_up = |amount: i64| {
+        lot.as_(
+            &cashier,
+            "2026-11-18 09:02",
+            Command::TopUpAccount(req::TopUpAccount {
+                account,
+                method: PaymentMethod::Cash,
+                amount: Decimal::from(amount),
+            }),
+        )
+    };
+    let refused = top_up(1001).unwrap_err();
+    assert!(
+        refused.message.contains("max_top_up"),
+        "{}",
+        refused.message
+    );
+    let count = |sql: &str| {
+        lot.reader()
+            .connection()
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM payments"), 0);
+    assert_eq!(count("SELECT COUNT(*) FROM account_moves"), 0);
+    // Within the limits, both go through.
+    pay(Decimal::from(10)).unwrap();
+    top_up(1000).unwrap();
+    assert_eq!(count("SELECT COUNT(*) FROM payments"), 1);
+    assert_eq!(count("SELECT COUNT(*) FROM account_moves"), 1);
 }
