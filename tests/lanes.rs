@@ -311,6 +311,56 @@ async fn camera_offline_goes_to_the_ticket_and_an_unreachable_gate_calls_the_att
     assert_eq!(ent.board.arm(), Arm::Closed);
 }
 
+/// Regression (issue 26): the lane recorded the quote whatever amount the terminal approved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_approving_another_amount_is_recorded_as_approved_and_the_attendant_is_called() {
+    let lot = TestLot::demo();
+    lot.inside("GH4821").await;
+    lot.later(120);
+    let (ext, x1) = lot.lane("X1", exit()).await;
+    let mut notes = x1.notices();
+    ext.terminal
+        .as_ref()
+        .unwrap()
+        .push(SimResult::ApproveOther(100));
+    ext.show_plate(Some("GH4821"), 5).await.unwrap();
+    ext.arming(true).unwrap();
+    let s = expect_screen(&mut notes, 20, "the attendant screen", |s| {
+        matches!(s, Screen::WaitForAttendant { .. })
+    })
+    .await;
+    let Screen::WaitForAttendant { reason } = s else {
+        unreachable!()
+    };
+    assert!(reason.contains("approved 1.00 EUR instead of"), "{reason}");
+    assert_eq!(ext.board.arm(), Arm::Closed);
+    eventually(5, "an alert for the attendant", || {
+        lot.open_alerts()
+            .iter()
+            .any(|a| a.message.contains("approved 1.00 EUR"))
+    })
+    .await;
+    // What was recorded is what the terminal took, and the stay still owes the rest.
+    let paid: String = lot
+        .reader()
+        .connection()
+        .query_row(
+            "SELECT amount FROM payments WHERE kind = 'payment'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(paid, "1.00");
+    let q = lot
+        .reader()
+        .quote(
+            &StayRef::Plate(gatehouse_core::Plate::parse("GH4821").unwrap()),
+            lot.now(),
+        )
+        .unwrap();
+    assert!(!q.total.is_zero(), "{q:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_exit_a_declined_card_is_retried_a_dead_terminal_means_paying_at_the_booth() {
     let lot = TestLot::demo();

@@ -191,6 +191,7 @@ impl Transaction for Step {
                     leave(lane, q, out);
                 }
                 PaymentResult::Declined(reason) => declined(lane, q, reason, out),
+                PaymentResult::AmountMismatch(why) => lane.wait_for_attendant(why, out),
                 PaymentResult::TerminalDown(reason) => {
                     lane.unhealthy.insert(Device::Terminal, reason.clone());
                     terminal_down(lane, q, reason, out);
@@ -222,6 +223,7 @@ impl Transaction for Step {
                 PaymentResult::Declined(_) | PaymentResult::TerminalDown(_) => {
                     redeem(lane, q, r, out);
                 }
+                PaymentResult::AmountMismatch(why) => lane.wait_for_attendant(why, out),
             },
             (Step::Unpaid(q) | Step::Declined(q, _), Input::Redeem(r)) => redeem(lane, q, r, out),
             (Step::Redeeming(q), Input::Redeemed(answer)) => match answer {

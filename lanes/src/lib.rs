@@ -218,6 +218,9 @@ pub enum PaymentResult {
     Declined(String),
     /// The terminal did not answer or is out of order.
     TerminalDown(String),
+    /// The terminal approved another amount than the one asked; what it approved was recorded.
+    /// The barrier stays down and the attendant is called (the words say both amounts).
+    AmountMismatch(String),
 }
 
 /// Another way to pay at an exit than the card terminal, scanned at the lane's reader.

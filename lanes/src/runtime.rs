@@ -718,22 +718,33 @@ impl Runner {
                 Ok(m) => m,
                 Err(e) => return Input::Payment(PaymentResult::Declined(e.message)),
             };
-            let amount = charge.amount;
             let request = PaymentRequest {
                 amount_minor,
                 currency: currency.code().to_string(),
                 reference: reference.clone(),
             };
             match terminal.authorise(&request).await {
-                Ok(PaymentOutcome::Approved { .. }) => {
+                Ok(PaymentOutcome::Approved {
+                    amount_minor: approved_minor,
+                    receipt_no,
+                    ..
+                }) => {
+                    // What the terminal approved is what was taken, and what is recorded; an
+                    // amount other than the one asked is a fault for the attendant.
+                    let approved = gatehouse_core::Money::from_minor(approved_minor, currency);
                     let pay = req::Pay {
                         stay,
                         method: PaymentMethod::Card,
-                        amount,
+                        amount: approved.amount,
                         key: Some(reference.clone()),
                     };
                     match engine.call(&actor, clock(), pay).await {
-                        Ok(_) => Input::Payment(PaymentResult::Paid),
+                        Ok(_) if approved_minor == amount_minor => {
+                            Input::Payment(PaymentResult::Paid)
+                        }
+                        Ok(_) => Input::Payment(PaymentResult::AmountMismatch(format!(
+                            "the terminal approved {approved} instead of the {charge} asked (receipt {receipt_no}); {approved} is recorded and the barrier stays down"
+                        ))),
                         Err(e) => {
                             // Charged but not recorded: give the money back.
                             let _ = terminal.reverse(&reference).await;

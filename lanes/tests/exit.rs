@@ -176,6 +176,25 @@ fn a_declined_driver_who_does_not_pay_again_in_time_gets_the_attendant_and_can_s
 }
 
 #[test]
+fn a_terminal_approving_another_amount_keeps_the_barrier_down_and_calls_the_attendant() {
+    let mut l = Lane::exit(ExitConfig::default());
+    arrive_matched(&mut l);
+    l.at(4, Input::Quoted(Ok(quote("4.50"))));
+    let why = "the terminal approved 1.00 EUR instead of the 4.50 EUR asked (receipt 7)";
+    let a = l.at(
+        5000,
+        Input::Payment(PaymentResult::AmountMismatch(why.into())),
+    );
+    assert!(a.contains(&Action::CallAttendant(why.into())), "{a:?}");
+    assert_eq!(
+        shows(&a),
+        vec![&Screen::WaitForAttendant { reason: why.into() }]
+    );
+    assert!(!a.contains(&Action::OpenGate));
+    assert!(!a.iter().any(|x| matches!(x, Action::Exit { .. })));
+}
+
+#[test]
 fn no_plate_matched_asks_for_the_ticket_and_the_scan_finds_the_stay() {
     let mut l = Lane::exit(ExitConfig::default());
     l.at(0, Input::ArmingLoop(true));

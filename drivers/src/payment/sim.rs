@@ -24,6 +24,9 @@ use tokio::task::JoinHandle;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimResult {
     Approve,
+    /// Approves, but charges (and reports) this many minor units instead of the amount asked,
+    /// as a misconfigured or tampered terminal would.
+    ApproveOther(u64),
     /// Declined with this result code (e.g. 0x05 by the issuer, 0x78 card expired).
     Decline(u8),
     /// The customer pressed abort (result 0x6C).
@@ -437,7 +440,11 @@ async fn authorise(shared: &Shared, link: &mut Link, cmd: &Apdu) -> Result<()> {
         r => r,
     };
     match result {
-        SimResult::Approve => {
+        SimResult::Approve | SimResult::ApproveOther(_) => {
+            let amount = match result {
+                SimResult::ApproveOther(other) => other,
+                _ => amount,
+            };
             tell(shared, link, Apdu::new(0x04, 0xFF, vec![0x01])).await?;
             let t = book(shared, amount, currency, true, 0);
             tell(shared, link, tx_status(&t, currency)).await?;
