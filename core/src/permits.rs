@@ -476,9 +476,7 @@ pub fn list_permits(conn: &rusqlite::Connection) -> Result<Vec<PermitListed>> {
 
 impl Handle for crate::permits::PermitRequest {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let at = job.at;
-        let req = self;
-        tx.issue_permit(at, req)
+        tx.issue_permit(job.at, self)
     }
 }
 

@@ -869,8 +869,7 @@ impl Tx<'_> {
 
 impl Handle for crate::reservations::ReservationRequest {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let req = self;
-        tx.reserve(job, req)
+        tx.reserve(job, self)
     }
 }
 

@@ -179,7 +179,6 @@ pub fn list(conn: &Connection) -> Result<Vec<TariffVersionView>> {
 
 impl Handle for crate::tariffs::TariffRequest {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let req = self;
-        tx.publish_tariff(job, req)
+        tx.publish_tariff(job, self)
     }
 }

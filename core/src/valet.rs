@@ -413,33 +413,25 @@ fn spot_text(stay: &StayRow) -> String {
 
 impl Handle for crate::valet::ValetDropOff {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let at = job.at;
-        let r = self;
-        tx.valet_drop_off(at, r)
+        tx.valet_drop_off(job.at, self)
     }
 }
 
 impl Handle for crate::valet::ValetPark {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let at = job.at;
-        let r = self;
-        tx.valet_park(at, &job.actor.name, r)
+        tx.valet_park(job.at, &job.actor.name, self)
     }
 }
 
 impl Handle for crate::valet::ValetRequest {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let at = job.at;
-        let r = self;
-        tx.valet_request(at, r)
+        tx.valet_request(job.at, self)
     }
 }
 
 impl Handle for crate::valet::ValetReturn {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let at = job.at;
-        let r = self;
-        tx.valet_return(at, &job.actor.name, r)
+        tx.valet_return(job.at, &job.actor.name, self)
     }
 }
 

@@ -228,8 +228,6 @@ impl Handle for req::ApplyVoucher {
 }
 impl Handle for VoucherRequest {
     fn handle(&self, tx: &mut Tx<'_>, job: &Job) -> Result<Applied> {
-        let at = job.at;
-        let req = self;
-        tx.issue_voucher(at, req)
+        tx.issue_voucher(job.at, self)
     }
 }

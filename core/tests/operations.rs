@@ -112,6 +112,40 @@ fn staff(name: &str, role: Role) -> Actor {
 }
 
 impl TestLot {
+    /// A prepaid account opened by a supervisor; its id.
+    fn open_account(&self, at: &str, holder: &str) -> i64 {
+        match self
+            .run(
+                at,
+                Command::OpenAccount(req::OpenAccount {
+                    holder: holder.into(),
+                    expires_at: None,
+                }),
+            )
+            .unwrap()
+        {
+            Outcome::Account(a) => a.id,
+            o => panic!("{o:?}"),
+        }
+    }
+    /// A cash top-up of `account` by `who`.
+    fn top_up(
+        &self,
+        who: &Actor,
+        at: &str,
+        account: i64,
+        amount: Decimal,
+    ) -> Result<Outcome, Error> {
+        self.as_(
+            who,
+            at,
+            Command::TopUpAccount(req::TopUpAccount {
+                account,
+                method: PaymentMethod::Cash,
+                amount,
+            }),
+        )
+    }
     fn as_(&self, who: &Actor, at: &str, cmd: Command) -> Result<Outcome, Error> {
         self.engine.execute(who, berlin(at), cmd)
     }
@@ -621,30 +655,9 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
         ErrorKind::Forbidden,
         "only supervisors open accounts"
     );
-    let acc = match lot
-        .run(
-            "2026-11-18 07:00",
-            Command::OpenAccount(req::OpenAccount {
-                holder: "Bob".into(),
-                expires_at: None,
-            }),
-        )
-        .unwrap()
-    {
-        Outcome::Account(a) => a,
-        o => panic!("{o:?}"),
-    };
-    let top_up = |amount: i64| {
-        lot.as_(
-            &cashier,
-            "2026-11-18 07:05",
-            Command::TopUpAccount(req::TopUpAccount {
-                account: acc.id,
-                method: PaymentMethod::Cash,
-                amount: Decimal::from(amount),
-            }),
-        )
-    };
+    let account = lot.open_account("2026-11-18 07:00", "Bob");
+    let top_up =
+        |amount: i64| lot.top_up(&cashier, "2026-11-18 07:05", account, Decimal::from(amount));
     assert!(top_up(20).unwrap_err().message.contains("no open shift"));
     lot.as_(
         &cashier,
@@ -661,7 +674,7 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
             at,
             Command::PayFromAccount(req::PayFromAccount {
                 stay: StayRef::Ticket(e.qr.clone()),
-                account: acc.id,
+                account,
             }),
         )
     };
@@ -689,7 +702,7 @@ fn prepaid_accounts_top_up_pay_and_warn_when_low() {
         "2026-11-18 20:00",
         Command::PayFromAccount(req::PayFromAccount {
             stay: StayRef::Ticket(e2.qr),
-            account: acc.id,
+            account,
         }),
     );
     assert!(long.unwrap_err().message.contains("holds 6.00"));
@@ -1633,30 +1646,9 @@ fn a_top_up_that_overflows_the_balance_is_refused_and_the_lot_keeps_running() {
         }),
     )
     .unwrap();
-    let open = |holder: &str| match lot
-        .run(
-            "2026-11-18 07:01",
-            Command::OpenAccount(req::OpenAccount {
-                holder: holder.into(),
-                expires_at: None,
-            }),
-        )
-        .unwrap()
-    {
-        Outcome::Account(a) => a.id,
-        o => panic!("{o:?}"),
-    };
-    let top_up = |account: i64, amount: Decimal| {
-        lot.as_(
-            &cashier,
-            "2026-11-18 07:02",
-            Command::TopUpAccount(req::TopUpAccount {
-                account,
-                method: PaymentMethod::Cash,
-                amount,
-            }),
-        )
-    };
+    let open = |holder: &str| lot.open_account("2026-11-18 07:01", holder);
+    let top_up =
+        |account: i64, amount: Decimal| lot.top_up(&cashier, "2026-11-18 07:02", account, amount);
     let bob = open("Bob");
     top_up(bob, Decimal::ONE).unwrap();
     let e = top_up(bob, Decimal::MAX).unwrap_err();
@@ -1734,30 +1726,9 @@ fn a_payment_or_top_up_above_the_lots_limit_is_refused_and_nothing_is_recorded()
         "{}",
         refused.message
     );
-    let account = match lot
-        .run(
-            "2026-11-18 09:01",
-            Command::OpenAccount(req::OpenAccount {
-                holder: "Bob".into(),
-                expires_at: None,
-            }),
-        )
-        .unwrap()
-    {
-        Outcome::Account(a) => a.id,
-        o => panic!("{o:?}"),
-    };
-    let top_up = |amount: i64| {
-        lot.as_(
-            &cashier,
-            "2026-11-18 09:02",
-            Command::TopUpAccount(req::TopUpAccount {
-                account,
-                method: PaymentMethod::Cash,
-                amount: Decimal::from(amount),
-            }),
-        )
-    };
+    let account = lot.open_account("2026-11-18 09:01", "Bob");
+    let top_up =
+        |amount: i64| lot.top_up(&cashier, "2026-11-18 09:02", account, Decimal::from(amount));
     let refused = top_up(1001).unwrap_err();
     assert!(
         refused.message.contains("max_top_up"),

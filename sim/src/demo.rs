@@ -670,6 +670,14 @@ async fn hold_to_scanner(sim: &mut SimLane, code: &str) -> Result<(), Error> {
     sim.scan(code).await.map_err(err)
 }
 
+/// The driver waits a moment at a screen that will not let them through, then backs off; what
+/// the screen said is the drive's outcome.
+async fn give_up(sim: &SimLane, screen: Screen) -> Result<String, Error> {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    back_off(sim).await.map_err(err)?;
+    Ok(format!("{screen:?}"))
+}
+
 async fn back_off(sim: &SimLane) -> Result<(), String> {
     sim.arming(false)?;
     sim.show_plate(None, 0).await?;
@@ -1235,9 +1243,7 @@ impl DemoLot {
                     | Screen::LaneClosed
                     | Screen::Unpaid { .. }),
                 ) => {
-                    tokio::time::sleep(Duration::from_secs(3)).await;
-                    back_off(sim).await.map_err(err)?;
-                    return Ok(format!("{s:?}"));
+                    return give_up(sim, s).await;
                 }
                 _ => {}
             }
@@ -1266,9 +1272,7 @@ impl DemoLot {
                     }
                 }
                 LaneNotice::Screen(s @ Screen::Unpaid { .. }) => {
-                    tokio::time::sleep(Duration::from_secs(3)).await;
-                    back_off(sim).await.map_err(err)?;
-                    return Ok(format!("{s:?}"));
+                    return give_up(sim, s).await;
                 }
                 _ => {}
             }

@@ -526,7 +526,6 @@ function issuePermit(): void {
   const max = wholeInput("permit-max", "Vehicles inside at once", 1);
   if (max === null) return;
   const form = {
-    kind: chosen("permit-kind", PERMIT_KINDS),
     holder: inputText("permit-holder"),
     plates: inputText("permit-plates"),
     card: inputText("permit-card"),
@@ -535,7 +534,9 @@ function issuePermit(): void {
     hours: inputText("permit-hours"),
     max_inside: max,
   };
-  void act(byId<HTMLButtonElement>("permit-submit"), () => api.issuePermit(form), (msg) => {
+  // The kind is checked inside the action, so a refusal shows like the engine's.
+  const issue = async () => api.issuePermit({ ...form, kind: chosen("permit-kind", PERMIT_KINDS) });
+  void act(byId<HTMLButtonElement>("permit-submit"), issue, (msg) => {
     for (const id of ["permit-holder", "permit-plates", "permit-card"]) byId<HTMLInputElement>(id).value = "";
     void loadPermits();
     return msg || `Permit issued to ${form.holder}.`;
